@@ -1,0 +1,7 @@
+"""``python -m symact`` works like ``symact``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,114 @@
+"""The ``symact`` command line. User mistakes end in one line on stderr and an exit code
+(see README.md); never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import errors
+from .errors import SymactError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(errors.EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _cmd_list(args) -> int:
+    from .activation import all_activations
+
+    acts = all_activations()
+    width = max(len(a.name) for a in acts)
+    for a in acts:
+        alias = f" (alias: {', '.join(a.aliases)})" if a.aliases else ""
+        print(f"{a.name:<{width}}  {a.description}{alias}")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    from .activation import get
+    from .explain import to_text
+
+    print(to_text(get(args.name)))
+    return 0
+
+
+def _cmd_latex(args) -> int:
+    from .activation import get
+    from .explain import to_latex
+
+    print(to_latex(get(args.name)))
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    from .emit import check, generate
+
+    out = Path(args.out)
+    if args.check:
+        stale = check(out)
+        for path in stale:
+            print(f"out of date: {path}", file=sys.stderr)
+        if stale:
+            print(f"run '{'symact generate'}' to update {len(stale)} file(s)", file=sys.stderr)
+            return errors.EXIT_DRIFT
+        print(f"{out}: up to date")
+        return 0
+    written = generate(out)
+    for path in written:
+        print(f"wrote {path}")
+    if not written:
+        print(f"{out}: up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symact", description=__doc__.split("\n")[0])
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"symact {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("list", help="one line per activation: name, description, aliases")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("show", help="definition, derivative and output form as text")
+    p.add_argument("name")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("latex", help="LaTeX of the definition and derivative")
+    p.add_argument("name")
+    p.set_defaults(func=_cmd_latex)
+
+    p = sub.add_parser("generate", help="regenerate generated/ (NumPy module and C library)")
+    p.add_argument("--out", default="generated", metavar="DIR",
+                   help="output directory (default: generated)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 4 naming each file that differs")
+    p.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SymactError as exc:
+        print(f"symact: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("symact: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Render the catalog through the printers and the Jinja2 templates into ``generated/``.
+
+Templates lay out prepared data (names, signatures, docstrings, printed expressions); every
+formula comes from stabilize via a printer. Output is deterministic: sorted helpers, catalog
+order, no timestamps, no hash-ordered iteration.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import sympy as sp
+
+from . import __version__
+from .activation import Activation, Kernel, all_activations
+from .catalog import X
+from .errors import OutputError
+from .printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from .verify import Reference
+
+REGENERATE = "symact generate"
+
+#: Template -> output file name, per target folder.
+TARGETS = {
+    "numpy": {"__init__.py.j2": "__init__.py", "activations.py.j2": "activations.py"},
+    "c": {"activations.h.j2": "activations.h", "activations.c.j2": "activations.c"},
+}
+
+
+def templates_dir() -> Path:
+    """templates/ of a checkout, else the copy installed inside the package."""
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if (checkout / "numpy").is_dir():
+        return checkout
+    return Path(str(resources.files("symact.templates")))
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: str
+    low: str
+    high: str
+    low_open: bool
+    high_open: bool
+
+
+@dataclass(frozen=True)
+class KernelCode:
+    """One kernel, printed for every target."""
+
+    name: str  # e.g. "sigmoid_prime"
+    title: str
+    formula: str  # one-line formula for comments and docstrings
+    output_form: str
+    params: tuple[Param, ...]
+    constant: bool
+    guard_inf: bool
+    guard_nan: bool
+    limit_pos: float
+    limit_neg: float
+    py_lines: tuple[tuple[str, str], ...]
+    py_result: str
+    c_lines: tuple[tuple[str, str], ...]
+    c_result: str
+
+    @property
+    def py_limit_pos(self) -> str:
+        return _py_float(self.limit_pos)
+
+    @property
+    def py_limit_neg(self) -> str:
+        return _py_float(self.limit_neg)
+
+    @property
+    def c_limit_pos(self) -> str:
+        return _c_float(self.limit_pos)
+
+    @property
+    def c_limit_neg(self) -> str:
+        return _c_float(self.limit_neg)
+
+
+def _py_float(v: float) -> str:
+    if math.isinf(v):
+        return "np.inf" if v > 0 else "-np.inf"
+    return "np.nan" if math.isnan(v) else repr(float(v))
+
+
+def _c_float(v: float) -> str:
+    if math.isinf(v):
+        return "INFINITY" if v > 0 else "-INFINITY"
+    return "NAN" if math.isnan(v) else repr(float(v))
+
+
+def _fmt_bound(v: float | None) -> str:
+    return "None" if v is None else repr(float(v))
+
+
+def _cse(expr: sp.Expr, printer) -> tuple[tuple[tuple[str, str], ...], str]:
+    subs, (reduced,) = sp.cse([expr], symbols=sp.numbered_symbols("t"), optimizations=None)
+    lines = tuple((str(s), printer.doprint(e)) for s, e in subs)
+    return lines, printer.doprint(reduced)
+
+
+def _numpy_callable(lines, result, params, helpers):
+    """The printed NumPy kernel as a function, to probe its edges at generation time."""
+    src = "def _k(x, {}):\n".format(", ".join(params) or "_unused=None")
+    src += "".join(f"    {v} = {code}\n" for v, code in lines)
+    src += f"    return {result}\n"
+    namespace: dict = {"np": np}
+    for h in sorted(helpers):
+        exec(NUMPY_HELPERS[h], namespace)  # noqa: S102 -- symact's own printed code
+    exec(src, namespace)  # noqa: S102 -- symact's own printed code, never user text
+    return namespace["_k"]
+
+
+def _edges(fn, defaults: list[float], ref: Reference) -> tuple[bool, bool, float, float]:
+    """Which guards the kernel needs: does it give the exact limit at +-inf without a
+    floating-point warning, and NaN for NaN?"""
+    limit_pos, limit_neg = float(ref(math.inf)), float(ref(-math.inf))
+    guard_inf = False
+    for xv, want in ((math.inf, limit_pos), (-math.inf, limit_neg)):
+        try:
+            with np.errstate(all="raise"):
+                got = float(np.asarray(fn(np.array([xv]), *defaults))[0])
+        except FloatingPointError:
+            guard_inf = True
+            continue
+        if not (got == want or (math.isnan(got) and math.isnan(want))):
+            guard_inf = True
+    with np.errstate(all="ignore"):
+        got_nan = float(np.asarray(fn(np.array([math.nan]), *defaults))[0])
+    return guard_inf, not math.isnan(got_nan), limit_pos, limit_neg
+
+
+def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], set[str]]:
+    """Print one kernel for NumPy and C; returns the code and the helpers each target needs."""
+    stable = kernel.stable
+    constant = not stable.has(X)
+    npp, cp = NumpyPrinter(), CPrinter()
+    py_lines, py_result = _cse(stable, npp)
+    c_lines, c_result = _cse(stable, cp)
+    pnames = list(act.params)
+    fn = _numpy_callable(py_lines, py_result if not constant else
+                         f"np.where(np.isnan(x), x, {py_result})", pnames, npp.helpers)
+    ref = Reference(kernel.exact, X, act.defaults)
+    guard_inf, guard_nan, lp, ln = _edges(fn, list(act.params.values()), ref)
+    params = tuple(
+        Param(p.name, repr(float(p.default)), _fmt_bound(p.low), _fmt_bound(p.high),
+              p.low_open, p.high_open)
+        for p in act.spec.params
+    )
+    formula = f"{act.name}{_prime_mark(kernel)}(x) = {sp.sstr(kernel.display)}"
+    out_form = ""
+    if kernel.suffix == "_prime" and act.output_form is not None:
+        out_form = f"{act.name}'(x) = {sp.sstr(act.output_form)}  with y = {act.name}(x)"
+    code = KernelCode(
+        name=act.name + kernel.suffix, title=kernel.title, formula=formula,
+        output_form=out_form, params=params, constant=constant,
+        guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
+        py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
+    )
+    return code, npp.helpers, cp.helpers
+
+
+def _prime_mark(kernel: Kernel) -> str:
+    return {"": "", "_prime": "'"}[kernel.suffix]
+
+
+@dataclass(frozen=True)
+class ActivationCode:
+    name: str
+    description: str
+    aliases: tuple[str, ...]
+    conventions: str
+    reference: str
+    kernels: tuple[KernelCode, ...]
+
+
+def render_all() -> dict[str, str]:
+    """File name -> content, for every generated file."""
+    acts, py_helpers, c_helpers = [], set(), set()
+    for act in all_activations():
+        kcodes = []
+        for kernel in act.kernels:
+            code, ph, ch = kernel_code(act, kernel)
+            kcodes.append(code)
+            py_helpers |= ph
+            c_helpers |= ch
+        acts.append(ActivationCode(act.name, act.description, act.aliases, act.conventions,
+                                   act.reference, tuple(kcodes)))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined, autoescape=False,
+    )
+    context = {
+        "version": __version__,
+        "command": REGENERATE,
+        "activations": acts,
+        "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
+        "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
+    }
+    files = {}
+    for folder, mapping in TARGETS.items():
+        for template, out in mapping.items():
+            files[out] = env.get_template(f"{folder}/{template}").render(context)
+    return files
+
+
+def write_atomic(path: Path, content: str) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same directory and a rename,
+    so a reader (or a killed run) sees the old file or the new one, never a partial one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def generate(out_dir: Path) -> list[Path]:
+    """Write every generated file into ``out_dir`` (created if missing); only files symact owns
+    are touched. Returns the paths written."""
+    files = render_all()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, content in files.items():
+            path = out_dir / name
+            if path.exists() and path.read_text(encoding="utf-8") == content:
+                continue
+            write_atomic(path, content)
+            written.append(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    return written
+
+
+def check(out_dir: Path) -> list[str]:
+    """Names of generated files in ``out_dir`` that are missing or differ from a fresh render."""
+    stale = []
+    for name, content in render_all().items():
+        path = out_dir / name
+        try:
+            same = path.read_text(encoding="utf-8") == content
+        except OSError:
+            same = False
+        if not same:
+            stale.append(str(path))
+    return stale

@@ -1,0 +1,73 @@
+"""Human-readable derivations: Unicode text and LaTeX of definitions and derivatives."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .activation import Activation
+
+
+def _fname(act: Activation) -> str:
+    return act.name
+
+
+def _latex_name(act: Activation) -> str:
+    special = {"sigmoid": r"\sigma", "tanh": r"\tanh", "softplus": r"\operatorname{softplus}"}
+    return special.get(act.name, r"\operatorname{%s}" % act.name.replace("_", r"\_"))
+
+
+def to_text(act: Activation) -> str:
+    """Definition, simplified derivative and output form as readable Unicode text."""
+    f = _fname(act)
+    lines = [f"{f}: {act.description}"]
+    if act.aliases:
+        lines.append(f"aliases: {', '.join(act.aliases)}")
+    if act.params:
+        lines.append("parameters: " + ", ".join(f"{k} = {v!r}" for k, v in act.params.items()))
+    lines.append("")
+    lines.append(_block(f"{f}(x) = ", act.expr))
+    lines.append("")
+    lines.append(_block(f"{f}'(x) = ", act.derivative))
+    lines.append("")
+    if act.output_form is not None:
+        lines.append(_block(f"{f}'(x) = ", act.output_form) + f"   where y = {f}(x)")
+        lines.append(f"  (proof: {act.output_form_proof})")
+    else:
+        lines.append(f"{f}' has no form in terms of the output y = {f}(x) alone.")
+    if act.conventions:
+        lines.append("")
+        lines.append(f"convention: {act.conventions}")
+    return "\n".join(lines)
+
+
+def _block(prefix: str, expr: sp.Expr) -> str:
+    """``prefix`` followed by a pretty-printed expression, aligned over several lines."""
+    art = sp.pretty(expr, use_unicode=True, wrap_line=False).split("\n")
+    if len(art) == 1:
+        return prefix + art[0]
+    base = _baseline(expr, len(art))
+    pad = " " * len(prefix)
+    return "\n".join((prefix if i == base else pad) + row for i, row in enumerate(art))
+
+
+def _baseline(expr: sp.Expr, height: int) -> int:
+    from sympy.printing.pretty.pretty import PrettyPrinter
+
+    return PrettyPrinter({"use_unicode": True, "wrap_line": False})._print(expr).baseline
+
+
+def to_latex(act: Activation, display: bool = True) -> str:
+    """LaTeX of the definition and derivative; the output-form identity where one exists.
+
+    With ``display`` the equations are wrapped in an ``align*`` environment."""
+    name = _latex_name(act)
+    rows = [
+        rf"{name}(x) &= {sp.latex(act.expr)}",
+        rf"{name}'(x) &= {sp.latex(act.derivative)}",
+    ]
+    if act.output_form is not None:
+        y_as_f = sp.Symbol(f"{name}(x)")
+        rows.append(rf"{name}'(x) &= {sp.latex(act.output_form.subs(act.y, y_as_f))}")
+    if not display:
+        return r" \\ ".join(r.replace("&", "") for r in rows)
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"

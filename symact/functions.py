@@ -1,0 +1,103 @@
+"""SymPy functions for the stable building blocks that stabilize recognizes and prints.
+
+Each has an ``exp`` rewrite (for proofs and references), a derivative, and LaTeX.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+class sigmoid(sp.Function):  # noqa: N801  (SymPy function names are lower case)
+    r"""\sigma(u) = 1 / (1 + e^{-u})."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_zero:
+            return sp.S.Half
+        if u is sp.oo:
+            return sp.S.One
+        if u is sp.S.NegativeInfinity:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return logistic_density(u)
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return 1 / (1 + sp.exp(-u))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return s if exp is None else r"%s^{%s}" % (s, exp)
+
+
+class logistic_density(sp.Function):  # noqa: N801
+    r"""\sigma(u)\,\sigma(-u) = e^{-|u|} / (1 + e^{-|u|})^2, the derivative of \sigma."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return logistic_density(u) * (sigmoid(-u) - sigmoid(u))
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.exp(-u) / (1 + sp.exp(-u)) ** 2
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        u = printer._print(self.args[0])
+        s = r"\sigma\left(%s\right)\sigma\left(-%s\right)" % (u, u)
+        return s if exp is None else r"\left(%s\right)^{%s}" % (s, exp)
+
+
+class softplus(sp.Function):  # noqa: N801
+    r"""\operatorname{softplus}(u) = \log(1 + e^{u})."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.log(1 + sp.exp(u))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return s if exp is None else r"%s^{%s}" % (s, exp)
+
+
+class exp_times(sp.Function):  # noqa: N801
+    r"""e^{v} g, evaluated as (e^{v/2} g) e^{v/2} so a tiny e^{v} keeps its digits in the product."""
+
+    nargs = 2
+
+    def _eval_rewrite_as_exp(self, v, g, **kwargs):
+        return sp.exp(v) * g
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+
+def to_elementary(expr: sp.Expr) -> sp.Expr:
+    """Replace every symact building block by its definition in exp/log."""
+    return expr.rewrite(sp.exp) if expr.has(sigmoid, logistic_density, softplus, exp_times) else expr

@@ -1,0 +1,114 @@
+"""SymPy printers for the targets: one method per construct, no formulas decided here.
+
+Each printer records the helper functions an expression needs (``helpers``); a helper's code
+lives next to the printer method that calls it, and the template only lays helpers out.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.c import C99CodePrinter
+from sympy.printing.numpy import NumPyPrinter
+
+# Helper code per target, by name. Each is the numerically careful evaluation of one construct.
+NUMPY_HELPERS = {
+    "_exp_times": '''def _exp_times(v, g):
+    """e^v * g as (e^(v/2) * g) * e^(v/2): a subnormal e^v keeps its digits in the product."""
+    h = np.exp(0.5 * v)
+    return h * g * h''',
+}
+
+C_HELPERS = {
+    "symact_exp_times": '''/* e^v * g as (e^(v/2) * g) * e^(v/2): a subnormal e^v keeps its digits in the product. */
+static double symact_exp_times(double v, double g)
+{
+    const double h = exp(0.5 * v);
+    return h * g * h;
+}''',
+}
+
+
+class NumpyPrinter(NumPyPrinter):
+    """Prints into code for ``import numpy as np``; Piecewise as nested ``np.where``."""
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self.helpers: set[str] = set()
+
+    def _module_format(self, fqn, register=True):
+        return super()._module_format(fqn, register).replace("numpy.", "np.")
+
+    def _print_Abs(self, expr):
+        return f"np.abs({self._print(expr.args[0])})"
+
+    def _fold(self, fn, args):
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{fn}({out}, {self._print(a)})"
+        return out
+
+    def _print_Max(self, expr):  # np.maximum propagates NaN
+        return self._fold("np.maximum", sorted(expr.args, key=lambda a: a.is_number))
+
+    def _print_Min(self, expr):
+        return self._fold("np.minimum", sorted(expr.args, key=lambda a: a.is_number))
+
+    def _print_Piecewise(self, expr):
+        *pairs, (last, cond) = expr.args
+        if cond is not sp.true:
+            raise ValueError("Piecewise without a default branch")
+        out = self._print(last)
+        for e, c in reversed(pairs):
+            out = f"np.where({self._print(c)}, {self._print(e)}, {out})"
+        return out
+
+    def _print_Relational(self, expr):
+        return f"({self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)})"
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == -1:
+            return f"1/{self.parenthesize(expr.base, 1000)}"
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_exp_times(self, expr):
+        self.helpers.add("_exp_times")
+        return f"_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+
+class CPrinter(C99CodePrinter):
+    """C99 printer with symact's helpers; doubles throughout."""
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self.helpers: set[str] = set()
+
+    def _print_exp_times(self, expr):
+        self.helpers.add("symact_exp_times")
+        return f"symact_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Pow(self, expr):
+        if expr.exp == 2:  # exact-enough and far cheaper than pow()
+            base = self.parenthesize(expr.base, 1000)
+            return f"({base}*{base})"
+        return super()._print_Pow(expr)
+
+    def _print_Max(self, expr):
+        return self._fold("fmax", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("fmin", expr.args)
+
+    def _fold(self, fn, args):
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{fn}({out}, {self._print(a)})"
+        return out
+
+    def _print_Piecewise(self, expr):
+        *pairs, (last, cond) = expr.args
+        if cond is not sp.true:
+            raise ValueError("Piecewise without a default branch")
+        out = self._print(last)
+        for e, c in reversed(pairs):
+            out = f"(({self._print(c)}) ? {self._print(e)} : {out})"
+        return out

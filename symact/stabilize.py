@@ -1,0 +1,254 @@
+"""Rewrite an expression into a numerically sound equivalent for floating-point evaluation.
+
+Three passes of general rules, each checked equal to its input (``prove``):
+
+1. recognize: exp/log patterns become stable building blocks --
+   ``1/(1+e^u) -> sigmoid(-u)``, ``e^u sigmoid(-u) -> sigmoid(u)``,
+   ``sigmoid(u) sigmoid(-u) -> logistic_density(u)``, ``1 - sigmoid(u) -> sigmoid(-u)``,
+   ``log(1+e^u) -> softplus(u)``, ``1 - tanh(u)^2 -> 4 logistic_density(2u)``,
+   ``log(1+w) -> log1p(w)``, ``e^w - 1 -> expm1(w)``, ``1 - erf(w) -> erfc(w)``.
+2. lower: each block becomes branch-free-safe elementary code sharing one ``E = e^{-|u|}``:
+   ``sigmoid(u) = (u >= 0 ? 1 : E) / (1 + E)``, ``logistic_density(u) = E/(1+E)^2``,
+   ``softplus(u) = max(u, 0) + log1p(E)``. Every branch is finite for every finite input,
+   so NumPy may evaluate both sides of a select without a floating-point warning.
+3. scale tails: a branch ``E^k g(x)`` whose cofactor g grows (``x E/(1+E)`` in SiLU) is
+   evaluated as ``(e^{-k|u|/2} g) e^{-k|u|/2}``, so a subnormal result keeps its digits.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+from .functions import exp_times, logistic_density, sigmoid, softplus, to_elementary
+
+# ----------------------------------------------------------------------------- pass 1
+
+
+def _canonical(u: sp.Expr) -> tuple[sp.Expr, int]:
+    """(v, s) with u = s*v and v the sign-canonical argument (``-x`` -> (x, -1))."""
+    return (-u, -1) if u.could_extract_minus_sign() else (u, 1)
+
+
+def _rule_pow(base: sp.Expr, k: sp.Expr) -> sp.Expr | None:
+    # (1 + e^u)^-n -> sigmoid(-u)^n
+    if k.is_integer and k.is_negative and isinstance(base, sp.Add) and len(base.args) == 2:
+        one, other = sorted(base.args, key=lambda a: a != 1)
+        if one == 1 and isinstance(other, sp.exp):
+            return sigmoid(-other.args[0]) ** (-k)
+    # cosh(u)^-2 -> 4 sigma(2u) sigma(-2u)
+    if isinstance(base, sp.cosh) and k == -2:
+        return 4 * logistic_density(2 * base.args[0])
+    return None
+
+
+def _rule_mul(factors: list[sp.Expr]) -> sp.Expr | None:
+    """e^a sigmoid(-a)^n -> sigmoid(a) sigmoid(-a)^(n-1); sigmoid(u) sigmoid(-u) -> density."""
+    powers: dict[sp.Expr, sp.Expr] = {}
+    for f in factors:
+        b, e = (f, sp.S.One) if isinstance(f, sp.exp) else f.as_base_exp()
+        powers[b] = powers.get(b, 0) + e
+    changed = True
+    touched = False
+    while changed:
+        changed = False
+        for b in list(powers):
+            if isinstance(b, sp.exp) and powers[b] != 0:
+                a = b.args[0] * powers[b]
+                s_neg = sigmoid(-a)
+                if powers.get(s_neg, 0) and powers[s_neg].is_positive:
+                    del powers[b]
+                    powers[s_neg] -= 1
+                    powers[sigmoid(a)] = powers.get(sigmoid(a), 0) + 1
+                    changed = touched = True
+                    break
+        for b in list(powers):
+            if isinstance(b, sigmoid) and powers.get(b, 0):
+                u, _ = _canonical(b.args[0])
+                p, m = sigmoid(u), sigmoid(-u)
+                n = sp.Min(powers.get(p, 0), powers.get(m, 0))
+                if n.is_positive:
+                    powers[p] -= n
+                    powers[m] -= n
+                    powers[logistic_density(u)] = powers.get(logistic_density(u), 0) + n
+                    changed = touched = True
+                    break
+    if not touched:
+        return None
+    return sp.Mul(*[b**e for b, e in powers.items() if e != 0])
+
+
+def _rule_add(terms: list[sp.Expr]) -> sp.Expr | None:
+    """1 - sigmoid(u) -> sigmoid(-u); 1 - tanh(u)^2 -> 4 density(2u); 1 -+ erf -> erfc;
+    e^w - 1 -> expm1(w)."""
+    if sp.S.One in terms or sp.S.NegativeOne in terms:
+        sign = 1 if sp.S.One in terms else -1
+        rest = list(terms)
+        rest.remove(sp.S(sign))
+        for t in rest:
+            c, f = t.as_coeff_Mul()
+            replacement = None
+            if c == -sign and isinstance(f, sigmoid):
+                replacement = sign * sigmoid(-f.args[0])
+            elif c == -sign and f.is_Pow and isinstance(f.base, sp.tanh) and f.exp == 2:
+                replacement = sign * 4 * logistic_density(2 * f.base.args[0])
+            elif c == -sign and isinstance(f, sp.erf):
+                replacement = sign * sp.erfc(f.args[0])
+            elif c == sign and isinstance(f, sp.erf):
+                replacement = sign * sp.erfc(-f.args[0])
+            elif c == -sign and isinstance(f, sp.exp) and sign == -1:
+                replacement = expm1(f.args[0])
+            elif c == sign and isinstance(f, sp.exp) and sign == -1:
+                replacement = None
+            if replacement is not None:
+                others = [o for o in rest if o is not t]
+                return sp.Add(replacement, *others)
+    return None
+
+
+def _rule_log(arg: sp.Expr) -> sp.Expr | None:
+    if isinstance(arg, sigmoid):  # log sigma(u) = -softplus(-u)
+        return -softplus(-arg.args[0])
+    if isinstance(arg, sp.Add) and sp.S.One in arg.args:
+        w = arg - 1
+        if isinstance(w, sp.exp):
+            return softplus(w.args[0])
+        if w.free_symbols:
+            return log1p(w)
+    return None
+
+
+def recognize(expr: sp.Expr) -> sp.Expr:
+    """Pass 1, bottom up to a fixed point."""
+    if expr.is_Atom:
+        return expr
+    args = [recognize(a) for a in expr.args]
+    node = expr.func(*args) if args != list(expr.args) else expr
+    new = None
+    if node.is_Pow:
+        new = _rule_pow(*node.args)
+    elif node.is_Mul:
+        new = _rule_mul(list(node.args))
+    elif node.is_Add:
+        new = _rule_add(list(node.args))
+    elif isinstance(node, sp.log):
+        new = _rule_log(node.args[0])
+    if new is None or new == node:
+        return node
+    return recognize(new)
+
+
+# ----------------------------------------------------------------------------- pass 2
+
+
+def _decay(u: sp.Expr) -> sp.Expr:
+    return sp.exp(-sp.Abs(u))
+
+
+def lower(expr: sp.Expr) -> sp.Expr:
+    """Pass 2: building blocks into elementary code that is finite for every finite input."""
+
+    def lower_sigmoid(v):
+        u, s = _canonical(v)
+        e = _decay(u)
+        # sigma(u) = (u >= 0 ? 1 : E)/(1+E); sigma(-u) = (u >= 0 ? E : 1)/(1+E)
+        hi, lo = (1, e) if s == 1 else (e, 1)
+        return sp.Piecewise((hi / (1 + e), u >= 0), (lo / (1 + e), True))
+
+    def lower_density(v):
+        u, _ = _canonical(v)
+        e = _decay(u)
+        return e / (1 + e) ** 2
+
+    def lower_softplus(v):
+        u, s = _canonical(v)
+        # softplus(u) = max(u, 0) + log1p(E); softplus(-u) = max(-u, 0) + log1p(E)
+        return sp.Max(s * u, 0) + log1p(_decay(u))
+
+    out = expr.replace(sigmoid, lower_sigmoid)
+    out = out.replace(logistic_density, lower_density)
+    out = out.replace(softplus, lower_softplus)
+    return sp.piecewise_fold(out) if out.has(sp.Piecewise) else out
+
+
+# ----------------------------------------------------------------------------- pass 3
+
+
+def _scale_branch(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    decays = [e for e in expr.atoms(sp.exp) if e.args[0].could_extract_minus_sign()
+              and e.args[0].has(sp.Abs)]
+    if len(decays) != 1:
+        return expr
+    (decay,) = decays
+    e = sp.Dummy("E", positive=True)
+    body = sp.factor_terms(expr.subs(decay, e))
+    coeff, rest = body.as_independent(e, as_Add=False)
+    k = sp.Integer(0)
+    for f in sp.Mul.make_args(rest):
+        b, p = f.as_base_exp()
+        if b == e and p.is_Integer and p > 0:
+            k += p
+    if k == 0:
+        return expr
+    g = sp.factor_terms(body / e**k)
+    if not g.subs(e, 0).has(x):
+        return expr  # bounded cofactor: the plain product already keeps its digits
+    return exp_times(k * decay.args[0], g.subs(e, decay))
+
+
+def scale_tails(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Pass 3: products of a decaying exponential and a growing cofactor, per branch."""
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(scale_tails(e, x), c) for e, c in expr.args])
+    return _scale_branch(expr, x)
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def _expand_exp_products(expr: sp.Expr) -> sp.Expr:
+    """Distribute products over sums that hold exponentials, so each term can be recognized
+    (``(x + e^x + 1) e^x/(e^x+1)^2`` -> ``x e^x/(..) + e^{2x}/(..) + ...``)."""
+    return expr.replace(
+        lambda e: e.is_Mul and any(a.is_Add and a.has(sp.exp) for a in e.args),
+        lambda e: sp.expand_mul(e),
+    )
+
+
+def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """The numerically sound equivalent of ``expr`` (a function of ``x``), ready to print."""
+    if isinstance(expr, sp.Piecewise):
+        expr = sp.Piecewise(*[(stabilize(e, x), c) for e, c in expr.args])
+        return sp.piecewise_fold(expr)
+    recognized = recognize(_expand_exp_products(expr))
+    return scale_tails(lower(recognized), x)
+
+
+#: Dense sample for numeric proofs: both tails, the middle, and points near zero.
+PROOF_SAMPLE = tuple(
+    [-700.0, -300.0, -80.0, -35.5, -20.0]
+    + [i / 8 for i in range(-120, 121, 3)]
+    + [1e-9, -1e-9, 20.0, 35.5, 80.0, 300.0, 700.0]
+)
+
+
+def prove(original: sp.Expr, rewritten: sp.Expr, x: sp.Symbol,
+          params: dict[sp.Symbol, float] | None = None) -> bool:
+    """rewritten == original: symbolically where SymPy can show it, else numerically with the
+    adaptive high-precision reference (>= 60 digits) on ``PROOF_SAMPLE``, agreeing to 30 digits."""
+    from .verify import Reference  # verify depends on nothing here; imported late to stay light
+
+    params = params or {}
+    a = to_elementary(rewritten)
+    try:
+        if sp.simplify(a - original) == 0:
+            return True
+    except Exception:  # noqa: BLE001 -- SymPy may fail on Piecewise/Abs; fall back to numbers
+        pass
+    ra, rb = Reference(a, x, params), Reference(original, x, params)
+    for p in PROOF_SAMPLE:
+        va, vb = ra(p), rb(p)
+        if abs(va - vb) > abs(vb) * mpmath.mpf(10) ** -30:
+            return False
+    return True

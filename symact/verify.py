@@ -1,0 +1,244 @@
+"""Evaluate any callable against a SymPy expression at high precision; errors in ULPs.
+
+The reference is the expression itself, evaluated by mpmath at the exact input float with
+adaptive precision: starting at 60 digits and doubling until two successive precisions agree
+to 40 digits (a zero must persist up to 960 digits, so cancellation cannot fake a zero).
+Limits at +-inf come from ``sympy.limit``; NaN in gives NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .functions import to_elementary
+
+START_DIGITS = 60
+MAX_DIGITS = 3840
+ZERO_DIGITS = 960
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """Binary floating-point format: precision p (bits, with the hidden one) and exponent range."""
+
+    name: str
+    p: int
+    emin: int
+    emax: int
+
+    @property
+    def max(self) -> mpmath.mpf:
+        return mpmath.ldexp(2 - mpmath.ldexp(1, 1 - self.p), self.emax)
+
+
+FORMATS = {
+    "float64": FloatFormat("float64", 53, -1022, 1023),
+    "float32": FloatFormat("float32", 24, -126, 127),
+}
+
+
+class ReferenceError_(ArithmeticError):
+    """The high-precision reference did not settle (should never happen for catalog kernels)."""
+
+
+class Reference:
+    """f(x) for one SymPy expression, exact to far beyond double precision."""
+
+    def __init__(self, expr: sp.Expr, x: sp.Symbol, params: Mapping[sp.Symbol, float] = {}):
+        self.expr = to_elementary(expr)
+        self.x = x
+        self.params = dict(params)
+        bound = self.expr.subs(self.params)
+        self._f = sp.lambdify([x], bound, modules="mpmath")
+        self._limits: dict[float, mpmath.mpf] = {}
+        self._bound = bound
+        self._cache: dict[float, mpmath.mpf] = {}
+
+    def _limit(self, direction: float) -> mpmath.mpf:
+        if direction not in self._limits:
+            lim = _limit(self._bound, self.x, sp.oo if direction > 0 else -sp.oo)
+            if lim is sp.oo:
+                value = mpmath.inf
+            elif lim is sp.S.NegativeInfinity:
+                value = -mpmath.inf
+            elif lim.is_finite:
+                value = mpmath.mpf(sp.Float(lim, 80))
+            else:
+                value = mpmath.nan
+            self._limits[direction] = value
+        return self._limits[direction]
+
+    def __call__(self, xv: float) -> mpmath.mpf:
+        xv = float(xv)
+        if math.isnan(xv):
+            return mpmath.nan
+        if math.isinf(xv):
+            return self._limit(xv)
+        if xv in self._cache:
+            return self._cache[xv]
+        value = self._settle(mpmath.mpf(xv))
+        self._cache[xv] = value
+        return value
+
+    def _eval(self, xm: mpmath.mpf, dps: int) -> mpmath.mpf:
+        with mpmath.workdps(dps):
+            try:
+                return +mpmath.mpf(self._f(xm))
+            except ZeroDivisionError:
+                return mpmath.nan
+
+    def _settle(self, xm: mpmath.mpf) -> mpmath.mpf:
+        dps = START_DIGITS
+        prev = self._eval(xm, dps)
+        while dps < MAX_DIGITS:
+            dps *= 2
+            cur = self._eval(xm, dps)
+            if cur == 0 and prev == 0:
+                if dps >= ZERO_DIGITS:
+                    return cur
+            elif mpmath.isfinite(cur) and mpmath.isfinite(prev):
+                if abs(cur - prev) <= abs(cur) * mpmath.mpf(10) ** -40:
+                    return cur
+            elif cur == prev or (mpmath.isnan(cur) and mpmath.isnan(prev)):
+                return cur
+            prev = cur
+        raise ReferenceError_(f"reference for {self.expr} did not settle at x = {float(xm)!r}")
+
+
+def _limit(expr: sp.Expr, x: sp.Symbol, at: sp.Expr) -> sp.Expr:
+    """lim expr as x -> at (+-oo); a Piecewise takes the branch that owns the far end."""
+    expr = sp.piecewise_fold(expr) if expr.has(sp.Piecewise) else expr
+    if isinstance(expr, sp.Piecewise):
+        for e, c in expr.args:
+            if c is sp.true or bool(c.subs(x, at)):
+                return _limit(e, x, at)
+    return sp.limit(expr, x, at)
+
+
+def ulp_error(computed: float, exact: mpmath.mpf, fmt: FloatFormat) -> float:
+    """|computed - exact| in units of the last place of ``exact`` in ``fmt`` (0 when both are the
+    same infinity or both NaN; inf for a NaN or infinity where the other is not)."""
+    if mpmath.isnan(exact) or math.isnan(computed):
+        return 0.0 if (mpmath.isnan(exact) and math.isnan(computed)) else math.inf
+    if mpmath.isinf(exact):
+        return 0.0 if computed == float(exact) else math.inf
+    max_f = fmt.max
+    half_ulp_max = mpmath.ldexp(1, fmt.emax - fmt.p)
+    if abs(exact) >= max_f + half_ulp_max:  # correctly rounded result is an infinity
+        return 0.0 if math.isinf(computed) and (computed > 0) == (exact > 0) else math.inf
+    if math.isinf(computed):
+        return math.inf
+    if exact == 0:
+        e = fmt.emin
+    else:
+        _, e2 = mpmath.frexp(exact)
+        e = max(int(e2) - 1, fmt.emin)
+    ulp = mpmath.ldexp(1, e - fmt.p + 1)
+    with mpmath.workdps(40):
+        return float(abs(mpmath.mpf(computed) - exact) / ulp)
+
+
+def round_to(exact: mpmath.mpf, fmt: FloatFormat) -> float:
+    """The correctly rounded value of ``exact`` in ``fmt`` (as a Python float)."""
+    if fmt.name == "float64":
+        with mpmath.workprec(53):
+            return float(+exact)
+    return float(np.float32(float(exact)))  # double rounding is harmless for a 1-ULP bar
+
+
+@dataclass
+class Report:
+    """Accuracy of one kernel for one dtype over a set of points."""
+
+    kernel: str
+    dtype: str
+    points: int = 0
+    max_ulp: float = 0.0
+    worst_x: float = 0.0
+    ill_points: int = 0
+    ill_max_ulp: float = 0.0
+    errors: list[float] = field(default_factory=list, repr=False)
+
+    def add(self, xv: float, err: float, ill: bool) -> None:
+        self.points += 1
+        self.errors.append(err)
+        if ill:
+            self.ill_points += 1
+            self.ill_max_ulp = max(self.ill_max_ulp, err)
+        elif err > self.max_ulp or (self.points == 1 and err == 0):
+            self.max_ulp, self.worst_x = err, xv
+
+
+class Conditioning:
+    """|x g'(x) / g(x)| for a kernel g: large only next to an interior root for |x| < 10."""
+
+    def __init__(self, expr: sp.Expr, x: sp.Symbol, params: Mapping[sp.Symbol, float] = {}):
+        g = to_elementary(expr).subs(dict(params))
+        self._g = sp.lambdify([x], g, modules="mpmath")
+        self._dg = sp.lambdify([x], sp.diff(g, x), modules="mpmath")
+
+    def ill(self, xv: float, limit: float = 100.0) -> bool:
+        if not math.isfinite(xv) or abs(xv) >= 10:
+            return False
+        with mpmath.workdps(60):
+            xm = mpmath.mpf(xv)
+            try:
+                g = self._g(xm)
+                if g == 0:
+                    return xv != 0
+                return abs(xm * self._dg(xm) / g) > limit
+            except (ZeroDivisionError, TypeError, ValueError):
+                return False
+
+
+def measure(
+    kernel: str,
+    fn: Callable[[np.ndarray], np.ndarray],
+    reference: Reference,
+    xs: Sequence[float],
+    dtype: str = "float64",
+    conditioning: Conditioning | None = None,
+) -> Report:
+    """Run ``fn`` on ``xs`` (as an array of ``dtype``) and measure every result against
+    ``reference`` in ULPs of ``dtype``."""
+    fmt = FORMATS[dtype]
+    arr = np.asarray(xs, dtype=dtype)
+    out = np.asarray(fn(arr))
+    if out.dtype != np.dtype(dtype):
+        raise TypeError(f"{kernel}: {dtype} input gave {out.dtype} output")
+    report = Report(kernel, dtype)
+    for xv, got in zip(arr.tolist(), out.tolist(), strict=True):
+        err = ulp_error(got, reference(xv), fmt)
+        ill = conditioning.ill(xv) if conditioning is not None else False
+        report.add(xv, err, ill)
+    return report
+
+
+def whole_range_points(density: int = 1, dtype: str = "float64") -> list[float]:
+    """Points across the whole float range: a grid on [-1000, 1000], +-10^k over the exponent
+    range, subnormals, +-max, +-0, +-inf, NaN. ``density`` multiplies the grid sizes."""
+    fmt = FORMATS[dtype]
+    pts: set[float] = set()
+    n = 2000 * density
+    pts.update(-1000 + 2000 * i / n for i in range(n + 1))
+    n_fine = 800 * density
+    pts.update(-40 + 80 * i / n_fine for i in range(n_fine + 1))
+    lo = -45 if dtype == "float32" else -323
+    hi = 38 if dtype == "float32" else 308
+    step = max(1, 4 // density)
+    for k in range(lo, hi + 1, step):
+        for m in (1.0, 3.7):
+            v = m * 10.0**k if k > -300 else float(mpmath.mpf(m) * mpmath.mpf(10) ** k)
+            pts.update((v, -v))
+    max_f = float(np.finfo(dtype).max)
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    pts.update((max_f, -max_f, tiny, -tiny, 0.0, -0.0, math.inf, -math.inf))
+    out = sorted(float(np.asarray(p, dtype=dtype)) for p in pts if math.isfinite(p) or True)
+    out = [p for p in out if not (math.isinf(p) and p not in (math.inf, -math.inf))]
+    return sorted(set(out), key=lambda v: (v, math.copysign(1, v))) + [math.nan]
