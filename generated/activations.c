@@ -6,9 +6,13 @@
 
 #include <math.h>
 
-/* e^v * g as (e^(v/2) * g) * e^(v/2): a subnormal e^v keeps its digits in the product. */
+/* e^v * g; where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the
+ * product keeps its digits. */
 static double symact_exp_times(double v, double g)
 {
+    if (v >= -708.0) {
+        return exp(v) * g;
+    }
     const double h = exp(0.5 * v);
     return h * g * h;
 }
@@ -112,7 +116,10 @@ double symact_tanh_prime(double x)
     if (isnan(x)) {
         return x;
     }
-    const double t0 = exp(-2*fabs(x));
+    if (isinf(x)) {
+        return x > 0 ? 0.0 : 0.0;
+    }
+    const double t0 = exp(-2*fmin(1.0000000000000001e+300, fabs(x)));
     return 4*t0/((t0 + 1)*(t0 + 1));
 }
 
@@ -477,6 +484,10 @@ double symact_silu_prime(double x)
     }
     if (isinf(x)) {
         return x > 0 ? 1.0 : 0.0;
+    }
+    if (fabs(x - -1.2784645427610737) < 0.4770864806926063) { /* Taylor patch at the root -1.2784645427610737 */
+        const double d = (x - -1.2784645427610737) - -1.0946994183093437e-16;
+        return -1.950927001581078e-62 + d*(0.2178117057198001 + d*(0.1466487969969469 + d*(0.018874814223782312 + d*(-0.015222655223188032 + d*(-0.006606589138356696 + d*(0.000126627410081122 + d*(0.0007985218818397998 + d*(0.00018570724361186496 + d*(-4.090534237428612e-05 + d*(-2.9733542213263917e-05 + d*(-2.942631888842464e-06 + d*(2.346029682463866e-06 + d*(8.599695028268575e-07 + d*(-3.051244750055421e-08 + d*(-9.266646309267441e-08 + d*(-1.8877622907727957e-08 + d*(4.619379769031606e-09 + d*(2.9177603026903803e-09 + d*(2.3648315053103244e-10 + d*(-2.251366201881081e-10 + d*(-7.50344609385287e-11 + d*(3.998547874723996e-12 + d*(8.04274075537398e-12 + d*(1.4842855116792256e-12))))))))))))))))))))))));
     }
     const double t0 = -fabs(x);
     const double t1 = exp(t0);

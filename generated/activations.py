@@ -35,19 +35,19 @@ _KEEP = (np.dtype(np.float16), np.dtype(np.float32))
 
 
 def _as_float64(x):
-    """(x as a float64 array, the dtype to return)."""
+    """(x as a float64 array of at least one dimension, the dtype to return, was x a scalar)."""
     a = np.asarray(x)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"expected real numbers, got an array of {a.dtype}")
     out = a.dtype if a.dtype in _KEEP else np.dtype(np.float64)
-    return a.astype(np.float64, copy=False), out
+    return np.atleast_1d(a.astype(np.float64, copy=False)), out, a.ndim == 0
 
 
-def _result(r, dtype):
+def _result(r, dtype, scalar):
     r = np.asarray(r, dtype=np.float64)
     if dtype != r.dtype:
         r = r.astype(dtype)
-    return r[()] if r.ndim == 0 else r
+    return r[0] if scalar else r
 
 
 def _check_range(name, value, low, high, low_open, high_open):
@@ -64,9 +64,24 @@ def _check_range(name, value, low, high, low_open, high_open):
 
 
 def _exp_times(v, g):
-    """e^v * g as (e^(v/2) * g) * e^(v/2): a subnormal e^v keeps its digits in the product."""
-    h = np.exp(0.5 * v)
-    return h * g * h
+    """e^v * g; where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the
+    product keeps its digits."""
+    v, g = np.broadcast_arrays(v, g)
+    r = np.exp(v) * g
+    tail = v < -708.0
+    if np.any(tail):
+        h = np.exp(0.5 * v[tail])
+        r[tail] = h * g[tail] * h
+    return r
+
+
+def _root_patch(x, x0_hi, x0_lo, coeffs):
+    """sum c_k d^k by Horner, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root."""
+    d = (x - x0_hi) - x0_lo
+    p = np.full_like(d, coeffs[-1])
+    for c in coeffs[-2::-1]:
+        p = p * d + c
+    return p
 
 
 def sigmoid(x):
@@ -74,11 +89,11 @@ def sigmoid(x):
 
     sigmoid(x) = 1/(1 + exp(-x))
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     t0 = np.exp(-np.abs(x))
     t1 = 1/(t0 + 1)
     r = np.where((x >= 0), t1, t0*t1)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def sigmoid_prime(x):
@@ -87,10 +102,10 @@ def sigmoid_prime(x):
     sigmoid'(x) = exp(x)/(exp(x) + 1)**2
     sigmoid'(x) = y*(1 - y)  with y = sigmoid(x)
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     t0 = np.exp(-np.abs(x))
     r = t0/(t0 + 1)**2
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def tanh(x):
@@ -98,9 +113,9 @@ def tanh(x):
 
     tanh(x) = tanh(x)
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.tanh(x)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def tanh_prime(x):
@@ -109,10 +124,13 @@ def tanh_prime(x):
     tanh'(x) = 1 - tanh(x)**2
     tanh'(x) = 1 - y**2  with y = tanh(x)
     """
-    x, dtype = _as_float64(x)
-    t0 = np.exp(-2*np.abs(x))
+    x, dtype, scalar = _as_float64(x)
+    at_inf, positive = np.isinf(x), x > 0
+    x = np.where(at_inf, 0.0, x)
+    t0 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
     r = 4*t0/(t0 + 1)**2
-    return _result(r, dtype)
+    r = np.where(at_inf, np.where(positive, 0.0, 0.0), r)
+    return _result(r, dtype, scalar)
 
 
 def relu(x):
@@ -122,10 +140,10 @@ def relu(x):
 
     Convention: relu'(0) = 0 (as PyTorch).
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.where((x > 0), x, 0)
     r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def relu_prime(x):
@@ -136,10 +154,10 @@ def relu_prime(x):
 
     Convention: relu'(0) = 0 (as PyTorch).
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.where((x > 0), 1, 0)
     r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def leaky_relu(x, alpha=0.01):
@@ -152,9 +170,9 @@ def leaky_relu(x, alpha=0.01):
     Parameters: alpha (default 0.01).
     """
     _check_range("alpha", alpha, 0.0, None, True, False)
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.where((x > 0), x, alpha*x)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def leaky_relu_prime(x, alpha=0.01):
@@ -168,10 +186,10 @@ def leaky_relu_prime(x, alpha=0.01):
     Parameters: alpha (default 0.01).
     """
     _check_range("alpha", alpha, 0.0, None, True, False)
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.where((x > 0), 1, alpha)
     r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def binary_step(x):
@@ -181,10 +199,10 @@ def binary_step(x):
 
     Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta).
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.where((x >= 0), 1, 0)
     r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def binary_step_prime(x):
@@ -195,9 +213,9 @@ def binary_step_prime(x):
 
     Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta).
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.where(np.isnan(x), x, 0)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def linear(x):
@@ -205,9 +223,9 @@ def linear(x):
 
     linear(x) = x
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = x
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def linear_prime(x):
@@ -216,9 +234,9 @@ def linear_prime(x):
     linear'(x) = 1
     linear'(x) = 1  with y = linear(x)
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.where(np.isnan(x), x, 1)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 identity = linear
@@ -232,9 +250,9 @@ def softplus(x):
 
     softplus(x) = log(exp(x) + 1)
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     r = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def softplus_prime(x):
@@ -243,11 +261,11 @@ def softplus_prime(x):
     softplus'(x) = exp(x)/(exp(x) + 1)
     softplus'(x) = 1 - exp(-y)  with y = softplus(x)
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     t0 = np.exp(-np.abs(x))
     t1 = 1/(t0 + 1)
     r = np.where((x >= 0), t1, t0*t1)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def silu(x):
@@ -255,14 +273,14 @@ def silu(x):
 
     silu(x) = x/(1 + exp(-x))
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     at_inf, positive = np.isinf(x), x > 0
     x = np.where(at_inf, 0.0, x)
     t0 = -np.abs(x)
     t1 = x/(np.exp(t0) + 1)
     r = np.where((x >= 0), t1, _exp_times(t0, t1))
     r = np.where(at_inf, np.where(positive, np.inf, 0.0), r)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 def silu_prime(x):
@@ -270,7 +288,7 @@ def silu_prime(x):
 
     silu'(x) = (x + exp(x) + 1)*exp(x)/(exp(x) + 1)**2
     """
-    x, dtype = _as_float64(x)
+    x, dtype, scalar = _as_float64(x)
     at_inf, positive = np.isinf(x), x > 0
     x = np.where(at_inf, 0.0, x)
     t0 = -np.abs(x)
@@ -278,8 +296,11 @@ def silu_prime(x):
     t2 = t1 + 1
     t3 = 1/(t2)
     r = np.where((x >= 0), t1*x/t2**2 + t3, _exp_times(t0, t3*(t3*x + 1)))
+    near = np.abs(x - -1.2784645427610737) < 0.4770864806926063  # Taylor patch at the root -1.2784645427610737
+    if np.any(near):
+        r[near] = _root_patch(x[near], -1.2784645427610737, -1.0946994183093437e-16, (-1.950927001581078e-62, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12))
     r = np.where(at_inf, np.where(positive, 1.0, 0.0), r)
-    return _result(r, dtype)
+    return _result(r, dtype, scalar)
 
 
 swish = silu

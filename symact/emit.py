@@ -22,7 +22,8 @@ from . import __version__
 from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
-from .printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from .patch import RootPatch, find_patches
+from .printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
 from .verify import Reference
 
 REGENERATE = "symact generate"
@@ -70,6 +71,12 @@ class KernelCode:
     py_result: str
     c_lines: tuple[tuple[str, str], ...]
     c_result: str
+    patches: tuple[RootPatch, ...] = ()
+
+    @property
+    def c_patches(self) -> list[tuple[str, str, str, str]]:
+        return [(repr(p.x0_hi), repr(p.x0_lo), repr(p.radius), c_horner("d", p.coeffs))
+                for p in self.patches]
 
     @property
     def py_limit_pos(self) -> str:
@@ -152,7 +159,16 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     fn = _numpy_callable(py_lines, py_result if not constant else
                          f"np.where(np.isnan(x), x, {py_result})", pnames, npp.helpers)
     ref = Reference(kernel.exact, X, act.defaults)
-    guard_inf, guard_nan, lp, ln = _edges(fn, list(act.params.values()), ref)
+    defaults = list(act.params.values())
+    guard_inf, guard_nan, lp, ln = _edges(fn, defaults, ref)
+    patches: tuple[RootPatch, ...] = ()
+    if not act.params and not constant:  # a root that moves with a parameter is not patched
+        with np.errstate(all="ignore"):
+            patches = tuple(find_patches(lambda a: np.asarray(fn(a), dtype=float), ref))
+    if patches:
+        py_helpers_extra = {"_root_patch"}
+    else:
+        py_helpers_extra = set()
     params = tuple(
         Param(p.name, repr(float(p.default)), _fmt_bound(p.low), _fmt_bound(p.high),
               p.low_open, p.high_open)
@@ -167,8 +183,9 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         output_form=out_form, params=params, constant=constant,
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
+        patches=patches,
     )
-    return code, npp.helpers, cp.helpers
+    return code, npp.helpers | py_helpers_extra, cp.helpers
 
 
 def _prime_mark(kernel: Kernel) -> str:

@@ -13,15 +13,32 @@ from sympy.printing.numpy import NumPyPrinter
 # Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 NUMPY_HELPERS = {
     "_exp_times": '''def _exp_times(v, g):
-    """e^v * g as (e^(v/2) * g) * e^(v/2): a subnormal e^v keeps its digits in the product."""
-    h = np.exp(0.5 * v)
-    return h * g * h''',
+    """e^v * g; where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the
+    product keeps its digits."""
+    v, g = np.broadcast_arrays(v, g)
+    r = np.exp(v) * g
+    tail = v < -708.0
+    if np.any(tail):
+        h = np.exp(0.5 * v[tail])
+        r[tail] = h * g[tail] * h
+    return r''',
+    "_root_patch": '''def _root_patch(x, x0_hi, x0_lo, coeffs):
+    """sum c_k d^k by Horner, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root."""
+    d = (x - x0_hi) - x0_lo
+    p = np.full_like(d, coeffs[-1])
+    for c in coeffs[-2::-1]:
+        p = p * d + c
+    return p''',
 }
 
 C_HELPERS = {
-    "symact_exp_times": '''/* e^v * g as (e^(v/2) * g) * e^(v/2): a subnormal e^v keeps its digits in the product. */
+    "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the
+ * product keeps its digits. */
 static double symact_exp_times(double v, double g)
 {
+    if (v >= -708.0) {
+        return exp(v) * g;
+    }
     const double h = exp(0.5 * v);
     return h * g * h;
 }''',
@@ -112,3 +129,11 @@ class CPrinter(C99CodePrinter):
         for e, c in reversed(pairs):
             out = f"(({self._print(c)}) ? {self._print(e)} : {out})"
         return out
+
+
+def c_horner(var: str, coeffs: tuple[float, ...]) -> str:
+    """c0 + var*(c1 + var*(c2 + ...)) with round-trip exact constants."""
+    out = repr(coeffs[-1])
+    for c in reversed(coeffs[:-1]):
+        out = f"{c!r} + {var}*({out})"
+    return out

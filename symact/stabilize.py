@@ -142,7 +142,15 @@ def recognize(expr: sp.Expr) -> sp.Expr:
 # ----------------------------------------------------------------------------- pass 2
 
 
+#: |u| above this is clamped before scaling, so c*|u| cannot overflow; e^(-c*1e300) is 0 anyway.
+_CLAMP = sp.Float(1e300)
+
+
 def _decay(u: sp.Expr) -> sp.Expr:
+    """E = e^{-|u|}; for u = c*v with c > 1, e^{-c*min(|v|, 1e300)} so c*|v| never overflows."""
+    c, v = u.as_coeff_Mul()
+    if abs(c) > 1:
+        return sp.exp(-abs(c) * sp.Min(sp.Abs(v), _CLAMP))
     return sp.exp(-sp.Abs(u))
 
 

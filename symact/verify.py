@@ -191,7 +191,7 @@ class Conditioning:
             try:
                 g = self._g(xm)
                 if g == 0:
-                    return xv != 0
+                    return False  # an exact zero (or a flat zero region) is not ill-conditioned
                 return abs(xm * self._dg(xm) / g) > limit
             except (ZeroDivisionError, TypeError, ValueError):
                 return False

@@ -1,0 +1,160 @@
+"""Generated NumPy and C kernels against the SymPy definition, evaluated by mpmath.
+
+Foundation bar: error <= 1e-12 * max(|exact|, 1) for |x| <= 20 (grid + hypothesis).
+Whole-range bar: <= 4 ULP in float64 over the whole float range (ill-conditioned points next to
+an interior root are counted apart), <= 1 ULP in float32; exact at +-0 and +-inf; NaN -> NaN;
+no overflow/invalid/divide-by-zero warning from NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import mpmath
+import numpy as np
+import pytest
+from conftest import KERNEL_IDS, KERNELS, c_array_fn, reference
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symact.verify import FORMATS, Conditioning, measure, round_to, whole_range_points
+
+RAISE = dict(over="raise", invalid="raise", divide="raise")
+#: Grid density multiplier; `symact accuracy` runs the full density, CI a lighter one.
+DENSITY = int(os.environ.get("SYMACT_ACCURACY_DENSITY", "1"))
+F64_BAR, F32_BAR = 4.0, 1.0
+
+
+def numpy_fn(gen, name):
+    fn = getattr(gen, name)
+
+    def call(x):
+        with np.errstate(**RAISE):
+            return fn(x)
+
+    return call
+
+
+def implementations(gen, clib, act, kernel, dtype):
+    name = act.name + kernel.suffix
+    impls = {"numpy": numpy_fn(gen, name)}
+    if clib is not None:
+        c = c_array_fn(clib, name, len(act.params), dtype)
+        impls["c"] = lambda x: c(x, *act.params.values())
+    return impls
+
+
+@pytest.fixture(scope="module")
+def maybe_clib(request):
+    try:
+        return request.getfixturevalue("clib")
+    except pytest.skip.Exception:
+        return None
+
+
+SMALL_GRID = [i / 16 for i in range(-320, 321)] + [1e-300, -1e-300, 5e-324, -5e-324]
+
+
+@pytest.mark.parametrize(("act", "kernel"), KERNELS, ids=KERNEL_IDS)
+def test_foundation_bar_small_range(gen, maybe_clib, act, kernel):
+    ref = reference(act, kernel)
+    for impl, fn in implementations(gen, maybe_clib, act, kernel, "float64").items():
+        got = fn(np.array(SMALL_GRID))
+        for xv, g in zip(SMALL_GRID, got.tolist(), strict=True):
+            exact = ref(xv)
+            assert abs(mpmath.mpf(g) - exact) <= 1e-12 * max(abs(exact), 1), (impl, xv, g, exact)
+
+
+@settings(max_examples=60, deadline=None)
+@given(xv=st.floats(min_value=-20, max_value=20))
+@pytest.mark.parametrize(("act", "kernel"), KERNELS, ids=KERNEL_IDS)
+def test_foundation_bar_hypothesis(gen, maybe_clib, act, kernel, xv):
+    ref = reference(act, kernel)
+    exact = ref(xv)
+    for impl, fn in implementations(gen, maybe_clib, act, kernel, "float64").items():
+        g = float(fn(np.array([xv]))[0])
+        assert abs(mpmath.mpf(g) - exact) <= 1e-12 * max(abs(exact), 1), (impl, xv, g, exact)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("act", "kernel"), KERNELS, ids=KERNEL_IDS)
+def test_whole_range_ulps(gen, maybe_clib, act, kernel, dtype):
+    ref = reference(act, kernel)
+    cond = Conditioning(kernel.exact, act.x, act.defaults)
+    points = whole_range_points(DENSITY, dtype)
+    bar = F64_BAR if dtype == "float64" else F32_BAR
+    for impl, fn in implementations(gen, maybe_clib, act, kernel, dtype).items():
+        report = measure(act.name + kernel.suffix, fn, ref, points, dtype, cond)
+        assert report.max_ulp <= bar, (impl, report)
+
+
+@settings(max_examples=150, deadline=None)
+@given(xv=st.floats(allow_nan=True, allow_infinity=True))
+@pytest.mark.parametrize(("act", "kernel"), KERNELS, ids=KERNEL_IDS)
+def test_whole_range_hypothesis(gen, maybe_clib, act, kernel, xv):
+    ref = reference(act, kernel)
+    cond = Conditioning(kernel.exact, act.x, act.defaults)
+    if cond.ill(xv):
+        return  # reported in its own column by `symact accuracy`
+    for dtype, bar in (("float64", F64_BAR), ("float32", F32_BAR)):
+        if dtype == "float32" and math.isfinite(xv) and abs(xv) > float(np.finfo("f4").max):
+            continue
+        x32 = float(np.float32(xv)) if dtype == "float32" else xv
+        for impl, fn in implementations(gen, maybe_clib, act, kernel, dtype).items():
+            report = measure("k", fn, ref, [x32], dtype)
+            assert report.max_ulp <= bar, (impl, dtype, xv, report)
+
+
+@pytest.mark.parametrize(("act", "kernel"), KERNELS, ids=KERNEL_IDS)
+def test_edges_exact(gen, maybe_clib, act, kernel):
+    ref = reference(act, kernel)
+    for impl, fn in implementations(gen, maybe_clib, act, kernel, "float64").items():
+        special = [0.0, -0.0, math.inf, -math.inf]
+        got = fn(np.array(special + [math.nan]))
+        for xv, g in zip(special, got[:-1].tolist(), strict=True):
+            want = round_to(ref(xv), FORMATS["float64"])  # the correctly rounded value
+            assert g == want, (impl, xv, g, want)
+        assert math.isnan(got[-1]), impl
+
+
+def test_numpy_module_shapes_and_dtypes(gen):
+    x32 = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    assert gen.sigmoid(x32).dtype == np.float32 and gen.sigmoid(x32).shape == (3, 4)
+    assert gen.silu_prime(np.arange(5)).dtype == np.float64
+    assert gen.relu([1, -2, 3]).tolist() == [1.0, 0.0, 3.0]
+    assert isinstance(gen.softplus(2.0), float)
+    assert gen.leaky_relu(-2.0, alpha=0.5) == -1.0
+    assert gen.leaky_relu_prime(0.0) == 0.01
+    assert gen.swish is gen.silu
+    with pytest.raises(ValueError, match="alpha"):
+        gen.leaky_relu(1.0, alpha=-1.0)
+
+
+def test_numpy_module_imports_numpy_alone():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = (
+        "import sys, generated.activations\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('sympy', 'symact', 'mpmath')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_c_scalar_and_float_variants(maybe_clib):
+    import ctypes
+
+    if maybe_clib is None:
+        pytest.skip("no C compiler")
+    f = maybe_clib.symact_sigmoid
+    f.argtypes, f.restype = [ctypes.c_double], ctypes.c_double
+    ff = maybe_clib.symact_leaky_reluf
+    ff.argtypes, ff.restype = [ctypes.c_float, ctypes.c_float], ctypes.c_float
+    with mpmath.workdps(50):
+        exact = 1 / (1 + mpmath.exp(-mpmath.mpf(-740.0)))
+    assert f(-740.0) == float(exact) and f(-740.0) > 0  # subnormal, not 0
+    assert ff(-2.0, 0.25) == -0.5

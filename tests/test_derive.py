@@ -1,0 +1,99 @@
+"""Derivatives and output forms against independent references (hand derivations, mpmath)."""
+
+from __future__ import annotations
+
+import mpmath
+import pytest
+import sympy as sp
+
+import symact
+from symact.derive import Y
+
+x = sp.Symbol("x", real=True)
+
+# The identities the tutorials derive by hand, written independently of symact.
+EXPECTED_OUTPUT_FORMS = {
+    "sigmoid": Y * (1 - Y),
+    "tanh": 1 - Y**2,
+    "softplus": 1 - sp.exp(-Y),
+    "linear": sp.Integer(1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_OUTPUT_FORMS))
+def test_output_form_matches_hand_derivation(name):
+    act = symact.get(name)
+    assert act.output_form is not None
+    assert sp.simplify(act.output_form - EXPECTED_OUTPUT_FORMS[name]) == 0
+
+
+def test_relu_output_form_is_piecewise_in_y():
+    g = symact.get("relu").output_form
+    assert g.free_symbols == {Y}
+    assert g.subs(Y, 2.5) == 1 and g.subs(Y, 0) == 0
+
+
+def test_leaky_relu_output_form_is_piecewise_in_y():
+    act = symact.get("leaky_relu")
+    alpha = act.symbols["alpha"]
+    g = act.output_form
+    assert g.subs(Y, 3) == 1
+    assert g.subs(Y, -0.5) == alpha
+    assert g.subs(Y, 0) == alpha  # leaky_relu'(0) = alpha, as PyTorch
+
+
+def test_silu_has_no_output_form():
+    # silu is not injective: two inputs share an output but not a slope, so no g(y) exists.
+    assert symact.get("silu").output_form is None
+    assert symact.get("swish").output_form is None
+    f = sp.lambdify(x, symact.get("silu").expr, "mpmath")
+    df = sp.lambdify(x, symact.get("silu").derivative, "mpmath")
+    with mpmath.workdps(40):
+        a = mpmath.mpf(-0.5)
+        b = mpmath.findroot(lambda t: f(t) - f(a), -3)
+        assert abs(f(a) - f(b)) < 1e-30 and abs(df(a) - df(b)) > 0.1
+
+
+@pytest.mark.parametrize("act", symact.all_activations(), ids=lambda a: a.name)
+def test_derivative_matches_numeric_differentiation(act):
+    """Simplified derivative == mpmath's numerical derivative of the definition (50 digits)."""
+    expr = act.expr.subs(act.defaults)
+    deriv = act.derivative.subs(act.defaults)
+    f = sp.lambdify(x, expr, "mpmath")
+    df = sp.lambdify(x, deriv, "mpmath")
+    with mpmath.workdps(50):
+        for p in (-6.5, -2.25, -0.3, 0.4, 1.75, 7.0):  # away from kinks
+            exact = mpmath.diff(f, mpmath.mpf(p))
+            assert abs(df(mpmath.mpf(p)) - exact) < mpmath.mpf(10) ** -40 * max(1, abs(exact))
+
+
+@pytest.mark.parametrize("act", symact.all_activations(), ids=lambda a: a.name)
+def test_output_form_is_proven(act):
+    """Substituting y = f(x) into the output form gives back the derivative, at 50 digits."""
+    if act.output_form is None:
+        return
+    g = sp.lambdify([Y], act.output_form.subs(act.defaults), "mpmath")
+    f = sp.lambdify([x], act.expr.subs(act.defaults), "mpmath")
+    df = sp.lambdify([x], act.derivative.subs(act.defaults), "mpmath")
+    with mpmath.workdps(50):
+        for p in (-5.5, -1.0, -0.25, 0.0, 0.5, 3.0, 9.0):
+            xp = mpmath.mpf(p)
+            assert abs(g(f(xp)) - df(xp)) < mpmath.mpf(10) ** -40
+
+
+def test_kink_conventions_as_pytorch():
+    d = {n: symact.get(n).derivative for n in ("relu", "leaky_relu", "binary_step")}
+    assert d["relu"].subs(x, 0) == 0
+    alpha = symact.get("leaky_relu").symbols["alpha"]
+    assert d["leaky_relu"].subs(x, 0) == alpha
+    assert symact.get("binary_step").expr.subs(x, 0) == 1
+    assert d["binary_step"] == 0 and not d["binary_step"].has(sp.DiracDelta)
+
+
+def test_api_shape():
+    s = symact.get("swish")
+    assert s.name == "silu" and s.params == {}
+    assert symact.get("leaky_relu").params == {"alpha": 0.01}
+    assert s.expr.free_symbols == {x}
+    with pytest.raises(symact.SymactError, match="unknown activation"):
+        symact.get("sigmoidd")
