@@ -67,6 +67,20 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_accuracy(args) -> int:
+    from .accuracy import document, run, table
+    from .emit import write_atomic
+
+    out = Path(args.out)
+    rows = run(out, density=args.density)
+    print(table(rows))
+    if args.write:
+        write_atomic(out / "ACCURACY.md", document(rows, args.density))
+        print(f"wrote {out / 'ACCURACY.md'}")
+    worst = [r for _, r in rows if r.max_ulp > (4 if r.dtype == "float64" else 1)]
+    return 1 if worst else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symact", description=__doc__.split("\n")[0])
     from . import __version__
@@ -92,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 4 naming each file that differs")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("accuracy", help="measure every generated kernel in ULPs, whole range")
+    p.add_argument("--out", default="generated", metavar="DIR", help="generated code to measure")
+    p.add_argument("--density", type=int, default=4, help="grid density multiplier (default 4)")
+    p.add_argument("--write", action="store_true", help="also write DIR/ACCURACY.md")
+    p.set_defaults(func=_cmd_accuracy)
     return parser
 
 

@@ -68,8 +68,9 @@ def find_patches(fn: Callable[[np.ndarray], np.ndarray], ref: Reference) -> list
     for x0 in _roots(ref):
         x0_hi = float(x0)
         x0_lo = float(x0 - mpmath.mpf(x0_hi))
-        # Where does the formula lose digits? Sample out to a quarter of |x0| (or 0.5).
-        reach = max(abs(x0_hi) / 4, 0.5) if x0_hi != 0 else 0.5
+        # Where does the formula lose digits? Sample out to |x0| (at least 1). A rounded d costs
+        # only its own half ULP, so the patch need not stay where x - x0_hi is exact.
+        reach = max(abs(x0_hi), 1.0)
         offsets = np.concatenate([-np.geomspace(reach, 1e-12, 400), np.geomspace(1e-12, reach, 400)])
         xs = x0_hi + offsets
         err = _formula_error(fn, ref, xs)
@@ -83,10 +84,10 @@ def find_patches(fn: Callable[[np.ndarray], np.ndarray], ref: Reference) -> list
 
 def _build(ref: Reference, x0, x0_hi: float, x0_lo: float, radius: float) -> RootPatch:
     with mpmath.workdps(80):
-        coeffs = mpmath.taylor(ref._f, x0, 40)
+        coeffs = mpmath.taylor(ref._f, x0, 60)
     c1 = abs(coeffs[1]) if coeffs[1] != 0 else max(abs(c) for c in coeffs[1:4])
     degree = 2
-    while degree < 40 and abs(coeffs[degree]) * radius ** (degree - 1) > c1 * 2.0**-60:
+    while degree < 60 and abs(coeffs[degree]) * radius ** (degree - 1) > c1 * 2.0**-60:
         degree += 1
     # Re-expand around x0_hi + x0_lo == x0 (to double-double accuracy): same coefficients.
     patch = RootPatch(x0_hi, x0_lo, radius, tuple(float(c) for c in coeffs[: degree + 1]))

@@ -239,6 +239,6 @@ def whole_range_points(density: int = 1, dtype: str = "float64") -> list[float]:
     max_f = float(np.finfo(dtype).max)
     tiny = float(np.finfo(dtype).smallest_subnormal)
     pts.update((max_f, -max_f, tiny, -tiny, 0.0, -0.0, math.inf, -math.inf))
-    out = sorted(float(np.asarray(p, dtype=dtype)) for p in pts if math.isfinite(p) or True)
-    out = [p for p in out if not (math.isinf(p) and p not in (math.inf, -math.inf))]
-    return sorted(set(out), key=lambda v: (v, math.copysign(1, v))) + [math.nan]
+    finite = [p for p in pts if math.isfinite(p) and abs(p) <= max_f]
+    out = {float(np.asarray(p, dtype=dtype)) for p in finite} | {math.inf, -math.inf}
+    return sorted(out, key=lambda v: (v, math.copysign(1, v))) + [math.nan]
