@@ -10,8 +10,8 @@ from functools import cached_property
 
 import sympy as sp
 
-from .catalog import SPECS, X, Spec
-from .derive import Y, OutputForm, derivative, output_form
+from .catalog import SPECS, Spec, X
+from .derive import OutputForm, Y, derivative, output_form
 from .errors import ParameterError, UnknownActivationError
 from .stabilize import prove, stabilize
 
@@ -136,7 +136,8 @@ class Activation:
         for k, v in values.items():
             if not known[k].contains(float(v)):
                 raise ParameterError(
-                    f"{self.name}: {k} = {v!r} is outside its valid range {known[k].describe_range()}"
+                    f"{self.name}: {k} = {v!r} is outside its valid range "
+                    f"{known[k].describe_range()}"
                 )
             out[k] = float(v)
         return out

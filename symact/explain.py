@@ -13,7 +13,7 @@ def _fname(act: Activation) -> str:
 
 def _latex_name(act: Activation) -> str:
     special = {"sigmoid": r"\sigma", "tanh": r"\tanh", "softplus": r"\operatorname{softplus}"}
-    return special.get(act.name, r"\operatorname{%s}" % act.name.replace("_", r"\_"))
+    return special.get(act.name, r"\operatorname{{{}}}".format(act.name.replace("_", r"\_")))
 
 
 def to_text(act: Activation) -> str:

@@ -36,8 +36,8 @@ class sigmoid(sp.Function):  # noqa: N801  (SymPy function names are lower case)
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
-        s = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
+        s = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
 
 
 class logistic_density(sp.Function):  # noqa: N801
@@ -60,8 +60,8 @@ class logistic_density(sp.Function):  # noqa: N801
 
     def _latex(self, printer, exp=None):
         u = printer._print(self.args[0])
-        s = r"\sigma\left(%s\right)\sigma\left(-%s\right)" % (u, u)
-        return s if exp is None else r"\left(%s\right)^{%s}" % (s, exp)
+        s = rf"\sigma\left({u}\right)\sigma\left(-{u}\right)"
+        return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
 
 
 class softplus(sp.Function):  # noqa: N801
@@ -82,12 +82,12 @@ class softplus(sp.Function):  # noqa: N801
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
-        s = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
+        s = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
 
 
 class exp_times(sp.Function):  # noqa: N801
-    r"""e^{v} g, evaluated as (e^{v/2} g) e^{v/2} so a tiny e^{v} keeps its digits in the product."""
+    r"""e^{v} g; where e^{v} is subnormal, (e^{v/2} g) e^{v/2}, so the product keeps its digits."""
 
     nargs = 2
 
@@ -100,4 +100,6 @@ class exp_times(sp.Function):  # noqa: N801
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:
     """Replace every symact building block by its definition in exp/log."""
-    return expr.rewrite(sp.exp) if expr.has(sigmoid, logistic_density, softplus, exp_times) else expr
+    if expr.has(sigmoid, logistic_density, softplus, exp_times):
+        return expr.rewrite(sp.exp)
+    return expr

@@ -71,7 +71,8 @@ def find_patches(fn: Callable[[np.ndarray], np.ndarray], ref: Reference) -> list
         # Where does the formula lose digits? Sample out to |x0| (at least 1). A rounded d costs
         # only its own half ULP, so the patch need not stay where x - x0_hi is exact.
         reach = max(abs(x0_hi), 1.0)
-        offsets = np.concatenate([-np.geomspace(reach, 1e-12, 400), np.geomspace(1e-12, reach, 400)])
+        side = np.geomspace(1e-12, reach, 400)
+        offsets = np.concatenate([-side[::-1], side])
         xs = x0_hi + offsets
         err = _formula_error(fn, ref, xs)
         bad = np.abs(offsets[err > MAX_FORMULA_ULP])

@@ -32,8 +32,8 @@ NUMPY_HELPERS = {
 }
 
 C_HELPERS = {
-    "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the
- * product keeps its digits. */
+    "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708),
+ * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. */
 static double symact_exp_times(double v, double g)
 {
     if (v >= -708.0) {

@@ -223,7 +223,6 @@ def measure(
 def whole_range_points(density: int = 1, dtype: str = "float64") -> list[float]:
     """Points across the whole float range: a grid on [-1000, 1000], +-10^k over the exponent
     range, subnormals, +-max, +-0, +-inf, NaN. ``density`` multiplies the grid sizes."""
-    fmt = FORMATS[dtype]
     pts: set[float] = set()
     n = 2000 * density
     pts.update(-1000 + 2000 * i / n for i in range(n + 1))
