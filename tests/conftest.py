@@ -11,6 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI must not be flaky: hypothesis draws the same examples on every run (a database-free,
+# derandomized profile); run with HYPOTHESIS_PROFILE=explore locally to search afresh.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
