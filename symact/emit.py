@@ -40,7 +40,7 @@ def templates_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "templates"
     if (checkout / "numpy").is_dir():
         return checkout
-    return Path(str(resources.files("symact.templates")))
+    return Path(str(resources.files("symact") / "templates"))
 
 
 @dataclass(frozen=True)
