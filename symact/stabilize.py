@@ -199,10 +199,31 @@ def _scale_branch(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
             k += p
     if k == 0:
         return expr
-    g = sp.factor_terms(body / e**k)
+    g = _split_unit_fraction(sp.factor_terms(body / e**k), e, x)
     if not g.subs(e, 0).has(x):
         return expr  # bounded cofactor: the plain product already keeps its digits
     return exp_times(k * decay.args[0], g.subs(e, decay))
+
+
+def _split_unit_fraction(g: sp.Expr, e: sp.Symbol, x: sp.Symbol) -> sp.Expr:
+    """In a sum holding a constant, write u/(1+E) as u - u E/(1+E): with E small, the u part
+    then meets the constant exactly instead of after the rounding of 1/(1+E)
+    (silu' tail: t*x + 1 -> (x + 1) - x E t)."""
+    inv = 1 / (1 + e)
+
+    def split(node: sp.Expr) -> sp.Expr:
+        if not any(t.is_number for t in node.args):
+            return node
+        terms = []
+        for t in node.args:
+            if t.has(x) and inv in sp.Mul.make_args(t):
+                u = t * (1 + e)
+                terms += [u, -u * e * inv]
+            else:
+                terms.append(t)
+        return sp.Add(*terms)
+
+    return g.replace(lambda n: n.is_Add, split)
 
 
 def scale_tails(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:

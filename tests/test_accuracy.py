@@ -24,9 +24,8 @@ RAISE = dict(over="raise", invalid="raise", divide="raise")
 #: Grid density multiplier; `symact accuracy` runs the full density, CI a lighter one.
 DENSITY = int(os.environ.get("SYMACT_ACCURACY_DENSITY", "1"))
 F64_BAR, F32_BAR = 4.0, 1.0
-#: Known gaps, measured and tracked in the issue notes (never silently widened): silu' for
-#: x < -2.5 computes e*t*(t*x + 1) with t = 1/(1+e), whose t*x + 1 loses up to 4.7 ULP.
-KNOWN_GAPS = {("silu_prime", "float64"): 5.0}
+#: Known gaps, measured and tracked in the issue notes (never silently widened). None now.
+KNOWN_GAPS: dict[tuple[str, str], float] = {}
 
 
 def bar_for(name: str, dtype: str) -> float:
