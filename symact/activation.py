@@ -11,7 +11,7 @@ from functools import cached_property
 import sympy as sp
 
 from .catalog import SPECS, Spec, X
-from .derive import OutputForm, Y, derivative, output_form
+from .derive import MixedForm, OutputForm, Y, derivative, mixed_form, output_form
 from .errors import ParameterError, UnknownActivationError
 from .stabilize import prove, stabilize
 
@@ -20,8 +20,9 @@ from .stabilize import prove, stabilize
 class Kernel:
     """One generated function: its public suffix, exact expression and stable expression."""
 
-    suffix: str  # "" for the value, "_prime" for d/dx
+    suffix: str  # "" for the value, "_prime" for d/dx, "_prime2", "_d<param>"
     title: str
+    mark: str  # how the formula names it: "", "'", "''", "_d<param>"
     exact: sp.Expr  # the reference: definition or its derivative, elementary functions
     display: sp.Expr  # what the docstring shows
     stable: sp.Expr  # what is printed
@@ -81,12 +82,7 @@ class Activation:
     @cached_property
     def raw_derivative(self) -> sp.Expr:
         """d/dx f, unsimplified, branch by branch for Piecewise (kink values as the branches)."""
-        e = self.expr
-        if isinstance(e, sp.Piecewise):
-            d = sp.Piecewise(*[(sp.diff(b, X), c) for b, c in e.args])
-            values = {b for b, _ in d.args}
-            return values.pop() if len(values) == 1 else d
-        return sp.diff(e, X)
+        return _branchwise_diff(self.expr, X)
 
     @cached_property
     def derivative(self) -> sp.Expr:
@@ -94,13 +90,58 @@ class Activation:
         return derivative(self.expr, X)
 
     @cached_property
+    def raw_second_derivative(self) -> sp.Expr:
+        """d^2/dx^2 f, branch by branch, unsimplified."""
+        return _branchwise_diff(self.raw_derivative, X)
+
+    @cached_property
+    def second_derivative(self) -> sp.Expr:
+        """d^2/dx^2 f, simplified (0 almost everywhere for piecewise-linear activations)."""
+        return derivative(self.expr, X, order=2)
+
+    @cached_property
+    def param_derivatives(self) -> dict[str, tuple[sp.Expr, sp.Expr]]:
+        """Parameter name -> (d f/d param branch by branch, simplified), for each parameter
+        the definition depends on. At a kink that moves with the parameter the derivative is
+        the branch's (no Dirac delta)."""
+        out = {}
+        for name, sym in self.symbols.items():
+            if self.expr.has(sym):
+                out[name] = (_branchwise_diff(self.expr, sym), derivative(self.expr, sym))
+        return out
+
+    @cached_property
     def _output(self) -> OutputForm | None:
-        return output_form(self.expr, self.derivative, X, self.defaults)
+        return output_form(self.expr, self.derivative, X, self.defaults, self.param_samples())
+
+    def param_samples(self) -> list[dict[sp.Symbol, float]]:
+        """Parameter values spread over the valid ranges (defaults first), for proofs that
+        must hold for every parameter value, not only the defaults."""
+        samples = [self.defaults]
+        for p in self.spec.params:
+            for v in (-2.5, -0.5, 0.001, 0.75, 3.0, 40.0):
+                if p.contains(v) and v != p.default:
+                    trial = dict(self.defaults)
+                    trial[self.symbols[p.name]] = v
+                    values = {s.name: val for s, val in trial.items()}
+                    req = self.requirement
+                    if req is None or bool(req.subs(
+                            {self.symbols[k]: val for k, val in values.items()})):
+                        samples.append(trial)
+        return samples
 
     @property
     def output_form(self) -> sp.Expr | None:
         """f'(x) as an expression in y = f(x), proven; None when there is none."""
         return None if self._output is None else self._output.expr
+
+    @cached_property
+    def mixed_form(self) -> MixedForm | None:
+        """Where no output form exists: f' in terms of y = f(x) and a sub-activation s(x)
+        (silu' = y + s(1 - y) with s = sigmoid(x)), proven; else None."""
+        if self.output_form is not None:
+            return None
+        return mixed_form(self.expr, self.derivative, X, self.defaults)
 
     @property
     def output_form_proof(self) -> str | None:
@@ -113,16 +154,23 @@ class Activation:
     # --- kernels --------------------------------------------------------------------
     @cached_property
     def kernels(self) -> tuple[Kernel, ...]:
-        """The value and the first derivative, each stabilized and proven equal."""
+        """The value, d/dx, d^2/dx^2 and d/d<param>, each stabilized and proven equal."""
+        todo = [
+            ("", "value", "", self.expr, self.expr),
+            ("_prime", "derivative with respect to x", "'", self.raw_derivative,
+             self.derivative),
+            ("_prime2", "second derivative with respect to x", "''",
+             self.raw_second_derivative, self.second_derivative),
+        ]
+        for name, (exact, display) in self.param_derivatives.items():
+            todo.append((f"_d{name}", f"derivative with respect to {name}", f"_d{name}",
+                         exact, display))
         out = []
-        for suffix, title, exact, display in (
-            ("", "value", self.expr, self.expr),
-            ("_prime", "first derivative", self.raw_derivative, self.derivative),
-        ):
+        for suffix, title, mark, exact, display in todo:
             stable = stabilize(exact, X)
             if not prove(exact, stable, X, self.defaults):
                 raise AssertionError(f"{self.name}{suffix}: stabilized form is not equal")
-            out.append(Kernel(suffix, title, exact, display, stable))
+            out.append(Kernel(suffix, title, mark, exact, display, stable))
         return tuple(out)
 
     def check_params(self, values: dict[str, float]) -> dict[str, float]:
@@ -140,7 +188,17 @@ class Activation:
                     f"{known[k].describe_range()}"
                 )
             out[k] = float(v)
+        req = self.requirement
+        if req is not None and not bool(req.subs({self.symbols[k]: v for k, v in out.items()})):
+            raise ParameterError(f"{self.name} needs {req} (got {out})")
         return out
+
+    @cached_property
+    def requirement(self) -> sp.Basic | None:
+        """The condition across parameters, if any (e.g. min_val < max_val)."""
+        if self.spec.requires is None:
+            return None
+        return self.spec.requires(*self.symbols.values())
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
@@ -154,6 +212,16 @@ class Activation:
         from .explain import to_latex
 
         return "$\\displaystyle " + to_latex(self, display=False) + "$"
+
+
+def _branchwise_diff(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """d expr/d var, branch by branch for Piecewise (each branch keeps its condition, which
+    sets the convention at a kink); branches that agree are folded into one expression."""
+    if isinstance(expr, sp.Piecewise):
+        d = sp.Piecewise(*[(sp.diff(b, var), c) for b, c in expr.args])
+        values = {b for b, _ in d.args}
+        return values.pop() if len(values) == 1 else d
+    return sp.diff(expr, var)
 
 
 _REGISTRY: dict[str, Activation] = {spec.name: Activation(spec) for spec in SPECS}

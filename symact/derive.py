@@ -7,6 +7,10 @@ and numerically at high precision.
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import mpmath
@@ -18,6 +22,36 @@ Y = sp.Symbol("y", real=True)
 #: Sample points for the numeric half of every proof.
 PROOF_POINTS = (-7.25, -3.0, -1.5, -0.75, -0.125, 0.0, 0.3, 1.0, 2.5, 6.0, 11.0)
 PROOF_DIGITS = 50
+#: Expressions larger than this (in sp.count_ops) are not put through sp.simplify.
+SIMPLIFY_MAX_OPS = 40
+
+
+#: Seconds SymPy's solve may spend inverting y = f(x) before symact gives up on a form.
+SOLVE_SECONDS = 10
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise _OutOfTime inside the block after ``seconds`` (main thread only; elsewhere no
+    limit). SymPy's solve can run for minutes on a transcendental equation."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expire(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(frozen=True)
@@ -34,6 +68,8 @@ def simplify_derivative(expr: sp.Expr) -> sp.Expr:
         pieces = [(simplify_derivative(e), c) for e, c in expr.args]
         return sp.Piecewise(*pieces)
     kinds = _function_kinds(expr)
+    if sp.count_ops(expr) > SIMPLIFY_MAX_OPS:  # blanket simplify is slow on big expressions
+        return tidy(expr)
     candidates = [expr, sp.simplify(expr), sp.factor(sp.simplify(expr)), sp.factor(expr)]
     # Keep to the functions the expression already uses (no cosh(x/2) for a sigmoid).
     candidates = [c for c in candidates if _function_kinds(c) <= kinds] or [expr]
@@ -116,8 +152,9 @@ def _symbolically_zero(expr: sp.Expr) -> bool:
 def _candidates(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol):
     """Candidate g(y), cheapest transformations first (a generator: callers stop early)."""
     try:
-        solutions = sp.solve(sp.Eq(Y, expr), x)
-    except (NotImplementedError, ValueError, TypeError):
+        with time_limit(SOLVE_SECONDS):
+            solutions = sp.solve(sp.Eq(Y, expr), x)
+    except (NotImplementedError, ValueError, TypeError, _OutOfTime):
         return
     for sol in solutions:
         if sol.has(x) or sol.has(sp.LambertW):
@@ -135,9 +172,27 @@ def _candidates(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol):
                     yield cand
 
 
+def _changes_sign(deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float]) -> bool:
+    """Does f' take both signs on the proof sample? Then f is not injective and y = f(x)
+    cannot be inverted (and SymPy's solve may take minutes to find that out)."""
+    fn = sp.lambdify([x], deriv.subs(params), modules="mpmath")
+    signs = set()
+    with mpmath.workdps(30):
+        for p in PROOF_POINTS:
+            try:
+                v = fn(mpmath.mpf(p))
+            except (ZeroDivisionError, ValueError, TypeError):
+                continue
+            if v != 0:
+                signs.add(v > 0)
+    return len(signs) > 1
+
+
 def _smooth_output_form(
     expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float]
 ) -> OutputForm | None:
+    if _changes_sign(deriv, x, params):
+        return None
     best = None
     for cand in _candidates(expr, deriv, x):
         if best is not None and sp.count_ops(cand) >= sp.count_ops(best):
@@ -156,10 +211,25 @@ def _smooth_output_form(
 
 
 def _piecewise_output_form(
-    expr: sp.Piecewise, x: sp.Symbol, params: dict[sp.Symbol, float]
+    expr: sp.Piecewise, x: sp.Symbol, samples: list[dict[sp.Symbol, float]]
 ) -> OutputForm | None:
+    """Branch by branch: a non-constant branch e_i(x) is inverted, its derivative written in y
+    and its condition mapped to y; constant branches become y == c. Proven symbolically per
+    branch and numerically (50 digits) on both sides of every kink, for several parameter
+    values across their ranges. SymPy failures mean "no form", never an error."""
+    try:
+        for constants_first in (False, True):
+            g = _piecewise_candidate(expr, x, constants_first)
+            if g is not None and _piecewise_proof(expr, g, x, samples):
+                return OutputForm(g, "symbolic by branch and numeric (50 digits)")
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        pass
+    return None
+
+
+def _piecewise_candidate(expr: sp.Piecewise, x: sp.Symbol, constants_first: bool):
     pieces: list[tuple[sp.Expr, object]] = []
-    constant_values: list[sp.Expr] = []
+    constant_values: list[tuple[sp.Expr, sp.Expr]] = []
     for branch, cond in expr.args:
         d = sp.diff(branch, x)
         if not branch.has(x):
@@ -171,54 +241,151 @@ def _piecewise_output_form(
         g = sp.simplify(d.subs(x, sols[0]))
         y_cond = cond.subs(x, sols[0]) if cond is not sp.true else sp.true
         pieces.append((g, sp.simplify(y_cond)))
+    consts: list[tuple[sp.Expr, object]] = []
     derivs = {d for _, d in constant_values}
-    if len(derivs) == 1:
-        pieces.append((derivs.pop(), sp.true))
-    elif constant_values:
-        pieces.extend((d, sp.Eq(Y, c)) for c, d in constant_values)
+    if len(derivs) == 1 and not constants_first:
+        consts.append((derivs.pop(), sp.true))
+    else:
+        for d in sorted(derivs, key=sp.default_sort_key):
+            values = [c for c, dd in constant_values if dd == d]
+            consts.append((d, sp.Or(*[sp.Eq(Y, c) for c in values])))
+    pieces = consts + pieces if constants_first else pieces + consts
     if pieces and pieces[-1][1] is not sp.true:
         pieces.append((sp.nan, sp.true))
-    g = sp.Piecewise(*pieces)
-    # Proof, branch by branch: on branch (e_i, c_i), g(e_i(x)) must equal e_i'(x).
-    covered = sp.S.EmptySet
-    for branch, cond in expr.args:
-        cond_set = sp.S.Reals if cond is sp.true else cond.as_set()
-        region = cond_set - covered
-        covered = covered | cond_set
-        lhs = sp.piecewise_fold(g.subs(Y, branch))
-        if lhs.has(sp.Piecewise):
-            lhs = _restrict(lhs, region, x)
-        if lhs is None or not _symbolically_zero(lhs - sp.diff(branch, x)):
-            return None
+    return sp.Piecewise(*pieces)
+
+
+def _piecewise_proof(expr, g, x, samples) -> bool:
+    # Symbolic: each non-constant branch's own piece, composed with the branch, is its derivative.
+    for branch, _ in expr.args:
+        if not branch.has(x):
+            continue
+        piece = [e for e, c in g.args if e.has(Y) or not e.has(x)]
+        if not any(_symbolically_zero(e.subs(Y, branch) - sp.diff(branch, x)) for e in piece):
+            return False
+    # Numeric: the whole folded form on a sample that straddles every kink.
     folded = sp.piecewise_fold(g.subs(Y, expr))
-    points = [p for p in PROOF_POINTS] + [0.0]
     deriv = derivative(expr, x)
-    if not numerically_equal(folded, deriv, params, points=points, var=x):
-        return None
-    return OutputForm(g, "symbolic by branch and numeric (50 digits)")
+    for params in samples:
+        kinks = _kinks(expr, x, params)
+        points = list(PROOF_POINTS) + [k + d for k in kinks for d in (-0.25, 0.0, 0.25)]
+        if not numerically_equal(folded.subs(params), deriv.subs(params), {},
+                                 points=points, var=x):
+            return False
+    return True
 
 
-def _restrict(pw: sp.Expr, region: sp.Set, x: sp.Symbol) -> sp.Expr | None:
-    """``pw`` on ``region`` (a set of x), when one sign-assumption dummy decides its branches."""
-    t = sp.Dummy("t", nonnegative=True)
-    tp = sp.Dummy("t", positive=True)
-    if region.is_subset(sp.Interval.open(0, sp.oo)):
-        value = pw.subs(x, tp)
-    elif region.is_subset(sp.Interval(-sp.oo, 0)):
-        value = pw.subs(x, -t)
-    else:
-        return None
-    if value.has(sp.Piecewise):
-        return None
-    return value.subs({tp: x, t: -x})
+def _kinks(expr: sp.Piecewise, x: sp.Symbol, params) -> list[float]:
+    out = []
+    for _, cond in expr.args:
+        for rel in cond.atoms(sp.Rel):
+            for side in (rel.lhs, rel.rhs):
+                v = side.subs(params)
+                if v.is_number and v.is_finite:
+                    out.append(float(v))
+    return sorted(set(out))
 
 
 def output_form(
-    expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float]
+    expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float],
+    samples: list[dict[sp.Symbol, float]] | None = None,
 ) -> OutputForm | None:
-    """g with f'(x) = g(y), y = f(x), proven; None when none is found."""
+    """g with f'(x) = g(y), y = f(x), proven; None when none is found. ``samples`` are
+    parameter values across their ranges that the numeric proof covers (default: params)."""
+    samples = samples or [params]
     if not deriv.has(x):
         return OutputForm(deriv, "constant derivative")
     if isinstance(expr, sp.Piecewise):
-        return _piecewise_output_form(expr, x, params)
-    return _smooth_output_form(expr, deriv, x, params)
+        return _piecewise_output_form(expr, x, samples)
+    try:
+        return _smooth_output_form(expr, deriv, x, params)
+    except (NotImplementedError, TypeError, ValueError, KeyError, sp.PolynomialError,
+            _OutOfTime):
+        return None  # SymPy could not invert or simplify: no form, not an error
+
+
+@dataclass(frozen=True)
+class MixedForm:
+    """f'(x) = expr(y, s, x) with y = f(x) and s = sub(x), a sub-activation of f."""
+
+    expr: sp.Expr
+    s: sp.Symbol
+    sub: sp.Expr
+    proof: str
+
+
+#: The symbol standing for the sub-activation in a mixed form.
+S = sp.Symbol("s", real=True)
+
+
+def _linear_solve(eq: sp.Expr, var: sp.Symbol) -> sp.Expr | None:
+    """var from eq == 0 when eq is linear in var (no general solve: it can take minutes)."""
+    if not eq.is_polynomial(var) or sp.degree(eq, var) != 1:
+        return None
+    a, b = sp.Poly(eq, var).all_coeffs()
+    return sp.simplify(-b / a)
+
+
+def _in_terms_of_s(expr: sp.Expr, sub: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Replace ``sub`` by S, and each transcendental atom that is rational in S (e^-x for a
+    sigmoid s: (1 - s)/s) by that rational form."""
+    out = expr.subs(sub, S)
+    try:
+        with time_limit(SOLVE_SECONDS):
+            inverse = sp.solve(sp.Eq(S, sub), x)
+    except (NotImplementedError, ValueError, TypeError, _OutOfTime):
+        return out
+    if len(inverse) != 1:
+        return out
+    for atom in out.atoms(sp.exp, sp.tanh, sp.log):
+        if atom.has(x):
+            r = sp.simplify(atom.subs(x, inverse[0]))
+            if not r.has(x) and r.is_rational_function(S):
+                out = out.subs(atom, r)
+    return out
+
+
+def mixed_form(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol,
+               params: dict[sp.Symbol, float]) -> MixedForm | None:
+    """f' in terms of y = f(x) and one sub-activation s(x) of f, for f with no output form.
+
+    For each sub-expression s(x) of f (a function application or a reciprocal), f = G(x, s)
+    and f' = F(x, s); first x is eliminated through y = G(x, s) when G is linear in x
+    (silu' = y + s(1 - y), s = sigmoid(x)); else s is eliminated through y (gelu' = y/x +
+    x phi(x)). The candidate with the fewest operations wins; it is proven symbolically where
+    SymPy can and numerically at 50 digits."""
+    if isinstance(expr, sp.Piecewise) or not deriv.has(x):
+        return None
+    subs = {a for a in sp.preorder_traversal(expr)
+            if a.has(x) and a != x and a != expr
+            and (isinstance(a, sp.Function) or (a.is_Pow and a.exp.is_negative))}
+    best: tuple[int, sp.Expr, sp.Expr] | None = None
+    for sub in sorted(subs, key=sp.default_sort_key):
+        g = expr.subs(sub, S)
+        if g.has(x) is False or not g.has(S):
+            continue
+        f = _in_terms_of_s(deriv, sub, x)
+        candidates = []
+        xs = _linear_solve(Y - g, x)
+        if xs is not None:
+            candidates.append(sp.factor(sp.simplify(f.subs(x, xs))))
+        ss = _linear_solve(Y - g, S)
+        if ss is not None and f.has(S):
+            candidates.append(sp.simplify(f.subs(S, ss)))
+        for cand in candidates:
+            if not cand.has(Y) or cand.has(sp.nan, sp.zoo):
+                continue
+            ops = sp.count_ops(cand) + (100 if cand.has(x) else 0)
+            if best is None or ops < best[0]:
+                back = cand.subs({Y: expr, S: sub})
+                if numerically_equal(back, deriv, params, var=x):
+                    best = (ops, cand, sub)
+    if best is None:
+        return None
+    _, cand, sub = best
+    forms = (sp.collect(sp.expand(cand), S), sp.collect(sp.expand(cand), Y), cand)
+    cand = min(forms, key=lambda e: (sp.count_ops(e), forms.index(e)))
+    proof = ("symbolic and numeric (50 digits)"
+             if _symbolically_zero(cand.subs({Y: expr, S: sub}) - deriv)
+             else "numeric (50 digits)")
+    return MixedForm(tidy(cand), S, sub, proof)

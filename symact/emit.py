@@ -174,7 +174,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
               p.low_open, p.high_open)
         for p in act.spec.params
     )
-    formula = f"{act.name}{_prime_mark(kernel)}(x) = {sp.sstr(kernel.display)}"
+    formula = f"{act.name}{kernel.mark}(x) = {sp.sstr(kernel.display)}"
     out_form = ""
     if kernel.suffix == "_prime" and act.output_form is not None:
         out_form = f"{act.name}'(x) = {sp.sstr(act.output_form)}  with y = {act.name}(x)"
@@ -186,10 +186,6 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         patches=patches,
     )
     return code, npp.helpers | py_helpers_extra, cp.helpers
-
-
-def _prime_mark(kernel: Kernel) -> str:
-    return {"": "", "_prime": "'"}[kernel.suffix]
 
 
 @dataclass(frozen=True)

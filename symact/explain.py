@@ -34,10 +34,22 @@ def to_text(act: Activation) -> str:
         lines.append(f"  (proof: {act.output_form_proof})")
     else:
         lines.append(f"{f}' has no form in terms of the output y = {f}(x) alone.")
+        mixed = act.mixed_form
+        if mixed is not None:
+            lines.append(_block(f"{f}'(x) = ", mixed.expr)
+                         + f"   where y = {f}(x), s = {sp.sstr(_named(mixed.sub))}")
+            lines.append(f"  (proof: {mixed.proof})")
     if act.conventions:
         lines.append("")
         lines.append(f"convention: {act.conventions}")
     return "\n".join(lines)
+
+
+def _named(sub: sp.Expr) -> sp.Expr:
+    """A sub-activation with its building blocks named (1/(1 + e^-x) -> sigmoid(x))."""
+    from .stabilize import recognize
+
+    return recognize(sub)
 
 
 def _block(prefix: str, expr: sp.Expr) -> str:
@@ -65,9 +77,13 @@ def to_latex(act: Activation, display: bool = True) -> str:
         rf"{name}(x) &= {sp.latex(act.expr)}",
         rf"{name}'(x) &= {sp.latex(act.derivative)}",
     ]
+    y_as_f = sp.Symbol(f"{name}(x)")
     if act.output_form is not None:
-        y_as_f = sp.Symbol(f"{name}(x)")
         rows.append(rf"{name}'(x) &= {sp.latex(act.output_form.subs(act.y, y_as_f))}")
+    elif act.mixed_form is not None:
+        m = act.mixed_form
+        rows.append(rf"{name}'(x) &= "
+                    + sp.latex(m.expr.subs({act.y: y_as_f, m.s: _named(m.sub)})))
     if not display:
         return r" \\ ".join(r.replace("&", "") for r in rows)
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"

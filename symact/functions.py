@@ -98,8 +98,31 @@ class exp_times(sp.Function):  # noqa: N801
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
 
+class hypot(sp.Function):  # noqa: N801
+    r"""\sqrt{a^2 + b^2} without overflow or underflow of the squares (C99 hypot)."""
+
+    nargs = 2
+
+    def _eval_rewrite_as_exp(self, a, b, **kwargs):
+        return sp.sqrt(a**2 + b**2)
+
+    def _eval_is_real(self):
+        return True
+
+    def _eval_is_positive(self):
+        return True if self.args[1].is_nonzero else None
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        a, b = (printer._print(v) for v in self.args)
+        s = rf"\sqrt{{{a}^{{2}} + {b}^{{2}}}}"
+        return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
+
+
 def to_elementary(expr: sp.Expr) -> sp.Expr:
     """Replace every symact building block by its definition in exp/log."""
-    if expr.has(sigmoid, logistic_density, softplus, exp_times):
+    if expr.has(sigmoid, logistic_density, softplus, exp_times, hypot):
         return expr.rewrite(sp.exp)
     return expr

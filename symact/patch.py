@@ -20,6 +20,7 @@ import numpy as np
 from .verify import FORMATS, Reference, ulp_error
 
 MAX_FORMULA_ULP = 2.0
+MAX_PATCH_ULP = 2.5
 SCAN = (-10.0, 10.0, 0.01)
 
 
@@ -46,6 +47,9 @@ def _roots(ref: Reference) -> list[mpmath.mpf]:
     xs = [lo + i * step for i in range(n + 1)]
     vals = [ref(v) for v in xs]
     roots = []
+    for i in range(1, n):  # a root exactly on the grid (tanhshrink at 0)
+        if vals[i] == 0 and vals[i - 1] != 0 and vals[i + 1] != 0:
+            roots.append(mpmath.mpf(xs[i]))
     for a, b, fa, fb in zip(xs, xs[1:], vals, vals[1:], strict=False):
         if fa == 0 or fb == 0 or (fa > 0) == (fb > 0):
             continue
@@ -78,26 +82,67 @@ def find_patches(fn: Callable[[np.ndarray], np.ndarray], ref: Reference) -> list
         bad = np.abs(offsets[err > MAX_FORMULA_ULP])
         if bad.size == 0:
             continue
-        radius = float(min(bad.max() * 1.25, reach))
-        patches.append(_build(ref, x0, x0_hi, x0_lo, radius))
+        need = float(min(bad.max() * 1.25, reach))
+        patches.extend(_tile(ref, x0, x0_hi, x0_lo, need))
     return patches
 
 
+def _tile(ref: Reference, x0, x0_hi: float, x0_lo: float, need: float) -> list[RootPatch]:
+    """Patches covering [x0 - need, x0 + need]: one at the root, and where its Taylor series
+    converges too slowly to reach (a singularity nearby in the complex plane, as tanh's at
+    +-i*pi/2), more patches at centres further out on each side."""
+    first = _build(ref, x0, x0_hi, x0_lo, need)
+    out = [first]
+    for side in (1.0, -1.0):
+        edge = first.radius
+        while edge < need:
+            radius = min(0.5 * need, need - edge + 0.05)
+            for _ in range(8):
+                centre = float(mpmath.mpf(x0_hi) + side * (edge + 0.9 * radius))
+                patch = _build(ref, mpmath.mpf(centre), centre, 0.0, radius)
+                if patch.radius >= radius:
+                    break
+                radius = patch.radius
+            out.append(patch)
+            edge = edge + 0.9 * radius + patch.radius
+    return out
+
+
+def _convergence_radius(coeffs) -> float:
+    """Root-test estimate of the Taylor series' radius of convergence, from its tail."""
+    tail = [(k, abs(c)) for k, c in enumerate(coeffs) if k >= 20 and c != 0]
+    if not tail:
+        return math.inf
+    return float(min(c ** (-mpmath.mpf(1) / k) for k, c in tail[-10:]))
+
+
 def _build(ref: Reference, x0, x0_hi: float, x0_lo: float, radius: float) -> RootPatch:
+    """A Taylor patch at x0 of at most ``radius``: shrunk to half the series' radius of
+    convergence (so degree <= 60 reaches 2^-60), and halved while Horner's rounding at the
+    window's edge costs more than MAX_PATCH_ULP."""
     with mpmath.workdps(80):
         coeffs = mpmath.taylor(ref._f, x0, 60)
-    c1 = abs(coeffs[1]) if coeffs[1] != 0 else max(abs(c) for c in coeffs[1:4])
-    degree = 2
-    while degree < 60 and abs(coeffs[degree]) * radius ** (degree - 1) > c1 * 2.0**-60:
-        degree += 1
+    radius = min(radius, 0.5 * _convergence_radius(coeffs))
+    while radius >= 1e-3:
+        patch = _truncate(coeffs, x0_hi, x0_lo, radius)
+        if _check(patch, ref) <= MAX_PATCH_ULP:
+            return patch
+        radius /= 2
+    raise ArithmeticError(f"no accurate Taylor patch at {x0_hi}")
+
+
+def _truncate(coeffs, x0_hi: float, x0_lo: float, radius: float) -> RootPatch:
+    scale = max(abs(c) * radius**k for k, c in enumerate(coeffs[:4]))
+    # Numerical differentiation leaves ~1e-70 where a coefficient is 0 (odd functions).
+    kept = [c if abs(c) * radius**k > scale * mpmath.mpf(10) ** -40 else mpmath.mpf(0)
+            for k, c in enumerate(coeffs)]
+    degree = max([2] + [k for k, c in enumerate(kept) if abs(c) * radius**k > scale * 2.0**-60])
     # Re-expand around x0_hi + x0_lo == x0 (to double-double accuracy): same coefficients.
-    patch = RootPatch(x0_hi, x0_lo, radius, tuple(float(c) for c in coeffs[: degree + 1]))
-    _check(patch, ref)
-    return patch
+    return RootPatch(x0_hi, x0_lo, radius, tuple(float(c) for c in kept[: degree + 1]))
 
 
-def _check(patch: RootPatch, ref: Reference) -> None:
+def _check(patch: RootPatch, ref: Reference) -> float:
+    """The patch's largest error in ULP on 301 points across its window."""
     xs = patch.x0_hi + np.linspace(-patch.radius, patch.radius, 301)
     err = _formula_error(patch, ref, xs)
-    if not math.isfinite(err.max()) or err.max() > 2.5:
-        raise ArithmeticError(f"root patch at {patch.x0_hi} is off by {err.max():.3g} ULP")
+    return float(err.max()) if math.isfinite(err.max()) else math.inf

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 # Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 NUMPY_HELPERS = {
@@ -45,6 +46,15 @@ static double symact_exp_times(double v, double g)
 }
 
 
+def _rational_division(printer, expr) -> str | None:
+    """(p/q)*rest printed as (p*rest)/q: one rounding (a division), not two (p/q, then *)."""
+    c, rest = expr.as_coeff_Mul()
+    if not (c.is_Rational and c.q != 1 and rest != 1):
+        return None
+    num = rest if c.p == 1 else sp.Mul(c.p, rest, evaluate=False) if c.p != -1 else -rest
+    return f"{printer.parenthesize(num, PRECEDENCE['Mul'])}/{c.q}"
+
+
 class NumpyPrinter(NumPyPrinter):
     """Prints into code for ``import numpy as np``; Piecewise as nested ``np.where``."""
 
@@ -57,6 +67,9 @@ class NumpyPrinter(NumPyPrinter):
 
     def _print_Abs(self, expr):
         return f"np.abs({self._print(expr.args[0])})"
+
+    def _print_Mul(self, expr):
+        return _rational_division(self, expr) or super()._print_Mul(expr)
 
     def _fold(self, fn, args):
         out = self._print(args[0])
@@ -85,7 +98,12 @@ class NumpyPrinter(NumPyPrinter):
     def _print_Pow(self, expr, rational=False):
         if expr.exp == -1:
             return f"1/{self.parenthesize(expr.base, 1000)}"
+        if expr.exp.is_Integer and expr.exp < -1:  # (1/b)^n: b^n may overflow where 1/b^n is 0
+            return f"(1/{self.parenthesize(expr.base, 1000)})**{-expr.exp}"
         return super()._print_Pow(expr, rational=rational)
+
+    def _print_hypot(self, expr):
+        return f"np.hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_exp_times(self, expr):
         self.helpers.add("_exp_times")
@@ -99,14 +117,22 @@ class CPrinter(C99CodePrinter):
         super().__init__(settings)
         self.helpers: set[str] = set()
 
+    def _print_Mul(self, expr):
+        return _rational_division(self, expr) or super()._print_Mul(expr)
+
     def _print_exp_times(self, expr):
         self.helpers.add("symact_exp_times")
         return f"symact_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_hypot(self, expr):
+        return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Pow(self, expr):
         if expr.exp == 2:  # exact-enough and far cheaper than pow()
             base = self.parenthesize(expr.base, 1000)
             return f"({base}*{base})"
+        if expr.exp.is_Integer and expr.exp < -1:  # (1/b)^n: b^n may overflow where 1/b^n is 0
+            return f"pow(1.0/{self.parenthesize(expr.base, 1000)}, {-expr.exp})"
         return super()._print_Pow(expr)
 
     def _print_Max(self, expr):

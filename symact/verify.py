@@ -43,6 +43,10 @@ FORMATS = {
 }
 
 
+#: At most this many extra starting digits for a wide exponent span (see Reference).
+SPAN_DIGITS = 1200
+
+
 class ReferenceError_(ArithmeticError):
     """The high-precision reference did not settle (should never happen for catalog kernels)."""
 
@@ -59,6 +63,15 @@ class Reference:
         self._limits: dict[float, mpmath.mpf] = {}
         self._bound = bound
         self._cache: dict[float, mpmath.mpf] = {}
+        # Arguments of exponentials: e^{-700} next to 1 is absorbed at every precision below
+        # ~304 digits, and two such evaluations agree while both are wrong; the start precision
+        # covers the exponent span (up to SPAN_DIGITS).
+        growth = [a.args[0] for a in bound.atoms(sp.exp, sp.tanh, sp.sinh, sp.cosh, sp.erf,
+                                                  sp.erfc)]
+        self._spans = [sp.lambdify([x], 2 * g if not isinstance(a, sp.exp) else g,
+                                   modules="mpmath")
+                       for a, g in zip(bound.atoms(sp.exp, sp.tanh, sp.sinh, sp.cosh, sp.erf,
+                                                   sp.erfc), growth, strict=True)]
 
     def _limit(self, direction: float) -> mpmath.mpf:
         if direction not in self._limits:
@@ -93,8 +106,20 @@ class Reference:
             except ZeroDivisionError:
                 return mpmath.nan
 
+    def _span_digits(self, xm: mpmath.mpf) -> int:
+        span = mpmath.mpf(0)
+        with mpmath.workdps(30):
+            for f in self._spans:
+                try:
+                    v = abs(mpmath.mpf(f(xm)))
+                except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+                    continue
+                if mpmath.isfinite(v):
+                    span = max(span, v)
+        return int(min(span * mpmath.mpf("0.4343") * 1.1, SPAN_DIGITS))
+
     def _settle(self, xm: mpmath.mpf) -> mpmath.mpf:
-        dps = START_DIGITS
+        dps = START_DIGITS + self._span_digits(xm)
         prev = self._eval(xm, dps)
         while dps < MAX_DIGITS:
             dps *= 2
