@@ -56,10 +56,11 @@ def _baseline(expr: sp.Expr, height: int) -> int:
     return PrettyPrinter({"use_unicode": True, "wrap_line": False})._print(expr).baseline
 
 
-def to_latex(act: Activation, display: bool = True) -> str:
+def to_latex(act: Activation, display: bool = True, env: str = "align*") -> str:
     """LaTeX of the definition and derivative; the output-form identity where one exists.
 
-    With ``display`` the equations are wrapped in an ``align*`` environment."""
+    With ``display`` the equations are wrapped in ``env`` (``align*``; ``aligned`` for use
+    inside ``$$ ... $$``), else they are one line joined by ``\\``."""
     name = _latex_name(act)
     rows = [
         rf"{name}(x) &= {sp.latex(act.expr)}",
@@ -70,7 +71,7 @@ def to_latex(act: Activation, display: bool = True) -> str:
         rows.append(rf"{name}'(x) &= {sp.latex(act.output_form.subs(act.y, y_as_f))}")
     if not display:
         return r" \\ ".join(r.replace("&", "") for r in rows)
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+    return f"\\begin{{{env}}}\n" + " \\\\\n".join(rows) + f"\n\\end{{{env}}}"
 
 
 def _show_y(expr: sp.Expr, shown: str) -> sp.Expr:

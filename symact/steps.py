@@ -581,9 +581,9 @@ def _inverse_note(act: Activation) -> tuple[str, str]:
         sols = [s for s in sp.solve(sp.Eq(Y, expr), x) if not s.has(x, sp.LambertW)]
     except (NotImplementedError, ValueError, TypeError):
         return "", ""
-    p = sp.Float(0.7)
-    y0 = expr.subs(x, p).subs(act.defaults).evalf(30)
-    real = [s for s in sols if abs(complex(s.subs(act.defaults).subs(Y, y0).evalf(30)) - 0.7) < 1e-20]
+    y0 = expr.subs(x, sp.Rational(7, 10)).subs(act.defaults).evalf(30)
+    real = [s for s in sols
+            if abs(complex(s.subs(act.defaults).subs(Y, y0).evalf(30)) - 0.7) < 1e-12]
     if len(real) != 1:
         return "", ""
     inv = sp.simplify(real[0])
