@@ -82,8 +82,9 @@ def _label(lhs: str, expr: sp.Expr) -> str:
         text = f"${lhs}$ = " + ", ".join(parts)
     else:
         text = f"${lhs} = {sp.latex(expr)}$"
+    short = len(text) <= 120
     text = text.replace(r"\frac", r"\dfrac")  # legible fractions in a legend
-    if len(text) > 110 or not _parses(text):
+    if not short or not _parses(text):
         return f"${lhs}$"
     return text
 
