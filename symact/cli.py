@@ -44,7 +44,12 @@ def _cmd_latex(args) -> int:
     from .explain import steps_to_latex, to_latex
 
     act = get(args.name)
-    print(steps_to_latex(act.steps) if args.steps else to_latex(act))
+    body = steps_to_latex(act.steps) if args.steps else to_latex(act)
+    if args.document:
+        body = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
+                "\\usepackage[landscape,margin=1.5cm]{geometry}\n\\pagestyle{empty}\n"
+                "\\begin{document}\n" + body + "\n\\end{document}")
+    print(body)
     return 0
 
 
@@ -130,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("latex", help="LaTeX of the definition and derivative")
     p.add_argument("name")
     p.add_argument("--steps", action="store_true", help="the derivation step by step (align*)")
+    p.add_argument("--document", action="store_true",
+                   help="a whole LaTeX document (pdflatex-ready), not just the align* block")
     p.set_defaults(func=_cmd_latex)
 
     p = sub.add_parser("plot", help="draw f, f' and f'' on one figure (needs matplotlib)")

@@ -122,7 +122,7 @@ def kinks(act: Activation) -> list[float]:
     for node in sp.preorder_traversal(act.expr):
         eqs = []
         if isinstance(node, sp.Piecewise):
-            eqs = [r.lhs - r.rhs for _, c in node.args for r in c.atoms(sp.core.relational.Relational)]
+            eqs = [r.lhs - r.rhs for _, c in node.args for r in c.atoms(sp.Rel)]
         elif isinstance(node, (sp.Max, sp.Min)):
             eqs = [a - b for a in node.args for b in node.args if a != b]
         elif isinstance(node, (sp.Heaviside, sp.Abs, sp.sign)):

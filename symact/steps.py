@@ -18,7 +18,7 @@ import mpmath
 import sympy as sp
 
 from .derive import PROOF_DIGITS, Y
-from .functions import logistic_density, sigmoid, softplus, to_elementary
+from .functions import exp_times, logistic_density, sigmoid, softplus
 
 if TYPE_CHECKING:
     from .activation import Activation
@@ -188,11 +188,12 @@ _OUTER: dict[type, tuple[str, str, str]] = {
     sp.cos: ("trigonometric", r"\frac{d}{du} \cos u = -\sin u", "d/du cos u = -sin u"),
     sp.atan: ("trigonometric", r"\frac{d}{du} \arctan u = \frac{1}{1 + u^{2}}",
               "d/du atan u = 1/(1 + u^2)"),
-    sigmoid: ("sigmoid", r"\sigma'(u) = \sigma(u)\,\sigma(-u)", "sigmoid'(u) = sigmoid(u) sigmoid(-u)"),
+    sigmoid: ("sigmoid", r"\sigma'(u) = \sigma(u)\,\sigma(-u)",
+              "sigmoid'(u) = sigmoid(u) sigmoid(-u)"),
     softplus: ("softplus", r"\operatorname{softplus}'(u) = \sigma(u)", "softplus'(u) = sigmoid(u)"),
     logistic_density: ("logistic density", r"\frac{d}{du} \sigma(u)\sigma(-u) = "
                        r"\sigma(u)\sigma(-u)\left(\sigma(-u) - \sigma(u)\right)",
-                       "d/du sigmoid(u)sigmoid(-u) = sigmoid(u)sigmoid(-u)(sigmoid(-u) - sigmoid(u))"),
+                       "d/du s(u)s(-u) = s(u)s(-u)(s(-u) - s(u)), s = sigmoid"),
 }
 
 
@@ -377,6 +378,15 @@ def rule_identity(rule: Rule, latex: bool) -> str:
 
 
 # --- the independent reference a check compares with --------------------------------------
+
+
+def to_elementary(expr: sp.Expr) -> sp.Expr:
+    """symact's building blocks (sigmoid, softplus, ...) replaced by their exp/log definitions;
+    nothing else rewritten."""
+    return expr.replace(
+        lambda e: isinstance(e, (sigmoid, softplus, logistic_density, exp_times)),
+        lambda e: e.rewrite(sp.exp),
+    )
 
 
 def _reference_diff(u: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -566,7 +576,8 @@ def derivation_steps(act: Activation) -> Derivation:
             rule=label, before=act.derivative, after=form,
             latex_note=(rf"\text{{{label}, }} y = {lname}(x){inverse_l}"
                         + (rf"\text{{; proven {proof}}}" if proof else "")),
-            text_note=f"{label}, y = {fname}(x){inverse_t}" + (f"; proven {proof}" if proof else ""),
+            text_note=(f"{label}, y = {fname}(x){inverse_t}"
+                       + (f"; proven {proof}" if proof else "")),
             check=check_equal(act.derivative, form, x, defaults, y_value=act.expr),
         ))
     return Derivation(act.name, x, tuple(steps), lname, act.expr)
