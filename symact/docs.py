@@ -65,7 +65,7 @@ def render_readme() -> str:
         "at the default parameters; a dot marks the value at a kink.",
         "",
     ]
-    lines += [f"- [{a.name}](#{a.name.replace('_', '_')})" for a in all_activations()]
+    lines += [f"- [{a.name}](#{a.name})" for a in all_activations()]
     lines.append("")
     for act in all_activations():
         lines += _section(act)
