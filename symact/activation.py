@@ -211,7 +211,14 @@ class Activation:
     def _repr_latex_(self) -> str:
         from .explain import to_latex
 
-        return "$\\displaystyle " + to_latex(self, display=False) + "$"
+        return "$$" + to_latex(self, env="aligned") + "$$"
+
+    @cached_property
+    def steps(self):
+        """The checked step-by-step derivation of f' (a symact.steps.Derivation)."""
+        from .steps import derivation_steps
+
+        return derivation_steps(self)
 
 
 def _branchwise_diff(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:

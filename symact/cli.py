@@ -32,17 +32,52 @@ def _cmd_list(args) -> int:
 
 def _cmd_show(args) -> int:
     from .activation import get
-    from .explain import to_text
+    from .explain import steps_to_text, to_text
 
-    print(to_text(get(args.name)))
+    act = get(args.name)
+    print(steps_to_text(act.steps) if args.steps else to_text(act))
     return 0
 
 
 def _cmd_latex(args) -> int:
     from .activation import get
-    from .explain import to_latex
+    from .explain import steps_to_latex, to_latex
 
-    print(to_latex(get(args.name)))
+    act = get(args.name)
+    body = steps_to_latex(act.steps) if args.steps else to_latex(act)
+    if args.document:
+        body = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
+                "\\usepackage[landscape,margin=1.5cm]{geometry}\n\\pagestyle{empty}\n"
+                "\\begin{document}\n" + body + "\n\\end{document}")
+    print(body)
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    from .activation import get
+    from .plot import plot
+
+    out = Path(args.output or f"{get(args.name).name}.png")
+    plot(get(args.name), out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_docs(args) -> int:
+    from .docs import check_docs, write_docs
+
+    out = Path(args.out)
+    if args.check:
+        stale = check_docs(out)
+        for path in stale:
+            print(f"out of date: {path}", file=sys.stderr)
+        if stale:
+            print(f"run 'symact docs' to update {len(stale)} file(s)", file=sys.stderr)
+            return errors.EXIT_DRIFT
+        print(f"{out}: up to date")
+        return 0
+    for line in write_docs(out):
+        print(line)
     return 0
 
 
@@ -94,11 +129,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", help="definition, derivative and output form as text")
     p.add_argument("name")
+    p.add_argument("--steps", action="store_true", help="the derivation step by step")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("latex", help="LaTeX of the definition and derivative")
     p.add_argument("name")
+    p.add_argument("--steps", action="store_true", help="the derivation step by step (align*)")
+    p.add_argument("--document", action="store_true",
+                   help="a whole LaTeX document (pdflatex-ready), not just the align* block")
     p.set_defaults(func=_cmd_latex)
+
+    p = sub.add_parser("plot", help="draw f, f' and f'' on one figure (needs matplotlib)")
+    p.add_argument("name")
+    p.add_argument("-o", "--output", metavar="FILE", help="image file (default: NAME.png)")
+    p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("docs", help="write DIR/README.md (formulas) and DIR/plots/*.png")
+    p.add_argument("--out", default="generated", metavar="DIR",
+                   help="output directory (default: generated)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 4 naming each file that differs")
+    p.set_defaults(func=_cmd_docs)
 
     p = sub.add_parser("generate", help="regenerate generated/ (NumPy module and C library)")
     p.add_argument("--out", default="generated", metavar="DIR",

@@ -68,10 +68,11 @@ def _baseline(expr: sp.Expr, height: int) -> int:
     return PrettyPrinter({"use_unicode": True, "wrap_line": False})._print(expr).baseline
 
 
-def to_latex(act: Activation, display: bool = True) -> str:
+def to_latex(act: Activation, display: bool = True, env: str = "align*") -> str:
     """LaTeX of the definition and derivative; the output-form identity where one exists.
 
-    With ``display`` the equations are wrapped in an ``align*`` environment."""
+    With ``display`` the equations are wrapped in ``env`` (``align*``; ``aligned`` for use
+    inside ``$$ ... $$``), else they are one line joined by ``\\``."""
     name = _latex_name(act)
     rows = [
         rf"{name}(x) &= {sp.latex(act.expr)}",
@@ -86,4 +87,41 @@ def to_latex(act: Activation, display: bool = True) -> str:
                     + sp.latex(m.expr.subs({act.y: y_as_f, m.s: _named(m.sub)})))
     if not display:
         return r" \\ ".join(r.replace("&", "") for r in rows)
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+    return f"\\begin{{{env}}}\n" + " \\\\\n".join(rows) + f"\n\\end{{{env}}}"
+
+
+def _show_y(expr: sp.Expr, shown: str) -> sp.Expr:
+    from .derive import Y
+
+    return expr.subs(Y, sp.Symbol(shown)) if expr.has(Y) else expr
+
+
+def steps_to_latex(d, env: str = "align*") -> str:
+    r"""A derivation (symact.steps.Derivation) as LaTeX: ``f'(x) &= ... && \text{rule}`` rows
+    inside ``env`` (``align*`` for a document, ``aligned`` inside ``$$ ... $$``)."""
+    shown = f"{d.latex_name}(x)"
+    if not d.steps:
+        rows = [rf"{d.latex_name}'(x) &= 0"]
+    else:
+        rows = [rf"{d.latex_name}'(x) &= {sp.latex(d.steps[0].before)}"]
+    for s in d.steps:
+        rows.append(rf"&= {sp.latex(_show_y(s.after, shown))} && {s.latex_note}")
+    return f"\\begin{{{env}}}\n" + " \\\\\n".join(rows) + f"\n\\end{{{env}}}"
+
+
+def steps_to_text(d) -> str:
+    """A derivation as readable Unicode text, one step per block, its rule on the right."""
+    shown = f"{d.name}(x)"
+    head = f"{d.name}'(x) = "
+    if not d.steps:
+        return head + "0"
+    out = [_block(head, d.steps[0].before)]
+    pad = " " * (len(head) - 2) + "= "
+    for s in d.steps:
+        block = _block(pad, _show_y(s.after, shown)).split("\n")
+        base = next(i for i, row in enumerate(block) if row.startswith(pad))
+        width = max(len(r) for r in block)
+        block = [r.ljust(width) for r in block]
+        block[base] += f"    [{s.text_note}]"
+        out.append("\n".join(r.rstrip() for r in block))
+    return "\n".join(out)
