@@ -7,6 +7,7 @@ order, no timestamps, no hash-ordered iteration.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import tempfile
@@ -18,7 +19,7 @@ import jinja2
 import numpy as np
 import sympy as sp
 
-from . import __version__
+from . import __version__, kcache
 from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
@@ -198,18 +199,56 @@ class ActivationCode:
     kernels: tuple[KernelCode, ...]
 
 
+def activation_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
+    """Every kernel of ``act`` printed, with the helpers each target needs; from the on-disk
+    cache when neither the definition nor symact's source changed (see kcache)."""
+    cached = kcache.load(act)
+    if cached is not None:
+        try:
+            return _decode(cached)
+        except (KeyError, TypeError, ValueError):
+            pass
+    kcodes, py_helpers, c_helpers = [], set(), set()
+    for kernel in act.kernels:
+        code, ph, ch = kernel_code(act, kernel)
+        kcodes.append(code)
+        py_helpers |= ph
+        c_helpers |= ch
+    result = (tuple(kcodes), py_helpers, c_helpers)
+    kcache.store(act, _encode(result))
+    return result
+
+
+def _encode(result) -> dict:
+    kcodes, ph, ch = result
+    return {"kernels": [dataclasses.asdict(k) for k in kcodes],
+            "py_helpers": sorted(ph), "c_helpers": sorted(ch)}
+
+
+def _decode(payload: dict) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
+    def tuples(v):
+        return tuple(tuples(i) for i in v) if isinstance(v, list) else v
+
+    kcodes = []
+    for k in payload["kernels"]:
+        fields = {name: tuples(value) for name, value in k.items()}
+        fields["params"] = tuple(Param(*p.values()) if isinstance(p, dict) else Param(*p)
+                                 for p in k["params"])
+        fields["patches"] = tuple(RootPatch(p["x0_hi"], p["x0_lo"], p["radius"],
+                                            tuple(p["coeffs"])) for p in k["patches"])
+        kcodes.append(KernelCode(**fields))
+    return tuple(kcodes), set(payload["py_helpers"]), set(payload["c_helpers"])
+
+
 def render_all() -> dict[str, str]:
     """File name -> content, for every generated file."""
     acts, py_helpers, c_helpers = [], set(), set()
     for act in all_activations():
-        kcodes = []
-        for kernel in act.kernels:
-            code, ph, ch = kernel_code(act, kernel)
-            kcodes.append(code)
-            py_helpers |= ph
-            c_helpers |= ch
+        kcodes, ph, ch = activation_code(act)
+        py_helpers |= ph
+        c_helpers |= ch
         acts.append(ActivationCode(act.name, act.description, act.aliases, act.conventions,
-                                   act.reference, tuple(kcodes)))
+                                   act.reference, kcodes))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,

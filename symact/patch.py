@@ -83,7 +83,10 @@ def find_patches(fn: Callable[[np.ndarray], np.ndarray], ref: Reference) -> list
         if bad.size == 0:
             continue
         need = float(min(bad.max() * 1.25, reach))
-        patches.extend(_tile(ref, x0, x0_hi, x0_lo, need))
+        try:
+            patches.extend(_tile(ref, x0, x0_hi, x0_lo, need))
+        except ArithmeticError:
+            continue  # no accurate patch: the kernel keeps its formula (the accuracy tests tell)
     return patches
 
 
