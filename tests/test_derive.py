@@ -10,13 +10,20 @@ import symact
 from symact.derive import Y
 
 x = sp.Symbol("x", real=True)
+beta = sp.Symbol("beta", positive=True)
+alpha = sp.Symbol("alpha", positive=True)
 
 # The identities the tutorials derive by hand, written independently of symact.
 EXPECTED_OUTPUT_FORMS = {
     "sigmoid": Y * (1 - Y),
     "tanh": 1 - Y**2,
-    "softplus": 1 - sp.exp(-Y),
+    "softplus": 1 - sp.exp(-beta * Y),  # y = log(1 + e^{bx})/b  =>  e^{bx} = e^{by} - 1
     "linear": sp.Integer(1),
+    "exponential": Y,
+    "log_sigmoid": 1 - sp.exp(Y),  # sigma(-x) = 1 - sigma(x) = 1 - e^y
+    # y = alpha (e^x - 1) for x <= 0  =>  e^x = 1 + y/alpha, elu' = alpha e^x = y + alpha
+    "elu": sp.Piecewise((1, Y > 0), (Y + alpha, True)),
+    "celu": sp.Piecewise((1, Y > 0), (1 + Y / alpha, True)),
 }
 
 
@@ -24,7 +31,34 @@ EXPECTED_OUTPUT_FORMS = {
 def test_output_form_matches_hand_derivation(name):
     act = symact.get(name)
     assert act.output_form is not None
-    assert sp.simplify(act.output_form - EXPECTED_OUTPUT_FORMS[name]) == 0
+    symbols = {s.name: s for s in act.output_form.free_symbols}
+    expected = EXPECTED_OUTPUT_FORMS[name].subs(
+        {s: symbols[s.name] for s in EXPECTED_OUTPUT_FORMS[name].free_symbols if s.name in symbols}
+    )
+    for yv in (-0.75, -0.25, 0.3, 0.6, 2.0):  # inside every range of y involved
+        pars = {s: 1.5 for s in act.output_form.free_symbols if s != Y}
+        got = act.output_form.subs(pars).subs(Y, yv)
+        want = expected.subs(pars).subs(Y, yv)
+        if got.is_finite and want.is_finite:
+            assert abs(float(got) - float(want)) < 1e-12, (name, yv)
+
+
+# Mixed forms (no output form in y alone): silu' = y + sigma(x)(1 - y), derived by hand from
+# silu = x sigma(x), sigma' = sigma(1 - sigma): silu' = s + x s (1 - s) = s + y (1 - s).
+@pytest.mark.parametrize(("name", "sub", "expected"), [
+    ("silu", 1 / (1 + sp.exp(-x)), lambda y, s: y + s * (1 - y)),
+    ("swish_beta", 1 / (1 + sp.exp(-sp.Symbol("beta", positive=True) * x)),
+     lambda y, s: s + sp.Symbol("beta", positive=True) * y * (1 - s)),
+])
+def test_mixed_form_matches_hand_derivation(name, sub, expected):
+    act = symact.get(name)
+    assert act.output_form is None
+    m = act.mixed_form
+    assert m is not None
+    assert sp.simplify(m.sub - sub) == 0
+    syms = {s.name: s for s in m.expr.free_symbols}
+    want = expected(Y, m.s).subs({s: syms.get(s.name, s) for s in expected(Y, m.s).free_symbols})
+    assert sp.simplify(sp.expand(m.expr - want)) == 0
 
 
 def test_relu_output_form_is_piecewise_in_y():
