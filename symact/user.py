@@ -1,0 +1,193 @@
+"""The user's own activations: ``symact.define(name, expr, params)`` and name validation.
+
+A user activation is an :class:`Activation` like the catalog's, built from a SymPy expression or
+from text parsed by :mod:`symact.parse` (never evaluated as Python). Its derivative, output form
+and stabilized kernels are computed eagerly in a child process under a time and memory budget
+(:mod:`symact.budget`). It is not added to the catalog.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import math
+import re
+from collections.abc import Mapping
+
+import sympy as sp
+
+from .activation import Activation, all_activations
+from .budget import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, run_bounded
+from .catalog import Param, Spec, X
+from .errors import ExpressionError, InvalidNameError, ParameterError
+from .parse import CONSTANTS, FUNCTIONS, KEYWORDS, check_size, parse
+
+
+#: Accepted names: lower-case ASCII letter, then lower-case letters, digits and '_', <= 32 chars.
+NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+C_KEYWORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if
+    inline int long register restrict return short signed sizeof static struct switch typedef
+    union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof _Atomic
+    _Generic _Noreturn _Static_assert _Thread_local alignas alignof bool constexpr false nullptr
+    static_assert thread_local true typeof typeof_unqual asm fortran
+""".split())
+
+#: Identifiers of libm and <stddef.h>/<math.h> macros a parameter would shadow in the C code.
+C_LIBRARY = frozenset("""
+    acos acosh asin asinh atan atan2 atanh cbrt ceil copysign cos cosh erf erfc exp exp2 expm1
+    fabs fdim floor fma fmax fmin fmod frexp hypot ilogb isfinite isinf isnan isnormal ldexp
+    lgamma llrint llround log log10 log1p log2 logb lrint lround modf nan nearbyint nextafter
+    nexttoward pow remainder remquo rint round scalbln scalbn signbit sin sinh sqrt tan tanh
+    tgamma trunc size_t ptrdiff_t offsetof NULL errno main printf malloc free
+    infinity nan huge_val
+""".split())
+
+#: Identifiers the generated code uses itself (module names, locals, loop variables).
+GENERATED = frozenset("""
+    x y n i d r np math dtype scalar at_inf positive near out result value
+""".split())
+
+_TEMP = re.compile(r"t\d+")  # common-subexpression temporaries t0, t1, ...
+
+
+def _catalog_symbols() -> set[str]:
+    """Every public name the catalog's generated code defines, without the symact_ prefix."""
+    out = set()
+    for act in all_activations():
+        for base in (act.spec.name, *act.spec.aliases):
+            for k in ("", "_prime"):
+                out |= {base + k, base + k + "f", base + k + "_array", base + k + "_arrayf"}
+    return out
+
+
+def _generated_symbols(name: str) -> set[str]:
+    return {name + k + s for k in ("", "_prime") for s in ("", "f", "_array", "_arrayf")}
+
+
+def _check_identifier(name: object, what: str) -> str:
+    if not isinstance(name, str):
+        raise InvalidNameError(f"{what} must be text, not {type(name).__name__}")
+    shown = ascii(name if len(name) <= 40 else name[:40] + "...")
+    if not name.isascii():
+        raise InvalidNameError(f"{what} {shown} contains non-ASCII characters "
+                         "(allowed: a-z, 0-9, '_', starting with a letter)")
+    if not NAME_RE.fullmatch(name):
+        raise InvalidNameError(f"{what} {shown} is not allowed: use 1 to 32 characters a-z, 0-9, '_', "
+                         "starting with a lower-case letter")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise InvalidNameError(f"{what} {shown} is a Python keyword")
+    if name in C_KEYWORDS:
+        raise InvalidNameError(f"{what} {shown} is a C keyword")
+    if name.startswith("symact"):
+        raise InvalidNameError(f"{what} {shown} is reserved (names starting with 'symact')")
+    return name
+
+
+def validate_name(name: object) -> str:
+    """``name`` if it can name a user activation in Python and C; else a one-line error."""
+    name = _check_identifier(name, "activation name")
+    reserved = set(FUNCTIONS) | set(CONSTANTS) | KEYWORDS | GENERATED
+    if name in reserved or name in C_LIBRARY or name in dir(builtins) or _TEMP.fullmatch(name):
+        raise InvalidNameError(f"activation name {name!r} is reserved")
+    catalog = {n for a in all_activations() for n in (a.spec.name, *a.spec.aliases)}
+    if name in catalog:
+        raise InvalidNameError(f"activation name {name!r} is already a catalog activation")
+    clash = _generated_symbols(name) & _catalog_symbols()
+    if clash:
+        raise InvalidNameError(f"activation name {name!r} clashes with the catalog's "
+                         f"{sorted(clash)[0]!r}")
+    return name
+
+
+def validate_param_name(pname: object, activation: str) -> str:
+    """``pname`` if it can be a parameter of ``activation`` in Python and C."""
+    pname = _check_identifier(pname, "parameter name")
+    catalog = {n for a in all_activations() for n in (a.spec.name, *a.spec.aliases)}
+    if (pname in FUNCTIONS or pname in CONSTANTS or pname in KEYWORDS or pname in GENERATED
+            or pname in C_LIBRARY or pname in dir(builtins) or _TEMP.fullmatch(pname)
+            or pname in catalog):
+        raise InvalidNameError(f"parameter name {pname!r} is reserved")
+    if pname == activation or pname in _generated_symbols(activation):
+        raise InvalidNameError(f"parameter name {pname!r} clashes with the activation's name")
+    return pname
+
+
+def _param_value(pname: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, sp.Number)):
+        raise ParameterError(f"parameter {pname}: value must be a number, "
+                             f"not {type(value).__name__}")
+    try:
+        v = float(value)  # a string here is a number literal only: float() never evaluates
+    except (ValueError, OverflowError):
+        raise ParameterError(f"parameter {pname}: {ascii(str(value)[:40])} is not a number") \
+            from None
+    if not math.isfinite(v):
+        raise ParameterError(f"parameter {pname}: value must be finite, got {value!r}")
+    return v
+
+
+def _from_sympy(expr: sp.Basic, params: dict[str, sp.Symbol]) -> sp.Expr:
+    """A user-supplied SymPy expression, its symbols mapped to symact's x and parameters."""
+    if not isinstance(expr, sp.Expr):
+        raise ExpressionError(f"expression must be text or a SymPy expression, "
+                              f"not {type(expr).__name__}")
+    check_size(expr)
+    mapping = {}
+    for s in expr.free_symbols:
+        if s.name == "x":
+            mapping[s] = X
+        elif s.name in params:
+            mapping[s] = params[s.name]
+        else:
+            raise ExpressionError(f"unknown symbol {s.name!r} (the variable is x"
+                                  + (f"; parameters: {', '.join(params)}" if params else "")
+                                  + ")")
+    return expr.xreplace(mapping)
+
+
+def _derive(act: Activation) -> dict:
+    """The cached derivations of ``act`` (run in the child)."""
+    act.kernels  # noqa: B018 -- computes derivative and stabilized kernels
+    return {"raw_derivative": act.raw_derivative, "derivative": act.derivative,
+            "_output": act._output, "kernels": act.kernels}
+
+
+def build(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None = None,
+          description: str = "") -> Activation:
+    """Validate and build the activation, without deriving anything (fast, bounded)."""
+    name = validate_name(name)
+    params = dict(params or {})
+    if len(params) > 8:
+        raise ParameterError(f"too many parameters ({len(params)}, limit 8)")
+    objs = tuple(Param(validate_param_name(p, name), _param_value(p, v))
+                 for p, v in params.items())
+    symbols = {p.name: p.symbol() for p in objs}
+    e = parse(expr, symbols) if isinstance(expr, str) else _from_sympy(expr, symbols)
+    if not isinstance(description, str):
+        raise ExpressionError("description must be text")
+    desc = " ".join(description.split())[:200] or f"User activation: {sp.sstr(e)[:120]}"
+    syms = tuple(symbols.values())
+
+    def definition(x, *ps, _e=e, _syms=syms):
+        return _e.xreplace({X: x, **dict(zip(_syms, ps))})
+
+    return Activation(Spec(name, desc, definition, params=objs))
+
+
+def define(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None = None,
+           description: str = "", *, timeout: float = DEFAULT_TIMEOUT,
+           memory_mb: int = DEFAULT_MEMORY_MB) -> Activation:
+    """A user activation ``name(x) = expr`` with parameters ``{name: default}``.
+
+    ``expr`` is a SymPy expression in ``x`` or text in symact's grammar (:mod:`symact.parse`):
+    ``define("mish", "x*tanh(softplus(x))")``, ``define("swish_b", "x*sigmoid(b*x)", {"b": 1.5})``.
+    Its derivative and stable kernels are derived at once, in a child process stopped after
+    ``timeout`` seconds; any problem is a :class:`SymactError` with a one-line message.
+    The activation is not registered in the catalog.
+    """
+    act = build(name, expr, params, description)
+    derived = run_bounded(_derive, act, timeout=timeout, memory_mb=memory_mb)
+    act.__dict__.update(derived)  # fill the cached properties with the child's results
+    return act
