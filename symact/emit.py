@@ -202,10 +202,11 @@ class ActivationCode:
     kernels: tuple[KernelCode, ...]
 
 
-def render_all() -> dict[str, str]:
-    """File name -> content, for every generated file."""
+def render_all(activations: list[Activation] | None = None,
+               command: str = REGENERATE) -> dict[str, str]:
+    """File name -> content, for every generated file (of the catalog, or of ``activations``)."""
     acts, py_helpers, c_helpers = [], set(), set()
-    for act in all_activations():
+    for act in all_activations() if activations is None else activations:
         kcodes = []
         for kernel in act.kernels:
             code, ph, ch = kernel_code(act, kernel)
@@ -221,7 +222,7 @@ def render_all() -> dict[str, str]:
     )
     context = {
         "version": __version__,
-        "command": REGENERATE,
+        "command": command,
         "activations": acts,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
@@ -248,10 +249,22 @@ def write_atomic(path: Path, content: str) -> None:
         raise
 
 
-def generate(out_dir: Path) -> list[Path]:
-    """Write every generated file into ``out_dir`` (created if missing); only files symact owns
-    are touched. Returns the paths written."""
-    files = render_all()
+def check_writable(out_dir: Path) -> None:
+    """Raise OutputError now if ``out_dir`` could not be created or written."""
+    probe = out_dir
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"cannot write to {out_dir}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {out_dir}: permission denied")
+
+
+def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``files`` (name -> content) atomically into ``out_dir`` (created if missing),
+    skipping those already identical. Returns the paths written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
@@ -261,9 +274,17 @@ def generate(out_dir: Path) -> list[Path]:
                 continue
             write_atomic(path, content)
             written.append(path)
-    except OSError as exc:
-        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot write to {out_dir}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
     return written
+
+
+def generate(out_dir: Path, activations: list[Activation] | None = None,
+             command: str = REGENERATE) -> list[Path]:
+    """Write every generated file (of the catalog, or of ``activations``) into ``out_dir``;
+    only files symact owns are touched. Returns the paths written."""
+    return write_files(out_dir, render_all(activations, command))
 
 
 def check(out_dir: Path) -> list[str]:

@@ -147,6 +147,20 @@ def _from_sympy(expr: sp.Basic, params: dict[str, sp.Symbol]) -> sp.Expr:
     return expr.xreplace(mapping)
 
 
+#: A description goes into docstrings and C comments: printable ASCII without quotes,
+#: backslashes or comment delimiters.
+_DESCRIPTION = re.compile(r"[A-Za-z0-9 .,;:!?()+\-*/^=<>'_%&|\[\]{}]{0,200}")
+
+
+def _description(text: object) -> str:
+    if not isinstance(text, str):
+        raise ExpressionError(f"description must be text, not {type(text).__name__}")
+    if not _DESCRIPTION.fullmatch(text) or "*/" in text or "/*" in text:
+        raise ExpressionError("description: at most 200 printable ASCII characters, "
+                              "no quotes, backslashes or comment delimiters")
+    return text.strip()
+
+
 def _derive(act: Activation) -> dict:
     """The cached derivations of ``act`` (run in the child)."""
     act.kernels  # noqa: B018 -- computes derivative and stabilized kernels
@@ -165,9 +179,7 @@ def build(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None =
                  for p, v in params.items())
     symbols = {p.name: p.symbol() for p in objs}
     e = parse(expr, symbols) if isinstance(expr, str) else _from_sympy(expr, symbols)
-    if not isinstance(description, str):
-        raise ExpressionError("description must be text")
-    desc = " ".join(description.split())[:200] or f"User activation: {sp.sstr(e)[:120]}"
+    desc = _description(description) or f"User activation: {sp.sstr(e)[:120]}"
     syms = tuple(symbols.values())
 
     def definition(x, *ps, _e=e, _syms=syms):
