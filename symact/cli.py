@@ -129,10 +129,10 @@ def _cmd_derive(args) -> int:
         f" --param {p.name}={p.default!r}" for p in act.spec.params)
     shown, files = run_bounded(_derive_job, act, args.latex, out is not None, command,
                                timeout=args.timeout)
+    written = write_files(out, files) if out is not None else []
     print(shown)
-    if out is not None:
-        for path in write_files(out, files):
-            print(f"wrote {path}")
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 

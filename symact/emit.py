@@ -250,16 +250,13 @@ def write_atomic(path: Path, content: str) -> None:
 
 
 def check_writable(out_dir: Path) -> None:
-    """Raise OutputError now if ``out_dir`` could not be created or written."""
-    probe = out_dir
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise OutputError(f"cannot write to {out_dir}: {probe} is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to {out_dir}: permission denied")
+    """Create ``out_dir`` now and check it is writable; OutputError otherwise."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {out_dir}: not a writable directory")
 
 
 def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
