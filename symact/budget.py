@@ -76,8 +76,8 @@ def _child(conn, fn: Callable[..., Any], args: tuple, memory_mb: int) -> None:
 def run_bounded(fn: Callable[..., T], *args: Any, timeout: float = DEFAULT_TIMEOUT,
                 memory_mb: int = DEFAULT_MEMORY_MB, what: str = "derivation") -> T:
     """``fn(*args)`` in a forked child, stopped after ``timeout`` s; its result (pickled)."""
-    if not timeout > 0:
-        raise ExpressionError(f"timeout must be positive, got {timeout!r}")
+    if not 0 < timeout <= 86_400:
+        raise ExpressionError(f"timeout must be in (0, 86400] seconds, got {timeout!r}")
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, fn, args, memory_mb), daemon=True)

@@ -91,12 +91,14 @@ def _read_expression(text: str) -> str:
     return data.strip()
 
 
-def _derive_job(act, latex: bool, files: bool, command: str):
-    """Runs in the budgeted child: text or LaTeX, and the rendered files."""
+def _derive_job(name: str, text: str, params: dict, latex: bool, files: bool, command: str):
+    """Runs in the budgeted child: parse, derive, show (text or LaTeX) and render the files."""
     from .emit import render_all
     from .explain import to_latex, to_text
+    from .user import build
 
-    act.kernels  # noqa: B018 -- derive and stabilize first (time-bounded as a whole)
+    act = build(name, text, params)
+    act.kernels  # noqa: B018 -- derive and stabilize
     shown = to_latex(act) if latex else to_text(act)
     return shown, (render_all([act], command) if files else None)
 
@@ -107,7 +109,7 @@ def _cmd_derive(args) -> int:
     from .budget import run_bounded
     from .emit import check_writable, write_files
     from .errors import ParameterError
-    from .user import build
+    from .user import prepare
 
     text = _read_expression(args.expr)
     params = {}
@@ -116,19 +118,18 @@ def _cmd_derive(args) -> int:
         if not sep:
             raise ParameterError(f"--param {ascii(item[:40])}: expected NAME=VALUE")
         if pname in params:
-            raise ParameterError(f"--param {pname} given twice")
+            raise ParameterError(f"--param {ascii(pname[:40])} given twice")
         params[pname] = value
-    act = build(args.name, text, params)
+    name, objs = prepare(args.name, params)
     out = Path(args.out) if args.out else None
     if out is not None:
         check_writable(out)
     command = "symact derive EXPR"
     if len(text) <= 200:
         command = "symact derive " + shlex.quote(text)
-    command += f" --name {act.name}" + "".join(
-        f" --param {p.name}={p.default!r}" for p in act.spec.params)
-    shown, files = run_bounded(_derive_job, act, args.latex, out is not None, command,
-                               timeout=args.timeout)
+    command += f" --name {name}" + "".join(f" --param {p.name}={p.default!r}" for p in objs)
+    shown, files = run_bounded(_derive_job, name, text, params, args.latex, out is not None,
+                               command, timeout=args.timeout)
     written = write_files(out, files) if out is not None else []
     print(shown)
     for path in written:

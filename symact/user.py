@@ -22,7 +22,6 @@ from .catalog import Param, Spec, X
 from .errors import ExpressionError, InvalidNameError, ParameterError
 from .parse import CONSTANTS, FUNCTIONS, KEYWORDS, check_size, parse
 
-
 #: Accepted names: lower-case ASCII letter, then lower-case letters, digits and '_', <= 32 chars.
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
@@ -72,10 +71,10 @@ def _check_identifier(name: object, what: str) -> str:
     shown = ascii(name if len(name) <= 40 else name[:40] + "...")
     if not name.isascii():
         raise InvalidNameError(f"{what} {shown} contains non-ASCII characters "
-                         "(allowed: a-z, 0-9, '_', starting with a letter)")
+                               "(allowed: a-z, 0-9, '_', starting with a letter)")
     if not NAME_RE.fullmatch(name):
-        raise InvalidNameError(f"{what} {shown} is not allowed: use 1 to 32 characters a-z, 0-9, '_', "
-                         "starting with a lower-case letter")
+        raise InvalidNameError(f"{what} {shown} is not allowed: use 1 to 32 characters "
+                               "a-z, 0-9, '_', starting with a lower-case letter")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise InvalidNameError(f"{what} {shown} is a Python keyword")
     if name in C_KEYWORDS:
@@ -168,24 +167,38 @@ def _derive(act: Activation) -> dict:
             "_output": act._output, "kernels": act.kernels}
 
 
-def build(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None = None,
-          description: str = "") -> Activation:
-    """Validate and build the activation, without deriving anything (fast, bounded)."""
+def prepare(name: str, params: Mapping[str, object] | None = None
+            ) -> tuple[str, tuple[Param, ...]]:
+    """The validated name and parameters (with float defaults); one-line errors otherwise."""
     name = validate_name(name)
     params = dict(params or {})
     if len(params) > 8:
         raise ParameterError(f"too many parameters ({len(params)}, limit 8)")
     objs = tuple(Param(validate_param_name(p, name), _param_value(p, v))
                  for p, v in params.items())
+    return name, objs
+
+
+def build(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None = None,
+          description: str = "") -> Activation:
+    """Validate, parse and build the activation, deriving nothing. Parsing is bounded in size
+    (:data:`symact.parse.LIMITS`) but not in time: :func:`define` runs it under the budget."""
+    name, objs = prepare(name, params)
     symbols = {p.name: p.symbol() for p in objs}
     e = parse(expr, symbols) if isinstance(expr, str) else _from_sympy(expr, symbols)
     desc = _description(description) or f"User activation: {sp.sstr(e)[:120]}"
     syms = tuple(symbols.values())
 
     def definition(x, *ps, _e=e, _syms=syms):
-        return _e.xreplace({X: x, **dict(zip(_syms, ps))})
+        return _e.xreplace({X: x, **dict(zip(_syms, ps, strict=True))})
 
     return Activation(Spec(name, desc, definition, params=objs))
+
+
+def _define_job(name, expr, params, description) -> tuple[sp.Expr, dict]:
+    """Runs in the budgeted child: parse, derive and stabilize."""
+    act = build(name, expr, params, description)
+    return act.expr, _derive(act)
 
 
 def define(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None = None,
@@ -195,11 +208,15 @@ def define(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None 
 
     ``expr`` is a SymPy expression in ``x`` or text in symact's grammar (:mod:`symact.parse`):
     ``define("mish", "x*tanh(softplus(x))")``, ``define("swish_b", "x*sigmoid(b*x)", {"b": 1.5})``.
-    Its derivative and stable kernels are derived at once, in a child process stopped after
-    ``timeout`` seconds; any problem is a :class:`SymactError` with a one-line message.
+    Parsing, the derivative and the stable kernels are done at once, in a forked child process
+    stopped after ``timeout`` seconds and capped at ``memory_mb`` MB more than this process;
+    any problem is a :class:`SymactError` with a one-line message.
     The activation is not registered in the catalog.
     """
-    act = build(name, expr, params, description)
-    derived = run_bounded(_derive, act, timeout=timeout, memory_mb=memory_mb)
+    prepare(name, params)  # bad names and values fail here, before any fork
+    _description(description)
+    e, derived = run_bounded(_define_job, name, expr, params, description, timeout=timeout,
+                             memory_mb=memory_mb)
+    act = build(name, e, params, description)
     act.__dict__.update(derived)  # fill the cached properties with the child's results
     return act

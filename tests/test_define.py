@@ -14,11 +14,10 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import ROOT, cc
 
 import symact
 from symact.errors import EXIT_IO, EXIT_USER_ERROR, InvalidNameError, ParameterError
-
-from conftest import ROOT, cc
 
 mpmath.mp.dps = 50
 
@@ -142,7 +141,7 @@ def _max_ulp(got: np.ndarray, ref, points: np.ndarray) -> float:
     |x g'(x) / g(x)|: a user kernel must be backward stable (the catalog's tighter bars rest on
     root patches and exact products that a parameter such as a*x does not allow)."""
     worst = 0.0
-    for xv, g in zip(points, got):
+    for xv, g in zip(points, got, strict=True):
         xm = mpmath.mpf(float(xv))
         exact = ref(xm)
         want = float(exact)
