@@ -194,8 +194,9 @@ def test_generated_c_matches_mpmath(generated, tmp_path):
     if compiler is None:
         pytest.skip("no C compiler")
     lib = tmp_path / "libuser.so"
-    subprocess.run([compiler, "-std=c99", "-Wall", "-Werror", "-O2", "-fPIC", "-shared",
-                    str(out / "activations.c"), "-o", str(lib), "-lm"], check=True)
+    flags = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Werror", "-O2"]
+    subprocess.run([compiler, *flags, "-fPIC", "-shared", str(out / "activations.c"),
+                    "-o", str(lib), "-lm"], check=True)
     clib = ctypes.CDLL(str(lib))
     x = _points(XMAX[name])
     for suffix, ref in (("", f), ("_prime", fp)):
