@@ -95,9 +95,10 @@ def _derive_job(name: str, text: str, params: dict, latex: bool, files: bool, co
     """Runs in the budgeted child: parse, derive, show (text or LaTeX) and render the files."""
     from .emit import render_all
     from .explain import to_latex, to_text
-    from .user import build
+    from .user import build, check_real
 
     act = build(name, text, params)
+    check_real(act)
     act.kernels  # noqa: B018 -- derive and stabilize
     shown = to_latex(act) if latex else to_text(act)
     return shown, (render_all([act], command) if files else None)

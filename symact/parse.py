@@ -62,10 +62,6 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int]] = {
     "tanh": (sp.tanh, 1, 1),
     "sinh": (sp.sinh, 1, 1),
     "cosh": (sp.cosh, 1, 1),
-    "sin": (sp.sin, 1, 1),
-    "cos": (sp.cos, 1, 1),
-    "atan": (sp.atan, 1, 1),
-    "arctan": (sp.atan, 1, 1),
     "erf": (sp.erf, 1, 1),
     "erfc": (sp.erfc, 1, 1),
     "Abs": (sp.Abs, 1, 1),
@@ -74,7 +70,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int]] = {
     "max": (sp.Max, 2, LIMITS["args"]),
     "Min": (sp.Min, 2, LIMITS["args"]),
     "min": (sp.Min, 2, LIMITS["args"]),
-    "sign": (sp.sign, 1, 1),
+    "sign": (lambda u: sp.Piecewise((1, u > 0), (-1, u < 0), (0, True)), 1, 1),
     "Heaviside": (_heaviside, 1, 1),
 }
 

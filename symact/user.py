@@ -195,9 +195,24 @@ def build(name: str, expr: sp.Basic | str, params: Mapping[str, object] | None =
     return Activation(Spec(name, desc, definition, params=objs))
 
 
+def check_real(act: Activation) -> None:
+    """Refuse a definition that is not real on the real line (log(x), sqrt(x) for x < 0),
+    probed at a few points with the default parameters."""
+    e = act.expr.xreplace({s: sp.Rational(repr(v)) for s, v in act.defaults.items()})
+    for xv in (-10, -1, sp.Rational(-1, 2), 0, sp.Rational(1, 2), 1, 10):
+        try:
+            value = complex(e.xreplace({X: xv}).evalf(30))
+        except (TypeError, ValueError):
+            continue  # undefined at this one point (0*log(0)): left to the derivation
+        if value.imag != 0 and not (math.isnan(value.imag) or math.isinf(value.imag)):
+            raise ExpressionError(f"{act.name}({xv}) is not real: an activation must be real "
+                                  "for every real x (log or sqrt of a negative number?)")
+
+
 def _define_job(name, expr, params, description) -> tuple[sp.Expr, dict]:
-    """Runs in the budgeted child: parse, derive and stabilize."""
+    """Runs in the budgeted child: parse, check, derive and stabilize."""
     act = build(name, expr, params, description)
+    check_real(act)
     return act.expr, _derive(act)
 
 

@@ -239,3 +239,9 @@ def test_cli_reads_stdin():
     proc = _run("derive", "-", "--name", "sq", stdin="x**2\n")
     assert proc.returncode == 0, proc.stderr
     assert "sq'(x) = 2*x" in proc.stdout.replace("⋅", "*") or "2⋅x" in proc.stdout
+
+
+@pytest.mark.parametrize("expr", ["log(x)", "sqrt(x)", "sqrt(x - 20)", "log(x**3 + 1)"])
+def test_not_real_refused(expr):
+    with pytest.raises(symact.SymactError, match="is not real"):
+        symact.define("custom", expr)
