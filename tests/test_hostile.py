@@ -142,3 +142,17 @@ def test_slow_derivation_stops_within_budget():
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == EXIT_USER_ERROR
     assert proc.stderr.count("\n") == 1 and "time budget" in proc.stderr
+
+
+def _allocate_gigabytes(n: int) -> int:
+    return len(bytearray(n * 2**30))
+
+
+def test_memory_budget_stops_the_child():
+    from symact.budget import run_bounded
+
+    t = time.monotonic()
+    with pytest.raises(SymactError, match="memory budget"):
+        run_bounded(_allocate_gigabytes, 4, timeout=20, memory_mb=256)
+    assert time.monotonic() - t < 20
+    assert run_bounded(_allocate_gigabytes, 0, timeout=20) == 0  # and the parent lives on
