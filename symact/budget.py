@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import resource
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,6 +44,11 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 def _child(conn, fn: Callable[..., Any], args: tuple, memory_mb: int) -> None:
+    if not os.environ.get("SYMACT_DEBUG"):  # the parent reports; stray warnings stay quiet
+        warnings.simplefilter("ignore")
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     try:
         size = _vm_size()
         if size and memory_mb > 0:

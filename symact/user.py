@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .activation import Activation, all_activations
 from .budget import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, run_bounded
@@ -133,6 +134,9 @@ def _from_sympy(expr: sp.Basic, params: dict[str, sp.Symbol]) -> sp.Expr:
         raise ExpressionError(f"expression must be text or a SymPy expression, "
                               f"not {type(expr).__name__}")
     check_size(expr)
+    undefined = expr.atoms(AppliedUndef)
+    if undefined:
+        raise ExpressionError(f"undefined function {sorted(map(str, undefined))[0][:40]!r}")
     mapping = {}
     for s in expr.free_symbols:
         if s.name == "x":

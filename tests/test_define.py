@@ -87,6 +87,10 @@ def test_define_from_sympy_expression():
     assert act.params == {"b": 2.0}
     with pytest.raises(symact.SymactError, match="unknown symbol 'z'"):
         symact.define("bad", x * sp.Symbol("z"))
+    with pytest.raises(symact.SymactError, match="undefined function"):
+        symact.define("bad", sp.Function("f")(x))
+    with pytest.raises(symact.SymactError, match="text or a SymPy expression"):
+        symact.define("bad", 42)
 
 
 def test_define_time_budget():
