@@ -116,6 +116,63 @@ def _cmd_accuracy(args) -> int:
     return 1 if worst else 0
 
 
+def _read_expression(text: str) -> str:
+    """EXPR itself, or (for '-') standard input, read no further than the parser's limit."""
+    from .parse import LIMITS
+
+    if text != "-":
+        return text
+    data = sys.stdin.read(LIMITS["length"] + 1)
+    return data.strip()
+
+
+def _derive_job(name: str, text: str, params: dict, latex: bool, files: bool, command: str):
+    """Runs in the budgeted child: parse, derive, show (text or LaTeX) and render the files."""
+    from .emit import render_all
+    from .explain import to_latex, to_text
+    from .user import build, check_real
+
+    act = build(name, text, params)
+    check_real(act)
+    act.kernels  # noqa: B018 -- derive and stabilize
+    shown = to_latex(act) if latex else to_text(act)
+    return shown, (render_all([act], command) if files else None)
+
+
+def _cmd_derive(args) -> int:
+    import shlex
+
+    from .budget import run_bounded
+    from .emit import check_writable, write_files
+    from .errors import ParameterError
+    from .user import prepare
+
+    text = _read_expression(args.expr)
+    params = {}
+    for item in args.param:
+        pname, sep, value = item.partition("=")
+        if not sep:
+            raise ParameterError(f"--param {ascii(item[:40])}: expected NAME=VALUE")
+        if pname in params:
+            raise ParameterError(f"--param {ascii(pname[:40])} given twice")
+        params[pname] = value
+    name, objs = prepare(args.name, params)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_writable(out)
+    command = "symact derive EXPR"
+    if len(text) <= 200:
+        command = "symact derive " + shlex.quote(text)
+    command += f" --name {name}" + "".join(f" --param {p.name}={p.default!r}" for p in objs)
+    shown, files = run_bounded(_derive_job, name, text, params, args.latex, out is not None,
+                               command, timeout=args.timeout)
+    written = write_files(out, files) if out is not None else []
+    print(shown)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symact", description=__doc__.split("\n")[0])
     from . import __version__
@@ -163,6 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--density", type=int, default=4, help="grid density multiplier (default 4)")
     p.add_argument("--write", action="store_true", help="also write DIR/ACCURACY.md")
     p.set_defaults(func=_cmd_accuracy)
+
+    p = sub.add_parser("derive", help="derive, show and generate code for your own expression")
+    p.add_argument("expr", metavar="EXPR", help="expression in x, e.g. 'x*sigmoid(a*x)'; "
+                   "'-' reads it from standard input")
+    p.add_argument("--name", default="custom", help="activation name (default: custom)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter and its default value (repeatable)")
+    p.add_argument("--latex", action="store_true", help="show LaTeX instead of text")
+    p.add_argument("--out", metavar="DIR", help="write NumPy and C code for it into DIR")
+    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="time budget for deriving and generating (default 20)")
+    p.set_defaults(func=_cmd_derive)
     return parser
 
 

@@ -240,10 +240,11 @@ def _decode(payload: dict) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
     return tuple(kcodes), set(payload["py_helpers"]), set(payload["c_helpers"])
 
 
-def render_all() -> dict[str, str]:
-    """File name -> content, for every generated file."""
+def render_all(activations: list[Activation] | None = None,
+               command: str = REGENERATE) -> dict[str, str]:
+    """File name -> content, for every generated file (of the catalog, or of ``activations``)."""
     acts, py_helpers, c_helpers = [], set(), set()
-    for act in all_activations():
+    for act in all_activations() if activations is None else activations:
         kcodes, ph, ch = activation_code(act)
         py_helpers |= ph
         c_helpers |= ch
@@ -256,7 +257,7 @@ def render_all() -> dict[str, str]:
     )
     context = {
         "version": __version__,
-        "command": REGENERATE,
+        "command": command,
         "activations": acts,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
@@ -288,10 +289,19 @@ def write_atomic(path: Path, content: str | bytes) -> None:
         raise
 
 
-def generate(out_dir: Path) -> list[Path]:
-    """Write every generated file into ``out_dir`` (created if missing); only files symact owns
-    are touched. Returns the paths written."""
-    files = render_all()
+def check_writable(out_dir: Path) -> None:
+    """Create ``out_dir`` now and check it is writable; OutputError otherwise."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {out_dir}: not a writable directory")
+
+
+def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``files`` (name -> content) atomically into ``out_dir`` (created if missing),
+    skipping those already identical. Returns the paths written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
@@ -301,9 +311,17 @@ def generate(out_dir: Path) -> list[Path]:
                 continue
             write_atomic(path, content)
             written.append(path)
-    except OSError as exc:
-        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot write to {out_dir}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
     return written
+
+
+def generate(out_dir: Path, activations: list[Activation] | None = None,
+             command: str = REGENERATE) -> list[Path]:
+    """Write every generated file (of the catalog, or of ``activations``) into ``out_dir``;
+    only files symact owns are touched. Returns the paths written."""
+    return write_files(out_dir, render_all(activations, command))
 
 
 def check(out_dir: Path) -> list[str]:

@@ -31,6 +31,10 @@ class ExpressionError(SymactError, ValueError):
     """A user expression outside the allowed grammar, too large, or too slow to derive."""
 
 
+class InvalidNameError(SymactError, ValueError):
+    """An activation or parameter name that cannot become a safe Python and C identifier."""
+
+
 class OutputError(SymactError, OSError):
     """The output directory cannot be written."""
 
