@@ -23,7 +23,7 @@ from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
 from .patch import RootPatch, find_patches
-from .printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
+from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
 from .verify import Reference
 
 REGENERATE = "symact generate"
@@ -225,6 +225,7 @@ def render_all() -> dict[str, str]:
         "activations": acts,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
+        "c_vector_libm": C_VECTOR_LIBM,
     }
     files = {}
     for folder, mapping in TARGETS.items():
