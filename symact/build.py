@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symact.errors import SymactError
+from symact.errors import EXIT_BUILD, SymactError
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "generated"
 #: Never -ffast-math: gcc then links crtfastmath.o, which sets FTZ/DAZ for the whole process.
@@ -53,6 +53,8 @@ _warned = False
 
 class BuildError(SymactError):
     """The C library cannot be compiled or loaded; the message says how to get a compiler."""
+
+    exit_code = EXIT_BUILD
 
 
 @dataclass(frozen=True)
@@ -128,8 +130,13 @@ def build(
     src = Path(source_dir or SOURCE_DIR)
     cc = _compiler()
     flags = [*FLAGS, FAST_FLAG] if fast else list(FLAGS)
+    try:
+        code, header = (src / "activations.c").read_bytes(), (src / "activations.h").read_bytes()
+    except OSError as e:
+        raise BuildError(f"cannot read the generated C in {src} ({e.strerror}; run "
+                         "`symact generate` first)") from None
     h = hashlib.sha256()
-    for part in ((src / "activations.c").read_bytes(), (src / "activations.h").read_bytes(),
+    for part in (code, header,
                  " ".join(cc + flags).encode(), _fingerprint(tuple(cc)).encode()):
         h.update(part + b"\0")
     out_dir = Path(cache_dir or cache_root()) / h.hexdigest()[:16]

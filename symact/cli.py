@@ -81,6 +81,15 @@ def _cmd_accuracy(args) -> int:
     return 1 if worst else 0
 
 
+def _cmd_build(args) -> int:
+    from .build import load
+
+    kernels = load(Path(args.source), fast=args.fast)  # compiles (cached) and loads
+    kind = "fast" if args.fast else "accurate"
+    print(f"{kernels.path}  ({len(kernels.functions)} kernels, {kind} build)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symact", description=__doc__.split("\n")[0])
     from . import __version__
@@ -112,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--density", type=int, default=4, help="grid density multiplier (default 4)")
     p.add_argument("--write", action="store_true", help="also write DIR/ACCURACY.md")
     p.set_defaults(func=_cmd_accuracy)
+    p = sub.add_parser("build", help="compile the generated C for this machine; print the library")
+    p.add_argument("--source", default="generated", metavar="DIR",
+                   help="directory with activations.c/.h (default: generated)")
+    p.add_argument("--fast", action="store_true",
+                   help="vector libm build (-DSYMACT_FAST_LIBM); see README for its error bound")
+    p.set_defaults(func=_cmd_build)
     return parser
 
 
