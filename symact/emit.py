@@ -22,6 +22,7 @@ from . import __version__
 from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
+from .inplace import inplace_lines
 from .patch import RootPatch, find_patches
 from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
 from .verify import Reference
@@ -71,6 +72,7 @@ class KernelCode:
     py_result: str
     c_lines: tuple[tuple[str, str], ...]
     c_result: str
+    py_inplace: tuple[str, ...] = ()  # the kernel as NumPy statements writing into r
     patches: tuple[RootPatch, ...] = ()
 
     @property
@@ -155,6 +157,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     npp, cp = NumpyPrinter(), CPrinter()
     py_lines, py_result = _cse(stable, npp)
     c_lines, c_result = _cse(stable, cp)
+    py_inplace = tuple(inplace_lines(stable, X, npp))
     pnames = list(act.params)
     fn = _numpy_callable(py_lines, py_result if not constant else
                          f"np.where(np.isnan(x), x, {py_result})", pnames, npp.helpers)
@@ -183,7 +186,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         output_form=out_form, params=params, constant=constant,
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
-        patches=patches,
+        py_inplace=py_inplace, patches=patches,
     )
     return code, npp.helpers | py_helpers_extra, cp.helpers
 
