@@ -6,6 +6,8 @@ inputs give the same dtype (computed in float64 and rounded once), everything el
 Parameters are keyword arguments with their defaults. Imports numpy alone.
 """
 
+import threading
+
 import numpy as np
 
 __all__ = [
@@ -34,32 +36,59 @@ __all__ = [
 _KEEP = (np.dtype(np.float16), np.dtype(np.float32))
 
 
-def _as_float64(x):
-    """(x as a float64 array of at least one dimension, the dtype to return, was x a scalar)."""
+def _as_array(x):
+    """(x as an array of at least one dimension: float16/float32 kept, anything else float64;
+    was x a scalar)."""
     a = np.asarray(x)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"expected real numbers, got an array of {a.dtype}")
-    out = a.dtype if a.dtype in _KEEP else np.dtype(np.float64)
-    return np.atleast_1d(a.astype(np.float64, copy=False)), out, a.ndim == 0
+    if a.dtype not in _KEEP:
+        a = a.astype(np.float64, copy=False)
+    return np.atleast_1d(a), a.ndim == 0
 
 
 def _buffer(x, out):
-    """The float64 array the kernel writes: out itself when it can take the result directly
-    (float64, x's shape, contiguous, writeable, not overlapping x), else a new one."""
-    if (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == x.shape
+    """The array the kernel writes (x's dtype): out itself when it can take the result directly
+    (same dtype and shape, contiguous, writeable, not overlapping x), else a new one."""
+    if (isinstance(out, np.ndarray) and out.dtype == x.dtype and out.shape == x.shape
             and out.flags.c_contiguous and out.flags.writeable
             and not np.may_share_memory(out, x)):
         return out
-    return np.empty_like(x)
+    return np.empty_like(x, order="C")
 
 
-def _result(r, dtype, scalar, out=None):
+#: Kernels run over blocks of this many elements, in per-thread scratch arrays reused from call
+#: to call: every ufunc writes into a cached buffer (fresh arrays cost page faults), in cache.
+_BLOCK = 1 << 15
+_LOCAL = threading.local()
+
+
+def _blocks(kernel, nscratch, x, r, *params):
+    """kernel(x_block, r_block, scratch, *params) over blocks of the flattened x and r, in
+    float64: float16/float32 blocks are widened into scratch and the result rounded once."""
+    s = getattr(_LOCAL, "s", None)
+    if s is None:
+        s = _LOCAL.s = []
+    while len(s) < nscratch + 2:
+        s.append(np.empty(_BLOCK))
+    xf, rf = x.reshape(-1), r.reshape(-1)
+    wide = xf.dtype != np.float64
+    for i in range(0, xf.size, _BLOCK):
+        xb, rb = xf[i:i + _BLOCK], rf[i:i + _BLOCK]
+        if wide:
+            xw, rw = s[nscratch][:xb.size], s[nscratch + 1][:xb.size]
+            np.copyto(xw, xb)
+            kernel(xw, rw, s, *params)
+            np.copyto(rb, rw, casting="same_kind")
+        else:
+            kernel(xb, rb, s, *params)
+
+
+def _result(r, scalar, out=None):
     if out is not None:
         if r is not out:
             np.copyto(out, r.reshape(np.shape(out)) if scalar else r, casting="same_kind")
         return out
-    if dtype != r.dtype:
-        r = r.astype(dtype)
     return r[0] if scalar else r
 
 
@@ -97,27 +126,58 @@ def _root_patch(x, x0_hi, x0_lo, coeffs):
     return p
 
 
+def _select(r, v, mask, mi, ti):
+    """r = v where mask, bit-exactly, as integer operations on the float64 bits (np.copyto with
+    where= branches per element: 4x slower on random signs); mi, ti are int64 scratch arrays."""
+    np.multiply(mask, -1, out=mi, dtype=np.int64)
+    ri = r.view(np.int64)
+    np.bitwise_xor(ri, np.asarray(v, dtype=np.float64).view(np.int64), out=ti)
+    np.bitwise_and(ti, mi, out=ti)
+    np.bitwise_xor(ri, ti, out=ri)
+
+
+def _sigmoid_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.divide(1.0, b1, out=b1)
+    t1 = b1
+    np.multiply(t0, t1, out=r)
+    m2 = s[2].view(np.bool_)[:n]
+    np.greater_equal(x, (0), out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, t1, m2, i3, i4)
+
+
 def sigmoid(x, out=None):
     """Logistic sigmoid, squashes the real line into (0, 1).
 
     sigmoid(x) = 1/(1 + exp(-x))
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    b0 = np.empty_like(x)
+    _blocks(_sigmoid_block, 7, x, r)
+    return _result(r, scalar, out)
+
+
+def _sigmoid_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
     np.abs(x, out=b0)
     np.negative(b0, out=b0)
     np.exp(b0, out=b0)
     t0 = b0
-    b1 = np.empty_like(x)
+    b1 = s[1][:n]
     np.add(t0, (1), out=b1)
-    np.divide(1.0, b1, out=b1)
-    t1 = b1
-    np.multiply(t0, t1, out=r)
-    m2 = np.greater_equal(x, (0))
-    np.copyto(r, t1, where=m2)
-    return _result(r, dtype, scalar, out)
+    np.square(b1, out=b1)
+    np.divide(t0, b1, out=r)
 
 
 def sigmoid_prime(x, out=None):
@@ -127,18 +187,15 @@ def sigmoid_prime(x, out=None):
     sigmoid'(x) = y*(1 - y)  with y = sigmoid(x)
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    b0 = np.empty_like(x)
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
-    np.exp(b0, out=b0)
-    t0 = b0
-    b1 = np.empty_like(x)
-    np.add(t0, (1), out=b1)
-    np.square(b1, out=b1)
-    np.divide(t0, b1, out=r)
-    return _result(r, dtype, scalar, out)
+    _blocks(_sigmoid_prime_block, 4, x, r)
+    return _result(r, scalar, out)
+
+
+def _tanh_block(x, r, s):
+    n = x.size
+    np.tanh(x, out=r)
 
 
 def tanh(x, out=None):
@@ -147,10 +204,35 @@ def tanh(x, out=None):
     tanh(x) = tanh(x)
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    np.tanh(x, out=r)
-    return _result(r, dtype, scalar, out)
+    _blocks(_tanh_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _tanh_prime_block(x, r, s):
+    n = x.size
+    g = s[3].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.minimum(b0, (1.00000000000000e+300), out=b0)
+    np.multiply((2), b0, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.multiply((4), t0, out=b1)
+    b2 = s[2][:n]
+    np.add(t0, (1), out=b2)
+    np.square(b2, out=b2)
+    np.divide(b1, b2, out=r)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
 def tanh_prime(x, out=None):
@@ -160,28 +242,24 @@ def tanh_prime(x, out=None):
     tanh'(x) = 1 - y**2  with y = tanh(x)
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    x_in, at_inf = x, np.isinf(x)
-    inf_seen = at_inf.any()
-    if inf_seen:
-        x = np.where(at_inf, 0.0, x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    b0 = np.empty_like(x)
-    np.abs(x, out=b0)
-    np.minimum(b0, (1.00000000000000e+300), out=b0)
-    np.multiply((2), b0, out=b0)
-    np.negative(b0, out=b0)
-    np.exp(b0, out=b0)
-    t0 = b0
-    b1 = np.empty_like(x)
-    np.multiply((4), t0, out=b1)
-    b2 = np.empty_like(x)
-    np.add(t0, (1), out=b2)
-    np.square(b2, out=b2)
-    np.divide(b1, b2, out=r)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
-    return _result(r, dtype, scalar, out)
+    _blocks(_tanh_prime_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _relu_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.bool_)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, x, m0, i1, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def relu(x, out=None):
@@ -192,13 +270,24 @@ def relu(x, out=None):
     Convention: relu'(0) = 0 (as PyTorch).
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
+    _blocks(_relu_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _relu_prime_block(x, r, s):
+    n = x.size
     np.copyto(r, (0))
-    m0 = np.greater(x, (0))
-    np.copyto(r, x, where=m0)
-    np.copyto(r, x, where=np.isnan(x))
-    return _result(r, dtype, scalar, out)
+    m0 = s[0].view(np.bool_)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m0, i1, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def relu_prime(x, out=None):
@@ -210,13 +299,20 @@ def relu_prime(x, out=None):
     Convention: relu'(0) = 0 (as PyTorch).
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    np.copyto(r, (0))
-    m0 = np.greater(x, (0))
-    np.copyto(r, (1), where=m0)
-    np.copyto(r, x, where=np.isnan(x))
-    return _result(r, dtype, scalar, out)
+    _blocks(_relu_prime_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _leaky_relu_block(x, r, s, alpha):
+    n = x.size
+    np.multiply((alpha), x, out=r)
+    m0 = s[0].view(np.bool_)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, x, m0, i1, i2)
 
 
 def leaky_relu(x, alpha=0.01, out=None):
@@ -230,12 +326,24 @@ def leaky_relu(x, alpha=0.01, out=None):
     out: optional array of x's shape to write the result into (returned).
     """
     _check_range("alpha", alpha, 0.0, None, True, False)
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    np.multiply((alpha), x, out=r)
-    m0 = np.greater(x, (0))
-    np.copyto(r, x, where=m0)
-    return _result(r, dtype, scalar, out)
+    _blocks(_leaky_relu_block, 5, x, r, alpha)
+    return _result(r, scalar, out)
+
+
+def _leaky_relu_prime_block(x, r, s, alpha):
+    n = x.size
+    np.copyto(r, (alpha))
+    m0 = s[0].view(np.bool_)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m0, i1, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def leaky_relu_prime(x, alpha=0.01, out=None):
@@ -250,13 +358,24 @@ def leaky_relu_prime(x, alpha=0.01, out=None):
     out: optional array of x's shape to write the result into (returned).
     """
     _check_range("alpha", alpha, 0.0, None, True, False)
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    np.copyto(r, (alpha))
-    m0 = np.greater(x, (0))
-    np.copyto(r, (1), where=m0)
-    np.copyto(r, x, where=np.isnan(x))
-    return _result(r, dtype, scalar, out)
+    _blocks(_leaky_relu_prime_block, 5, x, r, alpha)
+    return _result(r, scalar, out)
+
+
+def _binary_step_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.bool_)[:n]
+    np.greater_equal(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m0, i1, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def binary_step(x, out=None):
@@ -267,13 +386,19 @@ def binary_step(x, out=None):
     Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta).
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
+    _blocks(_binary_step_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _binary_step_prime_block(x, r, s):
+    n = x.size
     np.copyto(r, (0))
-    m0 = np.greater_equal(x, (0))
-    np.copyto(r, (1), where=m0)
-    np.copyto(r, x, where=np.isnan(x))
-    return _result(r, dtype, scalar, out)
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def binary_step_prime(x, out=None):
@@ -285,11 +410,15 @@ def binary_step_prime(x, out=None):
     Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta).
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    np.copyto(r, (0))
-    np.copyto(r, x, where=np.isnan(x))
-    return _result(r, dtype, scalar, out)
+    _blocks(_binary_step_prime_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _linear_block(x, r, s):
+    n = x.size
+    np.copyto(r, x)
 
 
 def linear(x, out=None):
@@ -298,10 +427,19 @@ def linear(x, out=None):
     linear(x) = x
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    np.copyto(r, x)
-    return _result(r, dtype, scalar, out)
+    _blocks(_linear_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _linear_prime_block(x, r, s):
+    n = x.size
+    np.copyto(r, (1))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def linear_prime(x, out=None):
@@ -311,11 +449,10 @@ def linear_prime(x, out=None):
     linear'(x) = 1  with y = linear(x)
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    np.copyto(r, (1))
-    np.copyto(r, x, where=np.isnan(x))
-    return _result(r, dtype, scalar, out)
+    _blocks(_linear_prime_block, 2, x, r)
+    return _result(r, scalar, out)
 
 
 identity = linear
@@ -324,23 +461,47 @@ identity = linear
 identity_prime = linear_prime
 
 
+def _softplus_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    np.log1p(b0, out=b0)
+    b1 = s[1][:n]
+    np.maximum(x, (0), out=b1)
+    np.add(b0, b1, out=r)
+
+
 def softplus(x, out=None):
     """Softplus, a smooth ReLU: log(1 + exp(x)).
 
     softplus(x) = log(exp(x) + 1)
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    b0 = np.empty_like(x)
+    _blocks(_softplus_block, 4, x, r)
+    return _result(r, scalar, out)
+
+
+def _softplus_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
     np.abs(x, out=b0)
     np.negative(b0, out=b0)
     np.exp(b0, out=b0)
-    np.log1p(b0, out=b0)
-    b1 = np.empty_like(x)
-    np.maximum(x, (0), out=b1)
-    np.add(b0, b1, out=r)
-    return _result(r, dtype, scalar, out)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.divide(1.0, b1, out=b1)
+    t1 = b1
+    np.multiply(t0, t1, out=r)
+    m2 = s[2].view(np.bool_)[:n]
+    np.greater_equal(x, (0), out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, t1, m2, i3, i4)
 
 
 def softplus_prime(x, out=None):
@@ -350,21 +511,37 @@ def softplus_prime(x, out=None):
     softplus'(x) = 1 - exp(-y)  with y = softplus(x)
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    b0 = np.empty_like(x)
+    _blocks(_softplus_prime_block, 7, x, r)
+    return _result(r, scalar, out)
+
+
+def _silu_block(x, r, s):
+    n = x.size
+    g = s[5].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
     np.abs(x, out=b0)
     np.negative(b0, out=b0)
-    np.exp(b0, out=b0)
     t0 = b0
-    b1 = np.empty_like(x)
-    np.add(t0, (1), out=b1)
-    np.divide(1.0, b1, out=b1)
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    np.add(b1, (1), out=b1)
+    np.divide(x, b1, out=b1)
     t1 = b1
-    np.multiply(t0, t1, out=r)
-    m2 = np.greater_equal(x, (0))
-    np.copyto(r, t1, where=m2)
-    return _result(r, dtype, scalar, out)
+    _exp_times(t0, t1, r)
+    m2 = s[2].view(np.bool_)[:n]
+    np.greater_equal(x, (0), out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, t1, m2, i3, i4)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
 
 def silu(x, out=None):
@@ -373,27 +550,59 @@ def silu(x, out=None):
     silu(x) = x/(1 + exp(-x))
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    x_in, at_inf = x, np.isinf(x)
-    inf_seen = at_inf.any()
-    if inf_seen:
-        x = np.where(at_inf, 0.0, x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    b0 = np.empty_like(x)
+    _blocks(_silu_block, 7, x, r)
+    return _result(r, scalar, out)
+
+
+def _silu_prime_block(x, r, s):
+    n = x.size
+    g = s[9].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
     np.abs(x, out=b0)
     np.negative(b0, out=b0)
     t0 = b0
-    b1 = np.empty_like(x)
+    b1 = s[1][:n]
     np.exp(t0, out=b1)
-    np.add(b1, (1), out=b1)
-    np.divide(x, b1, out=b1)
     t1 = b1
-    _exp_times(t0, t1, r)
-    m2 = np.greater_equal(x, (0))
-    np.copyto(r, t1, where=m2)
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.divide(1.0, t2, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply(t1, x, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.multiply(t3, t4, out=b5)
+    np.negative(b5, out=b5)
+    np.add(b5, x, out=b5)
+    np.add(b5, (1), out=b5)
+    np.multiply(t3, b5, out=b5)
+    _exp_times(t0, b5, r)
+    m6 = s[6].view(np.bool_)[:n]
+    np.greater_equal(x, (0), out=m6)
+    np.square(t2, out=b5)
+    np.divide(t4, b5, out=b5)
+    np.add(t3, b5, out=b5)
+    i7 = s[7].view(np.int64)[:n]
+    i8 = s[8].view(np.int64)[:n]
+    _select(r, b5, m6, i7, i8)
+    d = s[10][:n]  # Taylor patch at the root -1.2784645427610737
+    np.subtract(x, -1.2784645427610737, out=d)
+    near = s[9].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.8521489186536788, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -1.2784645427610737, -1.0946994183093437e-16, (-1.950927001581078e-62, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17, 1.721651999171468e-17))
     if inf_seen:
-        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
-    return _result(r, dtype, scalar, out)
+        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
 
 
 def silu_prime(x, out=None):
@@ -402,46 +611,10 @@ def silu_prime(x, out=None):
     silu'(x) = (x + exp(x) + 1)*exp(x)/(exp(x) + 1)**2
     out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    x_in, at_inf = x, np.isinf(x)
-    inf_seen = at_inf.any()
-    if inf_seen:
-        x = np.where(at_inf, 0.0, x)
+    x, scalar = _as_array(x)
     r = _buffer(x, out)
-    b0 = np.empty_like(x)
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
-    t0 = b0
-    b1 = np.empty_like(x)
-    np.exp(t0, out=b1)
-    t1 = b1
-    b2 = np.empty_like(x)
-    np.add(t1, (1), out=b2)
-    t2 = b2
-    b3 = np.empty_like(x)
-    np.divide(1.0, t2, out=b3)
-    t3 = b3
-    b4 = np.empty_like(x)
-    np.multiply(t1, x, out=b4)
-    t4 = b4
-    b5 = np.empty_like(x)
-    np.multiply(t3, t4, out=b5)
-    np.negative(b5, out=b5)
-    np.add(b5, x, out=b5)
-    np.add(b5, (1), out=b5)
-    np.multiply(t3, b5, out=b5)
-    _exp_times(t0, b5, r)
-    m6 = np.greater_equal(x, (0))
-    np.square(t2, out=b5)
-    np.divide(t4, b5, out=b5)
-    np.add(t3, b5, out=b5)
-    np.copyto(r, b5, where=m6)
-    near = np.abs(x - -1.2784645427610737) < 0.8521489186536788  # Taylor patch at the root -1.2784645427610737
-    if np.any(near):
-        r[near] = _root_patch(x[near], -1.2784645427610737, -1.0946994183093437e-16, (-1.950927001581078e-62, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17, 1.721651999171468e-17))
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
-    return _result(r, dtype, scalar, out)
+    _blocks(_silu_prime_block, 11, x, r)
+    return _result(r, scalar, out)
 
 
 swish = silu

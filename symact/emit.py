@@ -73,6 +73,7 @@ class KernelCode:
     c_lines: tuple[tuple[str, str], ...]
     c_result: str
     py_inplace: tuple[str, ...] = ()  # the kernel as NumPy statements writing into r
+    scratch: int = 0  # scratch arrays py_inplace uses (s[0] .. s[scratch - 1])
     patches: tuple[RootPatch, ...] = ()
 
     @property
@@ -157,7 +158,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     npp, cp = NumpyPrinter(), CPrinter()
     py_lines, py_result = _cse(stable, npp)
     c_lines, c_result = _cse(stable, cp)
-    py_inplace = tuple(inplace_lines(stable, X, npp))
+    inplace, scratch = inplace_lines(stable, X, npp)
+    py_inplace = tuple(inplace)
     pnames = list(act.params)
     fn = _numpy_callable(py_lines, py_result if not constant else
                          f"np.where(np.isnan(x), x, {py_result})", pnames, npp.helpers)
@@ -186,7 +188,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         output_form=out_form, params=params, constant=constant,
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
-        py_inplace=py_inplace, patches=patches,
+        py_inplace=py_inplace, scratch=scratch, patches=patches,
     )
     return code, npp.helpers | py_helpers_extra, cp.helpers
 

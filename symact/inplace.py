@@ -35,14 +35,17 @@ class _Emitter:
     free: list[str] = field(default_factory=list)
     count: int = 0
     owned: set[str] = field(default_factory=set)  # temporaries (not x, not CSE values)
+    ints: tuple[str, str] | None = None  # the two integer scratch arrays of _select
+
+    def _slot(self, prefix: str, view: str = "") -> str:
+        """A fresh scratch slot: ``s[k]`` (block-sized float64, from the caller), as ``view``."""
+        name = f"{prefix}{self.count}"
+        self.lines.append(f"{name} = s[{self.count}]{view}[:n]")
+        self.count += 1
+        return name
 
     def _new(self) -> str:
-        if self.free:
-            return self.free.pop()
-        name = f"b{self.count}"
-        self.count += 1
-        self.lines.append(f"{name} = np.empty_like(x)")
-        return name
+        return self.free.pop() if self.free else self._slot("b")
 
     def _release(self, *operands: str) -> None:
         for op in operands:
@@ -100,9 +103,8 @@ class _Emitter:
         if isinstance(e, sp.Rel):
             a, b = self.emit(e.lhs), self.emit(e.rhs)
             self._release(a, b)
-            name = f"m{self.count}"
-            self.count += 1
-            self.lines.append(f"{name} = {_REL[e.rel_op]}({a}, {b})")
+            name = self._slot("m", ".view(np.bool_)")
+            self.lines.append(f"{_REL[e.rel_op]}({a}, {b}, out={name})")
             return name
         if isinstance(e, exp_times):
             self.printer.helpers.add("_exp_times")
@@ -169,17 +171,22 @@ class _Emitter:
             raise ValueError("Piecewise without a default branch")
         out = self._dest(dest)
         self.emit(last, out)
+        self.printer.helpers.add("_select")
         for branch, c in reversed(pairs):  # the first true condition wins: applied last
             mask = self.emit(c)
             value = self.emit(branch)
-            self.lines.append(f"np.copyto({out}, {value}, where={mask})")
+            if self.ints is None:
+                self.ints = (self._slot("i", ".view(np.int64)"), self._slot("i", ".view(np.int64)"))
+            self.lines.append(f"_select({out}, {value}, {mask}, {', '.join(self.ints)})")
             self._release(value)
         return out
 
 
 def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter,
-                  result: str = "r") -> list[str]:
-    """Statements computing ``expr`` of the array ``x`` into the existing buffer ``result``."""
+                  result: str = "r") -> tuple[list[str], int]:
+    """Statements computing ``expr`` of the 1-d array ``x`` (``n`` elements) into the existing
+    buffer ``result``, with scratch arrays taken from the list ``s``; and how many of ``s``
+    they use."""
     subs, (reduced,) = sp.cse([expr], symbols=sp.numbered_symbols("t"), optimizations=None)
     em = _Emitter(x, printer, {})
     for sym, sub in subs:
@@ -197,4 +204,4 @@ def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter,
             em.lines.append(f"{sym} = {operand}")
         em.names[sym] = str(sym)
     em.emit(reduced, result)
-    return em.lines
+    return em.lines, em.count
