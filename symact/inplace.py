@@ -35,7 +35,8 @@ class _Emitter:
     free: list[str] = field(default_factory=list)
     count: int = 0
     owned: set[str] = field(default_factory=set)  # temporaries (not x, not CSE values)
-    ints: tuple[str, str] | None = None  # the two integer scratch arrays of _select
+    mask: str | None = None  # int64 scratch for a Piecewise condition
+    tmp: str | None = None  # int64 scratch of _select
 
     def _slot(self, prefix: str, view: str = "") -> str:
         """A fresh scratch slot: ``s[k]`` (block-sized float64, from the caller), as ``view``."""
@@ -100,12 +101,6 @@ class _Emitter:
         if isinstance(e, (sp.Max, sp.Min)):
             fn = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
             return self._fold(fn, sorted(e.args, key=lambda a: a.is_number), dest)
-        if isinstance(e, sp.Rel):
-            a, b = self.emit(e.lhs), self.emit(e.rhs)
-            self._release(a, b)
-            name = self._slot("m", ".view(np.bool_)")
-            self.lines.append(f"{_REL[e.rel_op]}({a}, {b}, out={name})")
-            return name
         if isinstance(e, exp_times):
             self.printer.helpers.add("_exp_times")
             v, g = self.emit(e.args[0]), self.emit(e.args[1])
@@ -173,13 +168,27 @@ class _Emitter:
         self.emit(last, out)
         self.printer.helpers.add("_select")
         for branch, c in reversed(pairs):  # the first true condition wins: applied last
-            mask = self.emit(c)
-            value = self.emit(branch)
-            if self.ints is None:
-                self.ints = (self._slot("i", ".view(np.int64)"), self._slot("i", ".view(np.int64)"))
-            self.lines.append(f"_select({out}, {value}, {mask}, {', '.join(self.ints)})")
+            value = self.emit(branch)  # first: a Piecewise inside uses the mask slot too
+            mask = self._mask(c)
+            if self.tmp is None:
+                self.tmp = self._slot("i", ".view(np.int64)")
+            self.lines.append(f"_select({out}, {value}, {mask}, {self.tmp})")
             self._release(value)
         return out
+
+    def _mask(self, c) -> str:
+        """The condition as int64 0/1 (what _select multiplies by)."""
+        if self.mask is None:
+            self.mask = self._slot("m", ".view(np.int64)")
+        if isinstance(c, sp.Rel):
+            a, b = self.emit(c.lhs), self.emit(c.rhs)
+            self.lines.append(f"{_REL[c.rel_op]}({a}, {b}, out={self.mask})")
+            self._release(a, b)
+        else:  # And/Or/...: the ordinary printer's boolean array, cast
+            names = {s: sp.Symbol(n) for s, n in self.names.items()}
+            code = self.printer.doprint(c.xreplace(names))
+            self.lines.append(f"np.copyto({self.mask}, {code})")
+        return self.mask
 
 
 def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter,
