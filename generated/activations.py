@@ -105,10 +105,10 @@ def _check_range(name, value, low, high, low_open, high_open):
         raise ValueError(f"{name} = {value!r} is outside its valid range {lo}, {hi}")
 
 
-def _exp_times(v, g, out=None):
-    """e^v * g (into out); where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2)
-    instead, so the product keeps its digits."""
-    r = np.multiply(np.exp(v, out=out), g, out=out)
+def _exp_times(v, g, out=None, ev=None):
+    """e^v * g (into out; ev: e^v if already computed); where e^v would be subnormal
+    (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits."""
+    r = np.multiply(np.exp(v, out=out) if ev is None else ev, g, out=out)
     tail = v < -708.0
     if np.any(tail):
         v, g = np.broadcast_arrays(v, g)
@@ -512,7 +512,7 @@ def softplus_prime(x, out=None):
 
 def _silu_block(x, r, s):
     n = x.size
-    g = s[4].view(np.bool_)[:n]
+    g = s[5].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
@@ -524,14 +524,16 @@ def _silu_block(x, r, s):
     t0 = b0
     b1 = s[1][:n]
     np.exp(t0, out=b1)
-    np.add(b1, (1), out=b1)
-    np.divide(x, b1, out=b1)
     t1 = b1
-    _exp_times(t0, t1, r)
-    m2 = s[2].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m2)
-    i3 = s[3].view(np.int64)[:n]
-    _select(r, t1, m2, i3)
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    np.divide(x, b2, out=b2)
+    t2 = b2
+    _exp_times(t0, t2, r, t1)
+    m3 = s[3].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m3)
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, t2, m3, i4)
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
@@ -544,7 +546,7 @@ def silu(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_silu_block, 6, x, r)
+    _blocks(_silu_block, 7, x, r)
     return _result(r, scalar, out)
 
 
@@ -578,7 +580,7 @@ def _silu_prime_block(x, r, s):
     np.add(b5, x, out=b5)
     np.add(b5, (1), out=b5)
     np.multiply(t3, b5, out=b5)
-    _exp_times(t0, b5, r)
+    _exp_times(t0, b5, r, t1)
     np.square(t2, out=b5)
     np.divide(t4, b5, out=b5)
     np.add(t3, b5, out=b5)

@@ -26,6 +26,17 @@ _REL = {">": "np.greater", ">=": "np.greater_equal", "<": "np.less", "<=": "np.l
         "==": "np.equal", "!=": "np.not_equal"}
 
 
+class _exp_times_e(sp.Function):  # noqa: N801
+    """exp_times(v, g) with e^v as a third argument, so that CSE shares it with the kernel's
+    other e^v (silu: x/(1 + e^v) and e^v x/(1 + e^v)): one exp per element, not two."""
+
+    nargs = 3
+
+
+def _share_exp(expr: sp.Expr) -> sp.Expr:
+    return expr.replace(exp_times, lambda v, g: _exp_times_e(v, g, sp.exp(v)))
+
+
 @dataclass
 class _Emitter:
     x: sp.Symbol
@@ -101,12 +112,12 @@ class _Emitter:
         if isinstance(e, (sp.Max, sp.Min)):
             fn = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
             return self._fold(fn, sorted(e.args, key=lambda a: a.is_number), dest)
-        if isinstance(e, exp_times):
+        if isinstance(e, _exp_times_e):
             self.printer.helpers.add("_exp_times")
-            v, g = self.emit(e.args[0]), self.emit(e.args[1])
+            v, g, ev = (self.emit(a) for a in e.args)
             out = self._dest(dest)
-            self.lines.append(f"_exp_times({v}, {g}, {out})")
-            self._release(v, g)
+            self.lines.append(f"_exp_times({v}, {g}, {out}, {ev})")
+            self._release(v, g, ev)
             return out
         if isinstance(e, sp.Function) and len(e.args) == 1:
             fn = _UFUNC1.get(e.func) or {"log1p": "np.log1p", "expm1": "np.expm1"}.get(
@@ -196,7 +207,8 @@ def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter,
     """Statements computing ``expr`` of the 1-d array ``x`` (``n`` elements) into the existing
     buffer ``result``, with scratch arrays taken from the list ``s``; and how many of ``s``
     they use."""
-    subs, (reduced,) = sp.cse([expr], symbols=sp.numbered_symbols("t"), optimizations=None)
+    subs, (reduced,) = sp.cse([_share_exp(expr)], symbols=sp.numbered_symbols("t"),
+                              optimizations=None)
     em = _Emitter(x, printer, {})
     for sym, sub in subs:
         if not em._is_array(sub):

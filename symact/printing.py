@@ -12,10 +12,10 @@ from sympy.printing.numpy import NumPyPrinter
 
 # Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 NUMPY_HELPERS = {
-    "_exp_times": '''def _exp_times(v, g, out=None):
-    """e^v * g (into out); where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2)
-    instead, so the product keeps its digits."""
-    r = np.multiply(np.exp(v, out=out), g, out=out)
+    "_exp_times": '''def _exp_times(v, g, out=None, ev=None):
+    """e^v * g (into out; ev: e^v if already computed); where e^v would be subnormal
+    (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits."""
+    r = np.multiply(np.exp(v, out=out) if ev is None else ev, g, out=out)
     tail = v < -708.0
     if np.any(tail):
         v, g = np.broadcast_arrays(v, g)
