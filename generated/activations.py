@@ -6,6 +6,8 @@ inputs give the same dtype (computed in float64 and rounded once), everything el
 Parameters are keyword arguments with their defaults. Imports numpy alone.
 """
 
+import threading
+
 import numpy as np
 
 __all__ = [
@@ -34,19 +36,59 @@ __all__ = [
 _KEEP = (np.dtype(np.float16), np.dtype(np.float32))
 
 
-def _as_float64(x):
-    """(x as a float64 array of at least one dimension, the dtype to return, was x a scalar)."""
+def _as_array(x):
+    """(x as an array of at least one dimension: float16/float32 kept, anything else float64;
+    was x a scalar)."""
     a = np.asarray(x)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"expected real numbers, got an array of {a.dtype}")
-    out = a.dtype if a.dtype in _KEEP else np.dtype(np.float64)
-    return np.atleast_1d(a.astype(np.float64, copy=False)), out, a.ndim == 0
+    if a.dtype not in _KEEP:
+        a = a.astype(np.float64, copy=False)
+    return np.atleast_1d(a), a.ndim == 0
 
 
-def _result(r, dtype, scalar):
-    r = np.asarray(r, dtype=np.float64)
-    if dtype != r.dtype:
-        r = r.astype(dtype)
+def _buffer(x, out):
+    """The array the kernel writes (x's dtype): out itself when it can take the result directly
+    (same dtype and shape, contiguous, writeable, not overlapping x), else a new one."""
+    if (isinstance(out, np.ndarray) and out.dtype == x.dtype and out.shape == x.shape
+            and out.flags.c_contiguous and out.flags.writeable
+            and not np.may_share_memory(out, x)):
+        return out
+    return np.empty_like(x, order="C")
+
+
+#: Kernels run over blocks of this many elements, in per-thread scratch arrays reused from call
+#: to call: every ufunc writes into a cached buffer (fresh arrays cost page faults), in cache.
+_BLOCK = 1 << 15
+_LOCAL = threading.local()
+
+
+def _blocks(kernel, nscratch, x, r, *params):
+    """kernel(x_block, r_block, scratch, *params) over blocks of the flattened x and r, in
+    float64: float16/float32 blocks are widened into scratch and the result rounded once."""
+    s = getattr(_LOCAL, "s", None)
+    if s is None:
+        s = _LOCAL.s = []
+    while len(s) < nscratch + 2:
+        s.append(np.empty(_BLOCK))
+    xf, rf = x.reshape(-1), r.reshape(-1)
+    wide = xf.dtype != np.float64
+    for i in range(0, xf.size, _BLOCK):
+        xb, rb = xf[i:i + _BLOCK], rf[i:i + _BLOCK]
+        if wide:
+            xw, rw = s[nscratch][:xb.size], s[nscratch + 1][:xb.size]
+            np.copyto(xw, xb)
+            kernel(xw, rw, s, *params)
+            np.copyto(rb, rw, casting="same_kind")
+        else:
+            kernel(xb, rb, s, *params)
+
+
+def _result(r, scalar, out=None):
+    if out is not None:
+        if r is not out:
+            np.copyto(out, r.reshape(np.shape(out)) if scalar else r, casting="same_kind")
+        return out
     return r[0] if scalar else r
 
 
@@ -63,13 +105,13 @@ def _check_range(name, value, low, high, low_open, high_open):
         raise ValueError(f"{name} = {value!r} is outside its valid range {lo}, {hi}")
 
 
-def _exp_times(v, g):
-    """e^v * g; where e^v would be subnormal (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the
-    product keeps its digits."""
-    v, g = np.broadcast_arrays(v, g)
-    r = np.exp(v) * g
+def _exp_times(v, g, out=None, ev=None):
+    """e^v * g (into out; ev: e^v if already computed); where e^v would be subnormal
+    (v < -708), (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits."""
+    r = np.multiply(np.exp(v, out=out) if ev is None else ev, g, out=out)
     tail = v < -708.0
     if np.any(tail):
+        v, g = np.broadcast_arrays(v, g)
         h = np.exp(0.5 * v[tail])
         r[tail] = h * g[tail] * h
     return r
@@ -84,83 +126,192 @@ def _root_patch(x, x0_hi, x0_lo, coeffs):
     return p
 
 
-def sigmoid(x):
+def _select(r, v, mask, ti):
+    """r = v where mask (int64 0/1), bit-exactly, as integer operations on the float64 bits:
+    r ^= (r ^ v) * mask. (np.copyto with where= branches per element: 4x slower on random
+    signs.) ti is int64 scratch."""
+    ri = r.view(np.int64)
+    np.bitwise_xor(ri, np.asarray(v, dtype=np.float64).view(np.int64), out=ti)
+    np.multiply(ti, mask, out=ti)
+    np.bitwise_xor(ri, ti, out=ri)
+
+
+def _sigmoid_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.divide(1.0, b1, out=b1)
+    t1 = b1
+    np.multiply(t0, t1, out=r)
+    m2 = s[2].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    _select(r, t1, m2, i3)
+
+
+def sigmoid(x, out=None):
     """Logistic sigmoid, squashes the real line into (0, 1).
 
     sigmoid(x) = 1/(1 + exp(-x))
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    t0 = np.exp(-np.abs(x))
-    t1 = 1/(t0 + 1)
-    r = np.where((x >= 0), t1, t0*t1)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_sigmoid_block, 6, x, r)
+    return _result(r, scalar, out)
 
 
-def sigmoid_prime(x):
+def _sigmoid_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.square(b1, out=b1)
+    np.divide(t0, b1, out=r)
+
+
+def sigmoid_prime(x, out=None):
     """Derivative of sigmoid with respect to x.
 
     sigmoid'(x) = exp(x)/(exp(x) + 1)**2
     sigmoid'(x) = y*(1 - y)  with y = sigmoid(x)
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    t0 = np.exp(-np.abs(x))
-    r = t0/(t0 + 1)**2
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_sigmoid_prime_block, 4, x, r)
+    return _result(r, scalar, out)
 
 
-def tanh(x):
+def _tanh_block(x, r, s):
+    n = x.size
+    np.tanh(x, out=r)
+
+
+def tanh(x, out=None):
     """Hyperbolic tangent, squashes the real line into (-1, 1).
 
     tanh(x) = tanh(x)
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = np.tanh(x)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_tanh_block, 2, x, r)
+    return _result(r, scalar, out)
 
 
-def tanh_prime(x):
+def _tanh_prime_block(x, r, s):
+    n = x.size
+    g = s[3].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.minimum(b0, (1.00000000000000e+300), out=b0)
+    np.multiply((2), b0, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.multiply((4), t0, out=b1)
+    b2 = s[2][:n]
+    np.add(t0, (1), out=b2)
+    np.square(b2, out=b2)
+    np.divide(b1, b2, out=r)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def tanh_prime(x, out=None):
     """Derivative of tanh with respect to x.
 
     tanh'(x) = 1 - tanh(x)**2
     tanh'(x) = 1 - y**2  with y = tanh(x)
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    at_inf, positive = np.isinf(x), x > 0
-    x = np.where(at_inf, 0.0, x)
-    t0 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
-    r = 4*t0/(t0 + 1)**2
-    r = np.where(at_inf, np.where(positive, 0.0, 0.0), r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_tanh_prime_block, 5, x, r)
+    return _result(r, scalar, out)
 
 
-def relu(x):
+def _relu_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, x, m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def relu(x, out=None):
     """Rectified linear unit: x for x > 0, else 0.
 
     relu(x) = Piecewise((x, x > 0), (0, True))
 
     Convention: relu'(0) = 0 (as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = np.where((x > 0), x, 0)
-    r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_relu_block, 4, x, r)
+    return _result(r, scalar, out)
 
 
-def relu_prime(x):
+def _relu_prime_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def relu_prime(x, out=None):
     """Derivative of relu with respect to x.
 
     relu'(x) = Piecewise((1, x > 0), (0, True))
     relu'(x) = Piecewise((1, y > 0), (0, True))  with y = relu(x)
 
     Convention: relu'(0) = 0 (as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = np.where((x > 0), 1, 0)
-    r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_relu_prime_block, 4, x, r)
+    return _result(r, scalar, out)
 
 
-def leaky_relu(x, alpha=0.01):
+def _leaky_relu_block(x, r, s, alpha):
+    n = x.size
+    np.multiply((alpha), x, out=r)
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, x, m0, i1)
+
+
+def leaky_relu(x, alpha=0.01, out=None):
     """Leaky ReLU: x for x > 0, else alpha*x.
 
     leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
@@ -168,14 +319,29 @@ def leaky_relu(x, alpha=0.01):
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
     Parameters: alpha (default 0.01).
+    out: optional array of x's shape to write the result into (returned).
     """
     _check_range("alpha", alpha, 0.0, None, True, False)
-    x, dtype, scalar = _as_float64(x)
-    r = np.where((x > 0), x, alpha*x)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_leaky_relu_block, 4, x, r, alpha)
+    return _result(r, scalar, out)
 
 
-def leaky_relu_prime(x, alpha=0.01):
+def _leaky_relu_prime_block(x, r, s, alpha):
+    n = x.size
+    np.copyto(r, (alpha))
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def leaky_relu_prime(x, alpha=0.01, out=None):
     """Derivative of leaky_relu with respect to x.
 
     leaky_relu'(x) = Piecewise((1, x > 0), (alpha, True))
@@ -184,59 +350,103 @@ def leaky_relu_prime(x, alpha=0.01):
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
     Parameters: alpha (default 0.01).
+    out: optional array of x's shape to write the result into (returned).
     """
     _check_range("alpha", alpha, 0.0, None, True, False)
-    x, dtype, scalar = _as_float64(x)
-    r = np.where((x > 0), 1, alpha)
-    r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_leaky_relu_prime_block, 4, x, r, alpha)
+    return _result(r, scalar, out)
 
 
-def binary_step(x):
+def _binary_step_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def binary_step(x, out=None):
     """Heaviside step: 1 for x >= 0, else 0.
 
     binary_step(x) = Piecewise((1, x >= 0), (0, True))
 
     Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta).
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = np.where((x >= 0), 1, 0)
-    r = np.where(np.isnan(x), x, r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_binary_step_block, 4, x, r)
+    return _result(r, scalar, out)
 
 
-def binary_step_prime(x):
+def _binary_step_prime_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def binary_step_prime(x, out=None):
     """Derivative of binary_step with respect to x.
 
     binary_step'(x) = 0
     binary_step'(x) = 0  with y = binary_step(x)
 
     Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta).
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = np.where(np.isnan(x), x, 0)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_binary_step_prime_block, 2, x, r)
+    return _result(r, scalar, out)
 
 
-def linear(x):
+def _linear_block(x, r, s):
+    n = x.size
+    np.copyto(r, x)
+
+
+def linear(x, out=None):
     """Identity: x.
 
     linear(x) = x
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = x
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_linear_block, 2, x, r)
+    return _result(r, scalar, out)
 
 
-def linear_prime(x):
+def _linear_prime_block(x, r, s):
+    n = x.size
+    np.copyto(r, (1))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def linear_prime(x, out=None):
     """Derivative of linear with respect to x.
 
     linear'(x) = 1
     linear'(x) = 1  with y = linear(x)
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = np.where(np.isnan(x), x, 1)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_linear_prime_block, 2, x, r)
+    return _result(r, scalar, out)
 
 
 identity = linear
@@ -245,63 +455,159 @@ identity = linear
 identity_prime = linear_prime
 
 
-def softplus(x):
+def _softplus_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    np.log1p(b0, out=b0)
+    b1 = s[1][:n]
+    np.maximum(x, (0), out=b1)
+    np.add(b0, b1, out=r)
+
+
+def softplus(x, out=None):
     """Softplus, a smooth ReLU: log(1 + exp(x)).
 
     softplus(x) = log(exp(x) + 1)
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    r = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softplus_block, 4, x, r)
+    return _result(r, scalar, out)
 
 
-def softplus_prime(x):
+def _softplus_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.divide(1.0, b1, out=b1)
+    t1 = b1
+    np.multiply(t0, t1, out=r)
+    m2 = s[2].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    _select(r, t1, m2, i3)
+
+
+def softplus_prime(x, out=None):
     """Derivative of softplus with respect to x.
 
     softplus'(x) = exp(x)/(exp(x) + 1)
     softplus'(x) = 1 - exp(-y)  with y = softplus(x)
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    t0 = np.exp(-np.abs(x))
-    t1 = 1/(t0 + 1)
-    r = np.where((x >= 0), t1, t0*t1)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softplus_prime_block, 6, x, r)
+    return _result(r, scalar, out)
 
 
-def silu(x):
+def _silu_block(x, r, s):
+    n = x.size
+    g = s[5].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    np.divide(x, b2, out=b2)
+    t2 = b2
+    _exp_times(t0, t2, r, t1)
+    m3 = s[3].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m3)
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, t2, m3, i4)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
+
+
+def silu(x, out=None):
     """Sigmoid linear unit: x * sigmoid(x).
 
     silu(x) = x/(1 + exp(-x))
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    at_inf, positive = np.isinf(x), x > 0
-    x = np.where(at_inf, 0.0, x)
-    t0 = -np.abs(x)
-    t1 = x/(np.exp(t0) + 1)
-    r = np.where((x >= 0), t1, _exp_times(t0, t1))
-    r = np.where(at_inf, np.where(positive, np.inf, 0.0), r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_silu_block, 7, x, r)
+    return _result(r, scalar, out)
 
 
-def silu_prime(x):
+def _silu_prime_block(x, r, s):
+    n = x.size
+    g = s[8].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.divide(1.0, t2, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply(t1, x, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.multiply(t3, t4, out=b5)
+    np.negative(b5, out=b5)
+    np.add(b5, x, out=b5)
+    np.add(b5, (1), out=b5)
+    np.multiply(t3, b5, out=b5)
+    _exp_times(t0, b5, r, t1)
+    np.square(t2, out=b5)
+    np.divide(t4, b5, out=b5)
+    np.add(t3, b5, out=b5)
+    m6 = s[6].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m6)
+    i7 = s[7].view(np.int64)[:n]
+    _select(r, b5, m6, i7)
+    d = s[9][:n]  # Taylor patch at the root -1.2784645427610737
+    np.subtract(x, -1.2784645427610737, out=d)
+    near = s[8].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.8521489186536788, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -1.2784645427610737, -1.0946994183093437e-16, (-1.950927001581078e-62, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17, 1.721651999171468e-17))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
+
+
+def silu_prime(x, out=None):
     """Derivative of silu with respect to x.
 
     silu'(x) = (x + exp(x) + 1)*exp(x)/(exp(x) + 1)**2
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    at_inf, positive = np.isinf(x), x > 0
-    x = np.where(at_inf, 0.0, x)
-    t0 = -np.abs(x)
-    t1 = np.exp(t0)
-    t2 = t1 + 1
-    t3 = 1/(t2)
-    t4 = t1*x
-    r = np.where((x >= 0), t3 + t4/t2**2, _exp_times(t0, t3*(-t3*t4 + x + 1)))
-    near = np.abs(x - -1.2784645427610737) < 0.8521489186536788  # Taylor patch at the root -1.2784645427610737
-    if np.any(near):
-        r[near] = _root_patch(x[near], -1.2784645427610737, -1.0946994183093437e-16, (-1.950927001581078e-62, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17, 1.721651999171468e-17))
-    r = np.where(at_inf, np.where(positive, 1.0, 0.0), r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_silu_prime_block, 10, x, r)
+    return _result(r, scalar, out)
 
 
 swish = silu

@@ -170,6 +170,12 @@ def _cmd_derive(args) -> int:
     print(shown)
     for path in written:
         print(f"wrote {path}")
+def _cmd_build(args) -> int:
+    from .build import load
+
+    kernels = load(Path(args.source), fast=args.fast)  # compiles (cached) and loads
+    kind = "fast" if args.fast else "accurate"
+    print(f"{kernels.path}  ({len(kernels.functions)} kernels, {kind} build)")
     return 0
 
 
@@ -232,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
                    help="time budget for deriving and generating (default 20)")
     p.set_defaults(func=_cmd_derive)
+    p = sub.add_parser("build", help="compile the generated C for this machine; print the library")
+    p.add_argument("--source", default="generated", metavar="DIR",
+                   help="directory with activations.c/.h (default: generated)")
+    p.add_argument("--fast", action="store_true",
+                   help="vector libm build (-DSYMACT_FAST_LIBM); see README for its error bound")
+    p.set_defaults(func=_cmd_build)
     return parser
 
 

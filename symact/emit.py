@@ -23,8 +23,9 @@ from . import __version__, kcache
 from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
+from .inplace import inplace_lines
 from .patch import RootPatch, find_patches
-from .printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
+from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
 from .verify import Reference
 
 REGENERATE = "symact generate"
@@ -72,6 +73,8 @@ class KernelCode:
     py_result: str
     c_lines: tuple[tuple[str, str], ...]
     c_result: str
+    py_inplace: tuple[str, ...] = ()  # the kernel as NumPy statements writing into r
+    scratch: int = 0  # scratch arrays py_inplace uses (s[0] .. s[scratch - 1])
     patches: tuple[RootPatch, ...] = ()
 
     @property
@@ -156,6 +159,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     npp, cp = NumpyPrinter(), CPrinter()
     py_lines, py_result = _cse(stable, npp)
     c_lines, c_result = _cse(stable, cp)
+    inplace, scratch = inplace_lines(stable, X, npp)
+    py_inplace = tuple(inplace)
     pnames = list(act.params)
     fn = _numpy_callable(py_lines, py_result if not constant else
                          f"np.where(np.isnan(x), x, {py_result})", pnames, npp.helpers)
@@ -184,7 +189,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         output_form=out_form, params=params, constant=constant,
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
-        patches=patches,
+        py_inplace=py_inplace, scratch=scratch, patches=patches,
     )
     return code, npp.helpers | py_helpers_extra, cp.helpers
 
@@ -261,6 +266,7 @@ def render_all(activations: list[Activation] | None = None,
         "activations": acts,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
+        "c_vector_libm": C_VECTOR_LIBM,
     }
     files = {}
     for folder, mapping in TARGETS.items():

@@ -191,3 +191,45 @@ def test_no_compiler_falls_back(tmp_path, monkeypatch, capsys):
     assert k.sigmoid(x, out=out) is out and out.dtype == np.float32
     assert k.leaky_relu(np.array([-1.0]), alpha=0.5).tolist() == [-0.5]
     assert not list(tmp_path.iterdir())
+
+
+def test_cli_build(tmp_path, monkeypatch, capsys):
+    """`symact build` prints the library path (exit 0); without a compiler or without generated
+    C, one line on stderr and exit code 6 (README)."""
+    from symact.cli import main
+    from symact.errors import EXIT_BUILD
+
+    monkeypatch.setenv("SYMACT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CC", "/nonexistent")
+    assert main(["build", "--source", str(ROOT / "generated")]) == EXIT_BUILD
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "install gcc or set CC" in err
+    monkeypatch.delenv("CC")
+    assert main(["build", "--source", str(tmp_path)]) == EXIT_BUILD
+    assert "symact generate" in capsys.readouterr().err
+    if not shutil.which("cc") and not shutil.which("gcc"):
+        return
+    assert main(["build", "--source", str(ROOT / "generated")]) == 0
+    lib = Path(capsys.readouterr().out.split()[0])
+    assert lib.exists() and lib.is_relative_to(tmp_path / "cache")
+
+
+@needs_cc
+def test_fast_build_calls_vector_libm(tmp_path):
+    """The fast build links glibc's vector exp (libmvec) on x86-64 glibc >= 2.35; the accurate
+    build only the scalar one. Checked in the compiled library's undefined symbols with nm."""
+    import platform
+    import subprocess
+
+    if platform.machine() != "x86_64" or not shutil.which("nm"):
+        pytest.skip("libmvec check needs x86-64 and nm")
+    libc = platform.libc_ver()
+    if libc[0] != "glibc" or tuple(int(v) for v in libc[1].split(".")[:2]) < (2, 35):
+        pytest.skip("libmvec exp/log1p need glibc >= 2.35")
+
+    def undefined(lib: Path) -> str:
+        return subprocess.run(["nm", "-D", "--undefined-only", str(lib)], capture_output=True,
+                              text=True, check=True).stdout
+
+    assert "_ZGV" in undefined(build(cache_dir=tmp_path, fast=True))
+    assert "_ZGV" not in undefined(build(cache_dir=tmp_path))

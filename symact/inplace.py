@@ -1,0 +1,230 @@
+"""Print an expression as NumPy statements that write into preallocated buffers.
+
+``y = e^{-|x|}; r = x >= 0 ? 1/(1+y) : y/(1+y)`` becomes ``np.abs(x, out=b0)``,
+``np.negative(b0, out=b0)``, ``np.exp(b0, out=b0)``, ... : every ufunc writes into a buffer
+(``out=``), a consumed temporary is reused for its parent's result, and a Piecewise is the
+default branch in the destination plus ``np.copyto(dest, branch, where=cond)`` per branch
+(instead of ``np.where`` temporaries). The root writes into ``r``, which the template
+provides (the caller's ``out=`` when it can be written directly). Anything without an in-place
+rule (a function NumPy lacks, a helper) is printed by the ordinary printer into a buffer, so the
+math is the printer's either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .functions import exp_times
+from .printing import NumpyPrinter
+
+_UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
+           sp.sin: "np.sin", sp.cos: "np.cos", sp.atan: "np.arctan", sp.sinh: "np.sinh",
+           sp.cosh: "np.cosh"}
+_REL = {">": "np.greater", ">=": "np.greater_equal", "<": "np.less", "<=": "np.less_equal",
+        "==": "np.equal", "!=": "np.not_equal"}
+
+
+class _exp_times_e(sp.Function):  # noqa: N801
+    """exp_times(v, g) with e^v as a third argument, so that CSE shares it with the kernel's
+    other e^v (silu: x/(1 + e^v) and e^v x/(1 + e^v)): one exp per element, not two."""
+
+    nargs = 3
+
+
+def _share_exp(expr: sp.Expr) -> sp.Expr:
+    return expr.replace(exp_times, lambda v, g: _exp_times_e(v, g, sp.exp(v)))
+
+
+@dataclass
+class _Emitter:
+    x: sp.Symbol
+    printer: NumpyPrinter
+    names: dict[sp.Symbol, str]  # CSE symbol -> the buffer holding it
+    lines: list[str] = field(default_factory=list)
+    free: list[str] = field(default_factory=list)
+    count: int = 0
+    owned: set[str] = field(default_factory=set)  # temporaries (not x, not CSE values)
+    mask: str | None = None  # int64 scratch for a Piecewise condition
+    tmp: str | None = None  # int64 scratch of _select
+
+    def _slot(self, prefix: str, view: str = "") -> str:
+        """A fresh scratch slot: ``s[k]`` (block-sized float64, from the caller), as ``view``."""
+        name = f"{prefix}{self.count}"
+        self.lines.append(f"{name} = s[{self.count}]{view}[:n]")
+        self.count += 1
+        return name
+
+    def _new(self) -> str:
+        return self.free.pop() if self.free else self._slot("b")
+
+    def _release(self, *operands: str) -> None:
+        for op in operands:
+            if op in self.owned and op not in self.free:
+                self.free.append(op)
+
+    def _is_array(self, e: sp.Expr) -> bool:
+        return e.has(self.x) or any(e.has(s) for s in self.names)
+
+    def _dest(self, dest: str | None, *operands: str) -> str:
+        """Where an op on ``operands`` writes: the given destination, else a consumed
+        temporary, else a fresh buffer."""
+        if dest is not None:
+            return dest
+        for op in operands:
+            if op in self.owned:
+                return op
+        name = self._new()
+        self.owned.add(name)
+        return name
+
+    def _ufunc(self, fn: str, args: list[str], dest: str | None) -> str:
+        out = self._dest(dest, *args)
+        self.lines.append(f"{fn}({', '.join(args)}, out={out})")
+        self._release(*(a for a in args if a != out))
+        return out
+
+    def scalar(self, e: sp.Expr) -> str:
+        return f"({self.printer.doprint(e)})"
+
+    def emit(self, e: sp.Expr, dest: str | None = None) -> str:
+        """Operand string holding e: x, a CSE buffer, a scalar, or a buffer written here."""
+        if e == self.x or e in self.names:
+            name = self.x.name if e == self.x else self.names[e]
+            if dest is None:
+                return name
+            self.lines.append(f"np.copyto({dest}, {name})")
+            return dest
+        if not self._is_array(e):
+            if dest is None:
+                return self.scalar(e)
+            self.lines.append(f"np.copyto({dest}, {self.scalar(e)})")
+            return dest
+        if isinstance(e, sp.Add):
+            return self._fold("np.add", e.as_ordered_terms(), dest)
+        if isinstance(e, sp.Mul):
+            return self._mul(e, dest)
+        if isinstance(e, sp.Pow):
+            return self._pow(e, dest)
+        if isinstance(e, sp.Piecewise):
+            return self._piecewise(e, dest)
+        if isinstance(e, (sp.Max, sp.Min)):
+            fn = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
+            return self._fold(fn, sorted(e.args, key=lambda a: a.is_number), dest)
+        if isinstance(e, _exp_times_e):
+            self.printer.helpers.add("_exp_times")
+            v, g, ev = (self.emit(a) for a in e.args)
+            out = self._dest(dest)
+            self.lines.append(f"_exp_times({v}, {g}, {out}, {ev})")
+            self._release(v, g, ev)
+            return out
+        if isinstance(e, sp.Function) and len(e.args) == 1:
+            fn = _UFUNC1.get(e.func) or {"log1p": "np.log1p", "expm1": "np.expm1"}.get(
+                type(e).__name__)
+            if fn is not None:
+                return self._ufunc(fn, [self.emit(e.args[0])], dest)
+        # no in-place rule: the ordinary printer, CSE symbols as their buffer names
+        code = self.printer.doprint(e.xreplace({s: sp.Symbol(n) for s, n in self.names.items()}))
+        out = self._dest(dest)
+        self.lines.append(f"np.copyto({out}, {code})")
+        return out
+
+    def _fold(self, fn: str, args, dest: str | None) -> str:
+        """Left fold of a binary ufunc over args, in printing order; the last op writes dest."""
+        ops = [self.emit(a) for a in args]
+        acc = ops[0]
+        for i, op in enumerate(ops[1:], start=2):
+            acc = self._ufunc(fn, [acc, op], dest if i == len(ops) else None)
+        return acc
+
+    def _mul(self, e: sp.Mul, dest: str | None) -> str:
+        factors = list(e.as_ordered_factors())
+        negate = factors[0] == -1
+        if negate:
+            factors = factors[1:]
+        num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+        den = [sp.Pow(f.base, -f.exp) for f in factors if f.is_Pow and f.exp.is_Integer
+               and f.exp < 0]
+        if den:
+            top = self._fold("np.multiply", num, None) if num else "1.0"
+            bottom = self._fold("np.multiply", den, None)
+            out = self._ufunc("np.divide", [top, bottom], None if negate else dest)
+        elif len(num) == 1:
+            out = self.emit(num[0], None if negate else dest)
+        else:
+            out = self._fold("np.multiply", num, None if negate else dest)
+        if negate:
+            out = self._ufunc("np.negative", [out], dest)
+        return out
+
+    def _pow(self, e: sp.Pow, dest: str | None) -> str:
+        base, ex = e.base, e.exp
+        if ex == -1:
+            return self._ufunc("np.divide", ["1.0", self.emit(base)], dest)
+        if ex == 2:
+            return self._ufunc("np.square", [self.emit(base)], dest)
+        if ex == sp.Rational(1, 2):
+            return self._ufunc("np.sqrt", [self.emit(base)], dest)
+        if ex.is_Integer and ex < 0:  # (1/b)^n: b^n may overflow where 1/b^n is tiny
+            inv = self._ufunc("np.divide", ["1.0", self.emit(base)], None)
+            if ex == -2:
+                return self._ufunc("np.square", [inv], dest)
+            return self._ufunc("np.power", [inv, f"{float(-ex)!r}"], dest)
+        return self._ufunc("np.power", [self.emit(base), self.emit(ex)], dest)
+
+    def _piecewise(self, e: sp.Piecewise, dest: str | None) -> str:
+        *pairs, (last, cond) = e.args
+        if cond is not sp.true:
+            raise ValueError("Piecewise without a default branch")
+        out = self._dest(dest)
+        self.emit(last, out)
+        self.printer.helpers.add("_select")
+        for branch, c in reversed(pairs):  # the first true condition wins: applied last
+            value = self.emit(branch)  # first: a Piecewise inside uses the mask slot too
+            mask = self._mask(c)
+            if self.tmp is None:
+                self.tmp = self._slot("i", ".view(np.int64)")
+            self.lines.append(f"_select({out}, {value}, {mask}, {self.tmp})")
+            self._release(value)
+        return out
+
+    def _mask(self, c) -> str:
+        """The condition as int64 0/1 (what _select multiplies by)."""
+        if self.mask is None:
+            self.mask = self._slot("m", ".view(np.int64)")
+        if isinstance(c, sp.Rel):
+            a, b = self.emit(c.lhs), self.emit(c.rhs)
+            self.lines.append(f"{_REL[c.rel_op]}({a}, {b}, out={self.mask})")
+            self._release(a, b)
+        else:  # And/Or/...: the ordinary printer's boolean array, cast
+            names = {s: sp.Symbol(n) for s, n in self.names.items()}
+            code = self.printer.doprint(c.xreplace(names))
+            self.lines.append(f"np.copyto({self.mask}, {code})")
+        return self.mask
+
+
+def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter,
+                  result: str = "r") -> tuple[list[str], int]:
+    """Statements computing ``expr`` of the 1-d array ``x`` (``n`` elements) into the existing
+    buffer ``result``, with scratch arrays taken from the list ``s``; and how many of ``s``
+    they use."""
+    subs, (reduced,) = sp.cse([_share_exp(expr)], symbols=sp.numbered_symbols("t"),
+                              optimizations=None)
+    em = _Emitter(x, printer, {})
+    for sym, sub in subs:
+        if not em._is_array(sub):
+            em.lines.append(f"{sym} = {printer.doprint(sub)}")
+            em.names[sym] = str(sym)
+            continue
+        operand = em.emit(sub)
+        if operand in em.owned:  # the buffer now belongs to the CSE value, never reused
+            em.owned.discard(operand)
+            em.lines.append(f"{sym} = {operand}")
+        elif operand == x.name or operand in em.names.values():
+            em.lines.append(f"{sym} = {operand}")
+        else:  # a scalar expression
+            em.lines.append(f"{sym} = {operand}")
+        em.names[sym] = str(sym)
+    em.emit(reduced, result)
+    return em.lines, em.count
