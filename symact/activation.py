@@ -225,10 +225,16 @@ def _branchwise_diff(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
     """d expr/d var, branch by branch for Piecewise (each branch keeps its condition, which
     sets the convention at a kink); branches that agree are folded into one expression."""
     if isinstance(expr, sp.Piecewise):
-        d = sp.Piecewise(*[(sp.diff(b, var), c) for b, c in expr.args])
+        d = sp.Piecewise(*[(_diff_ae(b, var), c) for b, c in expr.args])
         values = {b for b, _ in d.args}
         return values.pop() if len(values) == 1 else d
-    return sp.diff(expr, var)
+    return _diff_ae(expr, var)
+
+
+def _diff_ae(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """d expr/d var almost everywhere: the Dirac delta of d sign(x)/dx is dropped (the same
+    convention as a step's derivative, 0)."""
+    return sp.diff(expr, var).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
 
 
 _REGISTRY: dict[str, Activation] = {spec.name: Activation(spec) for spec in SPECS}

@@ -105,7 +105,7 @@ def derivative(expr: sp.Expr, x: sp.Symbol, order: int = 1) -> sp.Expr:
             result = sp.Piecewise(*[(sp.diff(e, x), c) for e, c in result.args])
         else:
             result = sp.diff(result, x)
-        result = _fold_piecewise(result)
+        result = _fold_piecewise(result.replace(sp.DiracDelta, lambda *a: sp.S.Zero))
     return simplify_derivative(result)
 
 
