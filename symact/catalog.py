@@ -126,4 +126,10 @@ SPECS: tuple[Spec, ...] = (
         aliases=("swish",),
         reference="Hendrycks & Gimpel 2016; Ramachandran et al. 2017; PyTorch torch.nn.SiLU.",
     ),
+    Spec(
+        "gelu",
+        "Gaussian error linear unit (exact): x * Phi(x), Phi the standard normal distribution.",
+        lambda x: x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
+        reference="Hendrycks & Gimpel 2016; PyTorch torch.nn.GELU(approximate='none').",
+    ),
 )

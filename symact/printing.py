@@ -10,6 +10,8 @@ import sympy as sp
 from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
 
+from . import normal_helpers
+
 # Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 NUMPY_HELPERS = {
     "_exp_times": '''def _exp_times(v, g):
@@ -43,6 +45,23 @@ static double symact_exp_times(double v, double g)
     return h * g * h;
 }''',
 }
+
+
+NUMPY_HELPERS.update(normal_helpers.NUMPY)
+C_HELPERS.update(normal_helpers.C)
+
+#: Helpers a helper calls, so a printer records everything its code needs.
+_NEEDS = {
+    "_normal_cdf": ("_gauss_times", "_mills_ln"),
+    "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
+}
+
+
+def _call(printer, helper: str, args) -> str:
+    """``helper(args...)``, recording the helper and what it needs."""
+    printer.helpers.add(helper)
+    printer.helpers.update(_NEEDS.get(helper, ()))
+    return f"{helper}({', '.join(printer._print(a) for a in args)})"
 
 
 class NumpyPrinter(NumPyPrinter):
@@ -91,6 +110,19 @@ class NumpyPrinter(NumPyPrinter):
         self.helpers.add("_exp_times")
         return f"_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_normal_cdf(self, expr):
+        return _call(self, "_normal_cdf", expr.args)
+
+    def _print_mills_ln(self, expr):
+        return _call(self, "_mills_ln", expr.args)
+
+    def _print_gauss_times(self, expr):
+        return _call(self, "_gauss_times", expr.args)
+
+    def _print_gauss_clip(self, expr):
+        u, lo, hi = (self._print(a) for a in expr.args)
+        return f"np.clip({u}, {float(expr.args[1])!r}, {float(expr.args[2])!r})"
+
 
 class CPrinter(C99CodePrinter):
     """C99 printer with symact's helpers; doubles throughout."""
@@ -102,6 +134,20 @@ class CPrinter(C99CodePrinter):
     def _print_exp_times(self, expr):
         self.helpers.add("symact_exp_times")
         return f"symact_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_normal_cdf(self, expr):
+        return _call(self, "symact_normal_cdf", expr.args)
+
+    def _print_mills_ln(self, expr):
+        return _call(self, "symact_mills_ln", expr.args)
+
+    def _print_gauss_times(self, expr):
+        args = expr.args if len(expr.args) == 3 else (*expr.args, sp.Float(0.0))
+        return _call(self, "symact_gauss_times", args)
+
+    def _print_gauss_clip(self, expr):
+        u = self._print(expr.args[0])
+        return f"fmin(fmax({u}, {float(expr.args[1])!r}), {float(expr.args[2])!r})"
 
     def _print_Pow(self, expr):
         if expr.exp == 2:  # exact-enough and far cheaper than pow()
