@@ -17,6 +17,111 @@ static double symact_exp_times(double v, double g)
     return h * g * h;
 }
 
+/* e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
+ * -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
+ * e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
+ * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0). */
+static double symact_gauss_times(double u, double g, double w)
+{
+    u = fmin(fmax(u, -64.0), 64.0);
+    const volatile double c = u * 134217729.0;
+    const double uh = c - (c - u);
+    const double a = -0.5 * (uh * uh);
+    const double gb = g + g * expm1(-0.5 * ((u - uh) * (u + uh)) + w);
+    if (a < -708.0) {
+        const double h = exp(0.5 * a);
+        return h * gb * h;
+    }
+    return exp(a) * gb;
+}
+
+/* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
+ * fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
+ * is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
+ * overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+ * Coefficients and ranges from fdlibm s_erf.c:
+ * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+ * Developed at SunSoft, a Sun Microsystems, Inc. business.
+ * Permission to use, copy, modify, and distribute this software is freely granted,
+ * provided that this notice is preserved.
+ */
+static double symact_mills_ln(double t)
+{
+    t = fmin(fmax(t, 1.7677669529663689), 1e100);
+    const double s = 2.0 / (t * t);
+    if (t < 4.040610178208843) {
+        return (-0.009864944034847148 + s*(-0.6938585727071818 + s*(-10.558626225323291 + s*(-62.375332450326006 + s*(-162.39666946257347 + s*(-184.60509290671104 + s*(-81.2874355063066 + s*(-9.814329344169145)))))))) / (1.0 + s*(19.651271667439257 + s*(137.65775414351904 + s*(434.56587747522923 + s*(645.3872717332679 + s*(429.00814002756783 + s*(108.63500554177944 + s*(6.570249770319282 + s*(-0.0604244152148581)))))))));
+    }
+    return (-0.0098649429247001 + s*(-0.799283237680523 + s*(-17.757954917754752 + s*(-160.63638485582192 + s*(-637.5664433683896 + s*(-1025.0951316110772 + s*(-483.5191916086514))))))) / (1.0 + s*(30.33806074348246 + s*(325.7925129965739 + s*(1536.729586084437 + s*(3199.8582195085955 + s*(2553.0504064331644 + s*(474.52854120695537 + s*(-22.44095244658582))))))));
+}
+
+/* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+ * e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (symact_gauss_times, symact_mills_ln), Phi = q or
+ * 1 - q. Below: w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or
+ * 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus
+ * e e^(-p^2)/sqrt(pi) for the rounding of w.
+ * Coefficients and ranges from fdlibm s_erf.c:
+ * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+ * Developed at SunSoft, a Sun Microsystems, Inc. business.
+ * Permission to use, copy, modify, and distribute this software is freely granted,
+ * provided that this notice is preserved.
+ */
+static double symact_normal_cdf(double u)
+{
+    const double a = fabs(u);
+    if (!(a < 1.7677669529663689)) {
+        const double q = symact_gauss_times(a, 0.40289729917086176 / a, symact_mills_ln(a));
+        return u < 0 ? q : 1.0 - q;
+    }
+    const double p = u * 0.7071067811865476;
+    const volatile double c = u * 134217729.0;
+    const double uh = c - (c - u);
+    const double ul = u - uh;
+    const double e = ((uh * 0.7071067839860916 - p) + uh * -2.7995440410322203e-09 + ul * 0.7071067839860916) + ul * -2.7995440410322203e-09
+                     + u * -4.833646656726457e-17;
+    const double z = fmin(fabs(p), 1.25);
+    double erf, erfc;
+    if (z < 0.84375) {
+        const double zz = z * z;
+        const double y = (0.12837916709551256 + zz*(-0.3250421072470015 + zz*(-0.02848174957559851 + zz*(-0.005770270296489442 + zz*(-2.3763016656650163e-05))))) / (1.0 + zz*(0.39791722395915535 + zz*(0.0650222499887673 + zz*(0.005081306281875766 + zz*(0.00013249473800432164 + zz*(-3.960228278775368e-06))))));
+        erf = z + z * y;
+        erfc = z < 0.25 ? 1.0 - (z + z * y) : 0.5 - ((z - 0.5) + z * y);
+    } else {
+        const double s = z - 1.0;
+        const double pq = (-0.0023621185607526594 + s*(0.41485611868374833 + s*(-0.3722078760357013 + s*(0.31834661990116175 + s*(-0.11089469428239668 + s*(0.035478304325618236 + s*(-0.002166375594868791))))))) / (1.0 + s*(0.10642088040084423 + s*(0.540397917702171 + s*(0.07182865441419627 + s*(0.12617121980876164 + s*(0.01363708391202905 + s*(0.011984499846799107)))))));
+        erf = 0.8450629115104675 + pq;
+        erfc = 0.15493708848953247 - pq;
+    }
+    return (u < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * 0.5641895835477563;
+}
+
+/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
+ * compensated Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors,
+ * found exactly by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a
+ * second Horner sum, as accurate as Horner in twice the precision where the terms cancel. */
+static double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c, int n)
+{
+    const double d = (x - x0_hi) - x0_lo;
+    volatile double v = d * 134217729.0;
+    const double dh = v - (v - d);
+    const double dl = d - dh;
+    double s = c[n - 1];
+    double q = 0.0;
+    for (int k = n - 2; k >= 0; --k) {
+        const double p = s * d;
+        v = s * 134217729.0;
+        const double sh = v - (v - s);
+        const double sl = s - sh;
+        const double pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl;
+        const double t = p + c[k];
+        const double z = t - p;
+        const double se = (p - (t - z)) + (c[k] - z);
+        s = t;
+        q = q * d + (pe + se);
+    }
+    return s + q;
+}
+
 /* sigmoid(x) = 1/(1 + exp(-x))
  */
 double symact_sigmoid(double x)
@@ -486,8 +591,8 @@ double symact_silu_prime(double x)
         return x > 0 ? 1.0 : 0.0;
     }
     if (fabs(x - -1.2784645427610737) < 0.8521489186536788) { /* Taylor patch at the root -1.2784645427610737 */
-        const double d = (x - -1.2784645427610737) - -1.0946994183093437e-16;
-        return -1.950927001581078e-62 + d*(0.2178117057198001 + d*(0.1466487969969469 + d*(0.018874814223782312 + d*(-0.015222655223188032 + d*(-0.006606589138356696 + d*(0.000126627410081122 + d*(0.0007985218818397998 + d*(0.00018570724361186496 + d*(-4.090534237428612e-05 + d*(-2.9733542213263917e-05 + d*(-2.942631888842464e-06 + d*(2.346029682463866e-06 + d*(8.599695028268575e-07 + d*(-3.051244750055421e-08 + d*(-9.266646309267441e-08 + d*(-1.8877622907727957e-08 + d*(4.619379769031606e-09 + d*(2.9177603026903803e-09 + d*(2.3648315053103244e-10 + d*(-2.251366201881081e-10 + d*(-7.50344609385287e-11 + d*(3.998547874723996e-12 + d*(8.04274075537398e-12 + d*(1.4842855116792256e-12 + d*(-4.1428341124873365e-13 + d*(-2.3496573817834053e-13 + d*(-1.5376365106809265e-14 + d*(1.8397842645887054e-14 + d*(5.662235988802348e-15 + d*(-4.0908332256286805e-16 + d*(-6.188638949724368e-16 + d*(-1.0399488154756224e-16 + d*(3.334275149650013e-17 + d*(1.721651999171468e-17))))))))))))))))))))))))))))))))));
+        static const double c[35] = { -1.950927001581078e-62, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17, 1.721651999171468e-17 };
+        return symact_root_patch(x, -1.2784645427610737, -1.0946994183093437e-16, c, 35);
     }
     const double t0 = -fabs(x);
     const double t1 = exp(t0);
@@ -513,5 +618,74 @@ void symact_silu_prime_arrayf(const float *x, float *y, size_t n)
 {
     for (size_t i = 0; i < n; ++i) {
         y[i] = symact_silu_primef(x[i]);
+    }
+}
+
+/* gelu(x) = x*(erf(sqrt(2)*x/2) + 1)/2
+ */
+double symact_gelu(double x)
+{
+    if (isnan(x)) {
+        return x;
+    }
+    if (isinf(x)) {
+        return x > 0 ? INFINITY : 0.0;
+    }
+    return ((x < -1.7677669529663689) ? symact_gauss_times(x, -0.40289729917086174, symact_mills_ln(-fmin(fmax(x, -64.0), -1.7677669529663689))) : x*symact_normal_cdf(x));
+}
+
+float symact_geluf(float x)
+{
+    return (float)symact_gelu((double)x);
+}
+
+void symact_gelu_array(const double *x, double *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu(x[i]);
+    }
+}
+
+void symact_gelu_arrayf(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_geluf(x[i]);
+    }
+}
+
+/* gelu'(x) = sqrt(2)*x*exp(-x**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*x/2)/2 + 1/2
+ */
+double symact_gelu_prime(double x)
+{
+    if (isnan(x)) {
+        return x;
+    }
+    if (isinf(x)) {
+        return x > 0 ? 1.0 : 0.0;
+    }
+    if (fabs(x - -0.7517915246935645) < 1.0) { /* Taylor patch at the root -0.7517915246935645 */
+        static const double c[34] = { 3.2758093852211733e-62, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18, -7.777150045686552e-20 };
+        return symact_root_patch(x, -0.7517915246935645, 1.4956759177009883e-17, c, 34);
+    }
+    const double t0 = fmin(fmax(x, -64.0), -1.7677669529663689);
+    return ((x < -1.7677669529663689) ? symact_gauss_times(x, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0) : symact_gauss_times(x, 0.39894228040143268*fmin(fmax(x, -64.0), 64.0), 0.0) + symact_normal_cdf(x));
+}
+
+float symact_gelu_primef(float x)
+{
+    return (float)symact_gelu_prime((double)x);
+}
+
+void symact_gelu_prime_array(const double *x, double *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_prime(x[i]);
+    }
+}
+
+void symact_gelu_prime_arrayf(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_primef(x[i]);
     }
 }

@@ -25,15 +25,57 @@ NUMPY_HELPERS = {
         r[tail] = h * g[tail] * h
     return r''',
     "_root_patch": '''def _root_patch(x, x0_hi, x0_lo, coeffs):
-    """sum c_k d^k by Horner, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root."""
+    """sum c_k d^k, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by compensated
+    Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors, found exactly
+    by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner
+    sum, as accurate as Horner in twice the precision where the terms cancel."""
     d = (x - x0_hi) - x0_lo
-    p = np.full_like(d, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        p = p * d + c
-    return p''',
+    c = d * 134217729.0
+    dh = c - (c - d)
+    dl = d - dh
+    s = np.full_like(d, coeffs[-1])
+    q = np.zeros_like(d)
+    for ck in coeffs[-2::-1]:
+        p = s * d
+        c = s * 134217729.0
+        sh = c - (c - s)
+        sl = s - sh
+        pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl
+        t = p + ck
+        z = t - p
+        se = (p - (t - z)) + (ck - z)
+        s = t
+        q = q * d + (pe + se)
+    return s + q''',
 }
 
 C_HELPERS = {
+    "symact_root_patch": '''/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
+ * compensated Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors,
+ * found exactly by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a
+ * second Horner sum, as accurate as Horner in twice the precision where the terms cancel. */
+static double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c, int n)
+{
+    const double d = (x - x0_hi) - x0_lo;
+    volatile double v = d * 134217729.0;
+    const double dh = v - (v - d);
+    const double dl = d - dh;
+    double s = c[n - 1];
+    double q = 0.0;
+    for (int k = n - 2; k >= 0; --k) {
+        const double p = s * d;
+        v = s * 134217729.0;
+        const double sh = v - (v - s);
+        const double sl = s - sh;
+        const double pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl;
+        const double t = p + c[k];
+        const double z = t - p;
+        const double se = (p - (t - z)) + (c[k] - z);
+        s = t;
+        q = q * d + (pe + se);
+    }
+    return s + q;
+}''',
     "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708),
  * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. */
 static double symact_exp_times(double v, double g)
