@@ -124,7 +124,8 @@ NUMPY = {
 }
 
 C = {
-    "symact_gauss_times": f'''/* e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
+    "symact_gauss_times": f'''\
+/* e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
  * -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
  * e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
  * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0). */
@@ -141,7 +142,8 @@ static double symact_gauss_times(double u, double g, double w)
     }}
     return exp(a) * gb;
 }}''',
-    "symact_mills_ln": f'''/* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
+    "symact_mills_ln": f'''\
+/* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
  * fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
  * is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
  * overflow); s is formed from t, so no rounded t/sqrt(2) enters.
@@ -156,7 +158,8 @@ static double symact_mills_ln(double t)
     }}
     return ({_horner("s", RB)}) / ({_horner("s", SB)});
 }}''',
-    "symact_normal_cdf": f'''/* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+    "symact_normal_cdf": f'''\
+/* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
  * e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (symact_gauss_times, symact_mills_ln), Phi = q or
  * 1 - q. Below: w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or
  * 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus

@@ -89,9 +89,10 @@ def _build(ref: Reference, x0, x0_hi: float, x0_lo: float, radius: float) -> Roo
     with mpmath.workdps(80):
         coeffs = mpmath.taylor(ref._f, x0, 60)
     c1 = abs(coeffs[1]) if coeffs[1] != 0 else max(abs(c) for c in coeffs[1:4])
-    degree = 2
-    while degree < 60 and abs(coeffs[degree]) * radius ** (degree - 1) > c1 * 2.0**-60:
-        degree += 1
+    # The highest order whose term still matters (a single vanishing coefficient, as c3 of an
+    # odd-symmetric kernel, must not end the series early).
+    degree = max([k for k in range(2, 61) if abs(coeffs[k]) * radius ** (k - 1) > c1 * 2.0**-60],
+                 default=1) + 1
     # Re-expand around x0_hi + x0_lo == x0 (to double-double accuracy): same coefficients.
     patch = RootPatch(x0_hi, x0_lo, radius, tuple(float(c) for c in coeffs[: degree + 1]))
     _check(patch, ref)

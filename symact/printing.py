@@ -50,7 +50,8 @@ NUMPY_HELPERS = {
 }
 
 C_HELPERS = {
-    "symact_root_patch": '''/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
+    "symact_root_patch": '''\
+/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
  * compensated Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors,
  * found exactly by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a
  * second Horner sum, as accurate as Horner in twice the precision where the terms cancel. */

@@ -22,11 +22,11 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from .functions import (
+    MILLS_K,
     exp_times,
     gauss_clip,
     gauss_times,
     logistic_density,
-    MILLS_K,
     mills_ln,
     normal_cdf,
     normal_pdf,
