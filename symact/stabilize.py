@@ -122,7 +122,9 @@ def _rule_exp(arg: sp.Expr) -> sp.Expr | None:
     """e^{-c v^2} (c > 0) -> sqrt(2 pi) phi(sqrt(2c) v); erfc(v/sqrt2) -> 2 Phi(-v)."""
     c, m = arg.as_coeff_Mul()
     if c.is_negative and m.is_Pow and m.exp == 2 and m.base.free_symbols:
-        return sp.sqrt(2 * sp.pi) * normal_pdf(sp.sqrt(-2 * c) * m.base)
+        scale = sp.sqrt(-2 * c)
+        if scale.is_rational:  # an irrational scale would be rounded into u: no gain
+            return sp.sqrt(2 * sp.pi) * normal_pdf(scale * m.base)
     return None
 
 
@@ -306,7 +308,7 @@ _GAUSS_CLIP = 64
 def _gather_gauss(expr: sp.Expr, x: sp.Symbol, cond: sp.Basic = sp.true) -> sp.Expr:
     """A branch linear in Gaussian factors of one argument u, sum_i c_i e^{-u^2/2} g_i, becomes
     one e^{-u^2/2} (sum_i c_i g_i): the cofactor rides inside (subnormal results keep their
-    digits). When u = x, the cofactor reads x clamped to the branch (within +-64), so it never
+    digits). When u = k x, the cofactor reads x clamped to the branch (|u| <= 64), so it never
     overflows nor divides by zero where the branch is not taken; bounded exponential factors
     e^{rho} of the cofactor join the Gaussian's small exponent part."""
     atoms = expr.atoms(gauss_times)
@@ -321,21 +323,34 @@ def _gather_gauss(expr: sp.Expr, x: sp.Symbol, cond: sp.Basic = sp.true) -> sp.E
     others = body.subs(big_g, 0)  # terms without a Gaussian factor stay beside it
     if others != 0:
         return others + _gather_gauss(gauss_times(u, cofactor), x, cond)
-    if u != x:
+    cofactor = _fold_constants(cofactor, x)
+    k, v = u.as_coeff_Mul()
+    if v != x or k == 0:
         return gauss_times(u, cofactor)
-    lo, hi = _branch_bounds(cond, x)
+    lo, hi = _branch_bounds(cond, x, _GAUSS_CLIP / abs(k))
     cofactor = cofactor.subs(x, gauss_clip(x, lo, hi))
     small = [f for f in sp.Mul.make_args(cofactor) if isinstance(f, sp.exp)
              and f.args[0].has(mills_ln)]
     if not small:
-        return gauss_times(x, cofactor)
+        return gauss_times(u, cofactor)
     rest = sp.Mul(*[f for f in sp.Mul.make_args(cofactor) if f not in small])
-    return gauss_times(x, rest, sp.Add(*[f.args[0] for f in small]))
+    return gauss_times(u, rest, sp.Add(*[f.args[0] for f in small]))
 
 
-def _branch_bounds(cond: sp.Basic, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
-    """[lo, hi] of x on a branch ``x < c`` / ``x > c`` / default, within [-64, 64]."""
-    lo, hi = -_GAUSS_CLIP, _GAUSS_CLIP
+def _fold_constants(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Each term's irrational constant factor (sqrt(2) sqrt(pi) 0.3989...) as one 50-digit
+    number, so it is rounded once, not multiplied out at run time."""
+    terms = []
+    for t in sp.Add.make_args(expr):
+        num, rest = t.as_independent(x, as_Add=False)
+        value = num if num.is_Rational else num.evalf(50)
+        terms.append((sp.S.One if value == 1 else value) * rest)
+    return sp.Add(*terms)
+
+
+def _branch_bounds(cond: sp.Basic, x: sp.Symbol, reach: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """[lo, hi] of x on a branch ``x < c`` / ``x > c`` / default, within [-reach, reach]."""
+    lo, hi = -reach, reach
     if isinstance(cond, sp.core.relational.Relational) and cond.lhs == x and cond.rhs.is_number:
         if cond.rel_op in ("<", "<="):
             hi = sp.Min(hi, cond.rhs)
