@@ -631,7 +631,8 @@ double symact_gelu(double x)
     if (isinf(x)) {
         return x > 0 ? INFINITY : 0.0;
     }
-    return ((x < -1.7677669529663689) ? symact_gauss_times(x, -0.40289729917086174, symact_mills_ln(-fmin(fmax(x, -64.0), -1.7677669529663689))) : x*symact_normal_cdf(x));
+    const double t0 = fmin(fmax(x, -64.0), -1.7677669529663689);
+    return ((x < -1.7677669529663689) ? symact_gauss_times(t0, -0.40289729917086174, symact_mills_ln(-t0)) : x*symact_normal_cdf(x));
 }
 
 float symact_geluf(float x)
@@ -668,7 +669,8 @@ double symact_gelu_prime(double x)
         return symact_root_patch(x, -0.7517915246935645, 1.4956759177009883e-17, c, 34);
     }
     const double t0 = fmin(fmax(x, -64.0), -1.7677669529663689);
-    return ((x < -1.7677669529663689) ? symact_gauss_times(x, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0) : symact_gauss_times(x, 0.39894228040143268*fmin(fmax(x, -64.0), 64.0), 0.0) + symact_normal_cdf(x));
+    const double t1 = fmin(fmax(x, -64.0), 64.0);
+    return ((x < -1.7677669529663689) ? symact_gauss_times(t0, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0) : symact_gauss_times(t1, 0.39894228040143268*t1, 0.0) + symact_normal_cdf(x));
 }
 
 float symact_gelu_primef(float x)

@@ -328,7 +328,8 @@ def _gather_gauss(expr: sp.Expr, x: sp.Symbol, cond: sp.Basic = sp.true) -> sp.E
     if v != x or k == 0:
         return gauss_times(u, cofactor)
     lo, hi = _branch_bounds(cond, x, _GAUSS_CLIP / abs(k))
-    cofactor = cofactor.subs(x, gauss_clip(x, lo, hi))
+    clipped = gauss_clip(x, lo, hi)
+    cofactor, u = cofactor.subs(x, clipped), k * clipped
     small = [f for f in sp.Mul.make_args(cofactor) if isinstance(f, sp.exp)
              and f.args[0].has(mills_ln)]
     if not small:
@@ -344,7 +345,7 @@ def _fold_constants(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     for t in sp.Add.make_args(expr):
         num, rest = t.as_independent(x, as_Add=False)
         value = num if num.is_Rational else num.evalf(50)
-        terms.append((sp.S.One if value == 1 else value) * rest)
+        terms.append((sp.S.One if abs(value - 1) < 1e-45 else value) * rest)
     return sp.Add(*terms)
 
 

@@ -140,18 +140,21 @@ def test_gelu_tail_dense(gen, clib, name):
     assert any(0 < abs(v) < 2.2250738585072014e-308 for v in got_np)  # the subnormal tail exists
 
 
+def _printed(exact: sp.Expr):
+    """``exact`` stabilized, proven equal, and printed as a kernel (with its root patches)."""
+    stable = stabilize(exact, X)
+    assert prove(exact, stable, X)
+    return kernel_code(get("gelu"), Kernel("_prime", "test", exact, exact, stable))
+
+
 @pytest.fixture(scope="module")
 def second():
     """gelu'' = phi(x)(2 - x^2), stabilized and printed as a kernel (with its root patches)."""
-    act = get("gelu")
-    exact = sp.diff(act.expr, X, 2)
+    exact = sp.diff(get("gelu").expr, X, 2)
     with mpmath.workdps(50):
         want = mpmath.npdf(mpmath.mpf(0.3)) * (2 - mpmath.mpf(0.3) ** 2)
     assert abs(Reference(exact, X)(0.3) - want) < 1e-45  # the derivative SymPy took is phi(2-x^2)
-    stable = stabilize(exact, X)
-    assert prove(exact, stable, X)
-    code, py_helpers, c_helpers = kernel_code(act, Kernel("_prime", "second", exact, exact, stable))
-    return exact, code, py_helpers, c_helpers
+    return (exact, *_printed(exact))
 
 
 def _numpy_second(code, helpers):
@@ -218,3 +221,18 @@ def test_second_derivative_whole_range(second, tmp_path):
         got = fn(np.array([math.inf, -math.inf, 0.0, math.nan]))
         assert got[0] == 0.0 and got[1] == 0.0 and math.isnan(got[3])
         assert abs(got[2] - float(2 / mpmath.sqrt(2 * mpmath.pi))) == 0.0
+
+
+def test_gaussian_rule_is_general(tmp_path):
+    """x e^{-2x^2}: recognized as a Gaussian factor of u = 2x (rational scale), cofactor clamped,
+    whole range within the bar, subnormal tail (|x| ~ 19) included."""
+    exact = X * sp.exp(-2 * X**2)
+    code, py_helpers, c_helpers = _printed(exact)
+    assert "_gauss_times" in py_helpers and "symact_gauss_times" in c_helpers
+    ref = Reference(exact, X)
+    points = sorted(set(whole_range_points(1)[:-1]) | {float(v) for v in
+                                                       np.linspace(-20, 20, 2001)})
+    for impl, fn in (("numpy", _numpy_second(code, py_helpers)),
+                     ("c", _c_second(code, c_helpers, tmp_path))):
+        report = measure("x_gauss", fn, ref, points, "float64")
+        assert report.max_ulp <= GELU_BAR, (impl, report)
