@@ -156,6 +156,22 @@ float symact_silu_primef(float x);
 void symact_silu_prime_array(const double *x, double *y, size_t n);
 void symact_silu_prime_arrayf(const float *x, float *y, size_t n);
 
+/* gelu: Gaussian error linear unit (exact): x * Phi(x), Phi the standard normal distribution. */
+
+/* gelu(x) = x*(erf(sqrt(2)*x/2) + 1)/2
+ */
+double symact_gelu(double x);
+float symact_geluf(float x);
+void symact_gelu_array(const double *x, double *y, size_t n);
+void symact_gelu_arrayf(const float *x, float *y, size_t n);
+
+/* gelu'(x) = sqrt(2)*x*exp(-x**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*x/2)/2 + 1/2
+ */
+double symact_gelu_prime(double x);
+float symact_gelu_primef(float x);
+void symact_gelu_prime_array(const double *x, double *y, size_t n);
+void symact_gelu_prime_arrayf(const float *x, float *y, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

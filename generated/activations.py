@@ -31,6 +31,8 @@ __all__ = [
     "silu_prime",
     "swish",
     "swish_prime",
+    "gelu",
+    "gelu_prime",
 ]
 
 _KEEP = (np.dtype(np.float16), np.dtype(np.float32))
@@ -117,13 +119,98 @@ def _exp_times(v, g, out=None, ev=None):
     return r
 
 
+def _gauss_times(u, g, w=0.0):
+    """e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
+    -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
+    e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
+    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0)."""
+    u, g, w = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
+                                  np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
+    u = np.clip(u, -64.0, 64.0)
+    c = u * 134217729.0
+    uh = c - (c - u)
+    a = -0.5 * (uh * uh)
+    gb = g + g * np.expm1(-0.5 * ((u - uh) * (u + uh)) + w)
+    h = np.exp(0.5 * a)
+    return np.where(a < -708.0, h * gb * h, np.exp(a) * gb)
+
+
+def _mills_ln(t):
+    """rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
+    fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
+    is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
+    overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+    Coefficients and ranges from fdlibm s_erf.c:
+    Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+    Developed at SunSoft, a Sun Microsystems, Inc. business.
+    Permission to use, copy, modify, and distribute this software is freely granted,
+    provided that this notice is preserved.
+    """
+    t = np.clip(np.asarray(t, dtype=np.float64), 1.7677669529663689, 1e100)
+    s = 2.0 / (t * t)
+    return np.where(t < 4.040610178208843,
+                    (-0.009864944034847148 + s*(-0.6938585727071818 + s*(-10.558626225323291 + s*(-62.375332450326006 + s*(-162.39666946257347 + s*(-184.60509290671104 + s*(-81.2874355063066 + s*(-9.814329344169145)))))))) / (1.0 + s*(19.651271667439257 + s*(137.65775414351904 + s*(434.56587747522923 + s*(645.3872717332679 + s*(429.00814002756783 + s*(108.63500554177944 + s*(6.570249770319282 + s*(-0.0604244152148581))))))))),
+                    (-0.0098649429247001 + s*(-0.799283237680523 + s*(-17.757954917754752 + s*(-160.63638485582192 + s*(-637.5664433683896 + s*(-1025.0951316110772 + s*(-483.5191916086514))))))) / (1.0 + s*(30.33806074348246 + s*(325.7925129965739 + s*(1536.729586084437 + s*(3199.8582195085955 + s*(2553.0504064331644 + s*(474.52854120695537 + s*(-22.44095244658582)))))))))
+
+
+def _normal_cdf(u):
+    """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+    e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
+    w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
+    each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
+    for the rounding of w.
+    Coefficients and ranges from fdlibm s_erf.c:
+    Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+    Developed at SunSoft, a Sun Microsystems, Inc. business.
+    Permission to use, copy, modify, and distribute this software is freely granted,
+    provided that this notice is preserved.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    a = np.abs(u)
+    q = _gauss_times(a, 0.40289729917086176 / np.maximum(a, 1.7677669529663689), _mills_ln(a))
+    tail = np.where(u < 0, q, 1.0 - q)
+    m = np.clip(u, -2.0, 2.0)
+    p = m * 0.7071067811865476
+    c = m * 134217729.0
+    mh = c - (c - m)
+    ml = m - mh
+    e = ((mh * 0.7071067839860916 - p) + mh * -2.7995440410322203e-09 + ml * 0.7071067839860916) + ml * -2.7995440410322203e-09 + m * -4.833646656726457e-17
+    z = np.minimum(np.abs(p), 1.25)
+    zz = z * z
+    y = (0.12837916709551256 + zz*(-0.3250421072470015 + zz*(-0.02848174957559851 + zz*(-0.005770270296489442 + zz*(-2.3763016656650163e-05))))) / (1.0 + zz*(0.39791722395915535 + zz*(0.0650222499887673 + zz*(0.005081306281875766 + zz*(0.00013249473800432164 + zz*(-3.960228278775368e-06))))))
+    s = z - 1.0
+    pq = (-0.0023621185607526594 + s*(0.41485611868374833 + s*(-0.3722078760357013 + s*(0.31834661990116175 + s*(-0.11089469428239668 + s*(0.035478304325618236 + s*(-0.002166375594868791))))))) / (1.0 + s*(0.10642088040084423 + s*(0.540397917702171 + s*(0.07182865441419627 + s*(0.12617121980876164 + s*(0.01363708391202905 + s*(0.011984499846799107)))))))
+    small = z < 0.84375
+    erf = np.where(small, z + z * y, 0.8450629115104675 + pq)
+    erfc = np.where(small, np.where(z < 0.25, 1.0 - (z + z * y), 0.5 - ((z - 0.5) + z * y)),
+                    0.15493708848953247 - pq)
+    mid = np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * erf) + e * np.exp(-(p * p)) * 0.5641895835477563
+    return np.where(a < 1.7677669529663689, mid, tail)
+
+
 def _root_patch(x, x0_hi, x0_lo, coeffs):
-    """sum c_k d^k by Horner, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root."""
+    """sum c_k d^k, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by compensated
+    Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors, found exactly
+    by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner
+    sum, as accurate as Horner in twice the precision where the terms cancel."""
     d = (x - x0_hi) - x0_lo
-    p = np.full_like(d, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        p = p * d + c
-    return p
+    c = d * 134217729.0
+    dh = c - (c - d)
+    dl = d - dh
+    s = np.full_like(d, coeffs[-1])
+    q = np.zeros_like(d)
+    for ck in coeffs[-2::-1]:
+        p = s * d
+        c = s * 134217729.0
+        sh = c - (c - s)
+        sl = s - sh
+        pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl
+        t = p + ck
+        z = t - p
+        se = (p - (t - z)) + (ck - z)
+        s = t
+        q = q * d + (pe + se)
+    return s + q
 
 
 def _select(r, v, mask, ti):
@@ -614,3 +701,35 @@ swish = silu
 
 
 swish_prime = silu_prime
+
+
+def gelu(x):
+    """Gaussian error linear unit (exact): x * Phi(x), Phi the standard normal distribution.
+
+    gelu(x) = x*(erf(sqrt(2)*x/2) + 1)/2
+    """
+    x, dtype, scalar = _as_float64(x)
+    at_inf, positive = np.isinf(x), x > 0
+    x = np.where(at_inf, 0.0, x)
+    t0 = np.clip(x, -64.0, -1.7677669529663689)
+    r = np.where((x < -1.7677669529663689), _gauss_times(t0, -0.40289729917086173599458696781825789815141500655386, _mills_ln(-t0)), x*_normal_cdf(x))
+    r = np.where(at_inf, np.where(positive, np.inf, 0.0), r)
+    return _result(r, dtype, scalar)
+
+
+def gelu_prime(x):
+    """Derivative of gelu with respect to x.
+
+    gelu'(x) = sqrt(2)*x*exp(-x**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*x/2)/2 + 1/2
+    """
+    x, dtype, scalar = _as_float64(x)
+    at_inf, positive = np.isinf(x), x > 0
+    x = np.where(at_inf, 0.0, x)
+    t0 = np.clip(x, -64.0, -1.7677669529663689)
+    t1 = np.clip(x, -64.0, 64.0)
+    r = np.where((x < -1.7677669529663689), _gauss_times(t0, 0.39894228040143267793994605993438186847585863116493*t0 - 0.40289729917086173599458696781825789815141500655386*np.exp(_mills_ln(-t0))/t0), _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf(x))
+    near = np.abs(x - -0.7517915246935645) < 1.0  # Taylor patch at the root -0.7517915246935645
+    if np.any(near):
+        r[near] = _root_patch(x[near], -0.7517915246935645, 1.4956759177009883e-17, (3.2758093852211733e-62, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18, -7.777150045686552e-20))
+    r = np.where(at_inf, np.where(positive, 1.0, 0.0), r)
+    return _result(r, dtype, scalar)

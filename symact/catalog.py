@@ -189,6 +189,12 @@ SPECS: tuple[Spec, ...] = (
         reference="Barron 2017; PyTorch torch.nn.CELU.",
     ),
     Spec(
+        "gelu",
+        "Gaussian error linear unit (exact): x * Phi(x), Phi the standard normal distribution.",
+        lambda x: x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
+        reference="Hendrycks & Gimpel 2016; PyTorch torch.nn.GELU(approximate='none').",
+    ),
+    Spec(
         "gelu_tanh",
         "GELU, tanh approximation: x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))).",
         lambda x: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + _GELU_C * x**3))),

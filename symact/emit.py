@@ -25,7 +25,7 @@ from .catalog import X
 from .errors import OutputError
 from .inplace import inplace_lines
 from .patch import RootPatch, find_patches
-from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
+from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
 from .verify import Reference
 
 REGENERATE = "symact generate"
@@ -78,9 +78,9 @@ class KernelCode:
     patches: tuple[RootPatch, ...] = ()
 
     @property
-    def c_patches(self) -> list[tuple[str, str, str, str]]:
-        return [(repr(p.x0_hi), repr(p.x0_lo), repr(p.radius), c_horner("d", p.coeffs))
-                for p in self.patches]
+    def c_patches(self) -> list[tuple[str, str, str, str, int]]:
+        return [(repr(p.x0_hi), repr(p.x0_lo), repr(p.radius),
+                 ", ".join(repr(c) for c in p.coeffs), len(p.coeffs)) for p in self.patches]
 
     @property
     def py_limit_pos(self) -> str:
@@ -172,9 +172,9 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         with np.errstate(all="ignore"):
             patches = tuple(find_patches(lambda a: np.asarray(fn(a), dtype=float), ref))
     if patches:
-        py_helpers_extra = {"_root_patch"}
+        py_helpers_extra, c_helpers_extra = {"_root_patch"}, {"symact_root_patch"}
     else:
-        py_helpers_extra = set()
+        py_helpers_extra, c_helpers_extra = set(), set()
     params = tuple(
         Param(p.name, repr(float(p.default)), _fmt_bound(p.low), _fmt_bound(p.high),
               p.low_open, p.high_open)
@@ -191,7 +191,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches,
     )
-    return code, npp.helpers | py_helpers_extra, cp.helpers
+    return code, npp.helpers | py_helpers_extra, cp.helpers | c_helpers_extra
 
 
 @dataclass(frozen=True)

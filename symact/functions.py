@@ -98,6 +98,115 @@ class exp_times(sp.Function):  # noqa: N801
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
 
+class normal_pdf(sp.Function):  # noqa: N801
+    r"""\varphi(u) = e^{-u^2/2} / \sqrt{2\pi}, the standard normal density."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return -u * normal_pdf(u)
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.exp(-u**2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = rf"\varphi\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
+
+
+class normal_cdf(sp.Function):  # noqa: N801
+    r"""\Phi(u) = \tfrac12 \operatorname{erfc}(-u/\sqrt2), the standard normal distribution."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_zero:
+            return sp.S.Half
+        if u is sp.oo:
+            return sp.S.One
+        if u is sp.S.NegativeInfinity:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        return normal_pdf(self.args[0])
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.erfc(-u / sp.sqrt(2), evaluate=False) / 2  # not 2 - erfc(u/sqrt2): cancels
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = rf"\Phi\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
+
+
+#: K = sqrt(pi) e^{-9/16}: the Mills ratio is K e^{rho(t)}/t with rho small (fdlibm's erfc form).
+MILLS_K = sp.sqrt(sp.pi) * sp.exp(-sp.Rational(9, 16))
+
+
+class mills_ln(sp.Function):  # noqa: N801
+    r"""\rho(t) = \ln(t M(t)/K) with M(t) = \Phi(-t)/\varphi(t) the Mills ratio and
+    K = \sqrt\pi e^{-9/16}: so \Phi(-t) = \varphi(t) K e^{\rho(t)}/t. Small and smooth for
+    t >= 1.25 sqrt(2) (-0.03 < rho < -0.0098): fdlibm's R(s)/S(s), s = 2/t^2."""
+
+    nargs = 1
+
+    def _eval_rewrite_as_exp(self, t, **kwargs):
+        m = sp.sqrt(sp.pi / 2) * sp.exp(t**2 / 2) * sp.erfc(t / sp.sqrt(2), evaluate=False)
+        return sp.log(t * m / MILLS_K)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+
+class gauss_times(sp.Function):  # noqa: N801
+    r"""e^{-u^2/2 + w} g (w = 0 when omitted; w small), with -u^2/2 computed exactly enough (u
+    split so its square is exact) and, where the exponential is subnormal,
+    (e^{-u^2/4} g') e^{-u^2/4} so the product keeps its digits."""
+
+    nargs = (2, 3)
+
+    def _eval_rewrite_as_exp(self, u, g, w=0, **kwargs):
+        return sp.exp(-u**2 / 2 + w) * g
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+
+class gauss_clip(sp.Function):  # noqa: N801
+    r"""u, read only inside e^{-u^2/2} g(u) on a branch lo < u < hi: printed as u clamped to
+    [lo, hi] (each within [-64, 64]); outside [-64, 64] e^{-u^2/2} g(u) underflows to 0 for any g
+    of moderate growth, so g can never overflow nor divide by 0 on the unused side of a branch.
+    Mathematically the identity on the branch (its rewrite and its value are u)."""
+
+    nargs = 3
+
+    def _eval_rewrite_as_exp(self, u, lo, hi, **kwargs):
+        return u
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.args[0]._eval_evalf(prec)
+
+
+#: Every symact building block (what ``to_elementary`` rewrites away).
 class hypot(sp.Function):  # noqa: N801
     r"""\sqrt{a^2 + b^2} without overflow or underflow of the squares (C99 hypot)."""
 
@@ -121,8 +230,12 @@ class hypot(sp.Function):  # noqa: N801
         return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
 
 
+BLOCKS = (sigmoid, logistic_density, softplus, exp_times, normal_pdf, normal_cdf, mills_ln,
+          gauss_times, gauss_clip, hypot)
+
+
 def to_elementary(expr: sp.Expr) -> sp.Expr:
-    """Replace every symact building block by its definition in exp/log."""
-    if expr.has(sigmoid, logistic_density, softplus, exp_times, hypot):
+    """Replace every symact building block by its definition in exp/log/erfc."""
+    if expr.has(*BLOCKS):
         return expr.rewrite(sp.exp)
     return expr

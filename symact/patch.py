@@ -34,11 +34,13 @@ class RootPatch:
     coeffs: tuple[float, ...]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        d = (x - self.x0_hi) - self.x0_lo
-        p = np.full_like(d, self.coeffs[-1])
-        for c in reversed(self.coeffs[:-1]):
-            p = p * d + c
-        return p
+        """The patch exactly as the generated code evaluates it (compensated Horner)."""
+        from .printing import NUMPY_HELPERS
+
+        namespace: dict = {"np": np}
+        exec(NUMPY_HELPERS["_root_patch"], namespace)  # noqa: S102 -- symact's own code
+        return namespace["_root_patch"](np.asarray(x, dtype=np.float64), self.x0_hi, self.x0_lo,
+                                        self.coeffs)
 
 
 def _roots(ref: Reference) -> list[mpmath.mpf]:

@@ -11,6 +11,8 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from . import normal_helpers
+
 # Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 NUMPY_HELPERS = {
     "_exp_times": '''def _exp_times(v, g, out=None, ev=None):
@@ -32,15 +34,58 @@ NUMPY_HELPERS = {
     np.multiply(ti, mask, out=ti)
     np.bitwise_xor(ri, ti, out=ri)''',
     "_root_patch": '''def _root_patch(x, x0_hi, x0_lo, coeffs):
-    """sum c_k d^k by Horner, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root."""
+    """sum c_k d^k, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by compensated
+    Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors, found exactly
+    by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner
+    sum, as accurate as Horner in twice the precision where the terms cancel."""
     d = (x - x0_hi) - x0_lo
-    p = np.full_like(d, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        p = p * d + c
-    return p''',
+    c = d * 134217729.0
+    dh = c - (c - d)
+    dl = d - dh
+    s = np.full_like(d, coeffs[-1])
+    q = np.zeros_like(d)
+    for ck in coeffs[-2::-1]:
+        p = s * d
+        c = s * 134217729.0
+        sh = c - (c - s)
+        sl = s - sh
+        pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl
+        t = p + ck
+        z = t - p
+        se = (p - (t - z)) + (ck - z)
+        s = t
+        q = q * d + (pe + se)
+    return s + q''',
 }
 
 C_HELPERS = {
+    "symact_root_patch": '''\
+/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
+ * compensated Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors,
+ * found exactly by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a
+ * second Horner sum, as accurate as Horner in twice the precision where the terms cancel. */
+static double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c, int n)
+{
+    const double d = (x - x0_hi) - x0_lo;
+    volatile double v = d * 134217729.0;
+    const double dh = v - (v - d);
+    const double dl = d - dh;
+    double s = c[n - 1];
+    double q = 0.0;
+    for (int k = n - 2; k >= 0; --k) {
+        const double p = s * d;
+        v = s * 134217729.0;
+        const double sh = v - (v - s);
+        const double sl = s - sh;
+        const double pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl;
+        const double t = p + c[k];
+        const double z = t - p;
+        const double se = (p - (t - z)) + (c[k] - z);
+        s = t;
+        q = q * d + (pe + se);
+    }
+    return s + q;
+}''',
     "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708),
  * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. Branch-free, one exp. */
 static inline double symact_exp_times(double v, double g)
@@ -64,6 +109,23 @@ def _rational_division(printer, expr) -> str | None:
         return None
     num = rest if c.p == 1 else sp.Mul(c.p, rest, evaluate=False) if c.p != -1 else -rest
     return f"{printer.parenthesize(num, PRECEDENCE['Mul'])}/{c.q}"
+
+
+NUMPY_HELPERS.update(normal_helpers.NUMPY)
+C_HELPERS.update(normal_helpers.C)
+
+#: Helpers a helper calls, so a printer records everything its code needs.
+_NEEDS = {
+    "_normal_cdf": ("_gauss_times", "_mills_ln"),
+    "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
+}
+
+
+def _call(printer, helper: str, args) -> str:
+    """``helper(args...)``, recording the helper and what it needs."""
+    printer.helpers.add(helper)
+    printer.helpers.update(_NEEDS.get(helper, ()))
+    return f"{helper}({', '.join(printer._print(a) for a in args)})"
 
 
 class NumpyPrinter(NumPyPrinter):
@@ -120,6 +182,19 @@ class NumpyPrinter(NumPyPrinter):
         self.helpers.add("_exp_times")
         return f"_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_normal_cdf(self, expr):
+        return _call(self, "_normal_cdf", expr.args)
+
+    def _print_mills_ln(self, expr):
+        return _call(self, "_mills_ln", expr.args)
+
+    def _print_gauss_times(self, expr):
+        return _call(self, "_gauss_times", expr.args)
+
+    def _print_gauss_clip(self, expr):
+        u, lo, hi = (self._print(a) for a in expr.args)
+        return f"np.clip({u}, {float(expr.args[1])!r}, {float(expr.args[2])!r})"
+
 
 class CPrinter(C99CodePrinter):
     """C99 printer with symact's helpers; doubles throughout."""
@@ -137,6 +212,19 @@ class CPrinter(C99CodePrinter):
 
     def _print_hypot(self, expr):
         return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+    def _print_normal_cdf(self, expr):
+        return _call(self, "symact_normal_cdf", expr.args)
+
+    def _print_mills_ln(self, expr):
+        return _call(self, "symact_mills_ln", expr.args)
+
+    def _print_gauss_times(self, expr):
+        args = expr.args if len(expr.args) == 3 else (*expr.args, sp.Float(0.0))
+        return _call(self, "symact_gauss_times", args)
+
+    def _print_gauss_clip(self, expr):
+        u = self._print(expr.args[0])
+        return f"fmin(fmax({u}, {float(expr.args[1])!r}), {float(expr.args[2])!r})"
 
     def _print_Pow(self, expr):
         if expr.exp == 2:  # exact-enough and far cheaper than pow()

@@ -22,7 +22,20 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from .derive import SIMPLIFY_MAX_OPS
-from .functions import exp_times, hypot, logistic_density, sigmoid, softplus, to_elementary
+from .functions import (
+    MILLS_K,
+    exp_times,
+    gauss_clip,
+    gauss_times,
+    hypot,
+    logistic_density,
+    mills_ln,
+    normal_cdf,
+    normal_pdf,
+    sigmoid,
+    softplus,
+    to_elementary,
+)
 
 # ----------------------------------------------------------------------------- pass 1
 
@@ -124,10 +137,50 @@ def _rule_conjugate(terms: list[sp.Expr]) -> sp.Expr | None:
     return None
 
 
+def _normal_arg(w: sp.Expr) -> sp.Expr | None:
+    """v = sqrt(2) w when that is free of sqrt(2) (erf(v/sqrt2) is a normal distribution), else
+    None: Phi(v) is then evaluated at v itself, with no rounded v/sqrt(2) to amplify."""
+    v = sp.expand_mul(sp.sqrt(2) * w)
+    return None if v.has(sp.sqrt(2)) else v
+
+
+def _rule_erf(terms: list[sp.Expr]) -> sp.Expr | None:
+    """k +- k erf(v/sqrt2) -> 2k Phi(+-v), for any constant k (the 1/2 + erf/2 of a derivative)."""
+    consts = [t for t in terms if t.is_number]
+    if len(consts) != 1:
+        return None
+    (k,) = consts
+    for t in terms:
+        c, f = t.as_coeff_Mul()
+        if not isinstance(f, sp.erf) or (v := _normal_arg(f.args[0])) is None:
+            continue
+        if sp.simplify(c - k) == 0:
+            replacement = 2 * k * normal_cdf(v)
+        elif sp.simplify(c + k) == 0:
+            replacement = 2 * k * normal_cdf(-v)
+        else:
+            continue
+        return sp.Add(replacement, *[o for o in terms if o is not t and o is not k])
+    return None
+
+
+def _rule_exp(arg: sp.Expr) -> sp.Expr | None:
+    """e^{-c v^2} (c > 0) -> sqrt(2 pi) phi(sqrt(2c) v); erfc(v/sqrt2) -> 2 Phi(-v)."""
+    c, m = arg.as_coeff_Mul()
+    if c.is_negative and m.is_Pow and m.exp == 2 and m.base.free_symbols:
+        scale = sp.sqrt(-2 * c)
+        if scale.is_rational:  # an irrational scale would be rounded into u: no gain
+            return sp.sqrt(2 * sp.pi) * normal_pdf(scale * m.base)
+    return None
+
+
 def _rule_add(terms: list[sp.Expr]) -> sp.Expr | None:
     """1 - sigmoid(u) -> sigmoid(-u); 1 - tanh(u)^2 -> 4 density(2u); 1 -+ erf -> erfc;
-    1 +- tanh(u) -> 2 sigmoid(+-2u);
+    1 +- tanh(u) -> 2 sigmoid(+-2u); k +- k erf(v/sqrt2) -> 2k Phi(+-v);
     e^w - 1 -> expm1(w); c e^w - c -> c expm1(w)."""
+    normal = _rule_erf(terms)
+    if normal is not None:
+        return normal
     scaled = _rule_scaled_expm1(terms)
     if scaled is not None:
         return scaled
@@ -196,6 +249,10 @@ def recognize(expr: sp.Expr) -> sp.Expr:
                 new = None if inner is None else content * inner
     elif isinstance(node, sp.log):
         new = _rule_log(node.args[0])
+    elif isinstance(node, sp.exp):
+        new = _rule_exp(node.args[0])
+    elif isinstance(node, sp.erfc) and (v := _normal_arg(node.args[0])) is not None:
+        new = 2 * normal_cdf(-v)
     if new is None or new == node:
         return node
     return recognize(new)
@@ -362,6 +419,13 @@ def _decay(u: sp.Expr) -> sp.Expr:
     return sp.exp(-sp.Abs(u))
 
 
+#: Below u = -T, Phi(u) is taken as the Gaussian times the Mills ratio; T = 1.25 sqrt(2), where
+#: the erfc argument reaches fdlibm's exponential-form range.
+_NORMAL_TAIL = sp.Float("1.7677669529663689", 30)  # prints with every digit
+_INV_SQRT_2PI = (1 / sp.sqrt(2 * sp.pi)).evalf(50)
+_TAIL_K = (MILLS_K / sp.sqrt(2 * sp.pi)).evalf(50)
+
+
 def lower(expr: sp.Expr) -> sp.Expr:
     """Pass 2: building blocks into elementary code that is finite for every finite input."""
 
@@ -382,7 +446,19 @@ def lower(expr: sp.Expr) -> sp.Expr:
         # softplus(u) = max(u, 0) + log1p(E); softplus(-u) = max(-u, 0) + log1p(E)
         return sp.Max(s * u, 0) + log1p(_decay(u))
 
-    out = expr.replace(sigmoid, lower_sigmoid)
+    def lower_normal_cdf(u):
+        # Phi(u) = e^{-u^2/2} M(-u)/sqrt(2 pi) below -T, Mills ratio M(t) = K e^{rho(t)}/t: the
+        # Gaussian factor takes the cofactor along (pass 3), x/(-x) cancels in x Phi(x); the
+        # helper for Phi covers the rest.
+        tail = gauss_times(u, _TAIL_K * sp.exp(mills_ln(-u)) / (-u))
+        return sp.Piecewise((tail, u < -_NORMAL_TAIL), (normal_cdf(u), True))
+
+    def lower_normal_pdf(u):
+        return gauss_times(u, _INV_SQRT_2PI)
+
+    out = expr.replace(normal_cdf, lower_normal_cdf)
+    out = out.replace(normal_pdf, lower_normal_pdf)
+    out = out.replace(sigmoid, lower_sigmoid)
     out = out.replace(logistic_density, lower_density)
     out = out.replace(softplus, lower_softplus)
     return sp.piecewise_fold(out) if out.has(sp.Piecewise) else out
@@ -434,10 +510,75 @@ def _split_unit_fraction(g: sp.Expr, e: sp.Symbol, x: sp.Symbol) -> sp.Expr:
     return g.replace(lambda n: n.is_Add, split)
 
 
+#: Beyond |u| = 64, e^{-u^2/2} = e^{-2048} underflows to 0 with any cofactor of moderate growth.
+_GAUSS_CLIP = 64
+
+
+def _gather_gauss(expr: sp.Expr, x: sp.Symbol, cond: sp.Basic = sp.true) -> sp.Expr:
+    """A branch linear in Gaussian factors of one argument u, sum_i c_i e^{-u^2/2} g_i, becomes
+    one e^{-u^2/2} (sum_i c_i g_i): the cofactor rides inside (subnormal results keep their
+    digits). When u = k x, the cofactor reads x clamped to the branch (|u| <= 64), so it never
+    overflows nor divides by zero where the branch is not taken; bounded exponential factors
+    e^{rho} of the cofactor join the Gaussian's small exponent part."""
+    atoms = expr.atoms(gauss_times)
+    if not atoms or len({a.args[0] for a in atoms}) != 1 or any(len(a.args) != 2 for a in atoms):
+        return expr
+    u = next(iter(atoms)).args[0]
+    big_g = sp.Dummy("G")
+    body = expr.replace(gauss_times, lambda _u, g: big_g * g)
+    cofactor = sp.diff(body, big_g)
+    if cofactor.has(big_g):
+        return expr
+    others = body.subs(big_g, 0)  # terms without a Gaussian factor stay beside it
+    if others != 0:
+        return others + _gather_gauss(gauss_times(u, cofactor), x, cond)
+    cofactor = _fold_constants(cofactor, x)
+    k, v = u.as_coeff_Mul()
+    if v != x or k == 0:
+        return gauss_times(u, cofactor)
+    lo, hi = _branch_bounds(cond, x, _GAUSS_CLIP / abs(k))
+    clipped = gauss_clip(x, lo, hi)
+    cofactor, u = cofactor.subs(x, clipped), k * clipped
+    small = [f for f in sp.Mul.make_args(cofactor) if isinstance(f, sp.exp)
+             and f.args[0].has(mills_ln)]
+    if not small:
+        return gauss_times(u, cofactor)
+    rest = sp.Mul(*[f for f in sp.Mul.make_args(cofactor) if f not in small])
+    return gauss_times(u, rest, sp.Add(*[f.args[0] for f in small]))
+
+
+def _fold_constants(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Each term's irrational constant factor (sqrt(2) sqrt(pi) 0.3989...) as one 50-digit
+    number, so it is rounded once, not multiplied out at run time."""
+    terms = []
+    for t in sp.Add.make_args(expr):
+        num, rest = t.as_independent(x, as_Add=False)
+        value = num if num.is_Rational else num.evalf(50)
+        terms.append((sp.S.One if abs(value - 1) < 1e-45 else value) * rest)
+    return sp.Add(*terms)
+
+
+def _branch_bounds(cond: sp.Basic, x: sp.Symbol, reach: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """[lo, hi] of x on a branch ``x < c`` / ``x > c`` / default, within [-reach, reach]."""
+    lo, hi = -reach, reach
+    if isinstance(cond, sp.core.relational.Relational) and cond.lhs == x and cond.rhs.is_number:
+        if cond.rel_op in ("<", "<="):
+            hi = sp.Min(hi, cond.rhs)
+        elif cond.rel_op in (">", ">="):
+            lo = sp.Max(lo, cond.rhs)
+    return sp.S(lo), sp.S(hi)
+
+
 def scale_tails(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """Pass 3: products of a decaying exponential and a growing cofactor, per branch."""
     if isinstance(expr, sp.Piecewise):
-        return sp.Piecewise(*[(scale_tails(e, x), c) for e, c in expr.args])
+        return sp.Piecewise(*[(_scale_one(e, x, c), c) for e, c in expr.args])
+    return _scale_one(expr, x, sp.true)
+
+
+def _scale_one(expr: sp.Expr, x: sp.Symbol, cond: sp.Basic) -> sp.Expr:
+    if expr.has(gauss_times):
+        return _gather_gauss(expr, x, cond)
     return _scale_branch(expr, x)
 
 
@@ -555,7 +696,8 @@ PROOF_SAMPLE = tuple(
 def prove(original: sp.Expr, rewritten: sp.Expr, x: sp.Symbol,
           params: dict[sp.Symbol, float] | None = None) -> bool:
     """rewritten == original: symbolically where SymPy can show it, else numerically with the
-    adaptive high-precision reference (>= 60 digits) on ``PROOF_SAMPLE``, agreeing to 30 digits."""
+    adaptive high-precision reference (>= 60 digits) on ``PROOF_SAMPLE``, agreeing to 30 digits
+    (or both below 10^-400: 0 in every floating-point format)."""
     from .verify import Reference  # verify depends on nothing here; imported late to stay light
 
     params = params or {}

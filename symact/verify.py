@@ -51,15 +51,48 @@ class ReferenceError_(ArithmeticError):
     """The high-precision reference did not settle (should never happen for catalog kernels)."""
 
 
+def erf_complements(expr: sp.Expr) -> sp.Expr:
+    """k + k erf(w) -> k erfc(-w) and k - k erf(w) -> k erfc(w) (exact identities): at any working
+    precision mpmath's erf(w) saturates to +-1 where erfc(-+w) still has every digit, so the
+    sum would settle to a wrong value (only x phi(x) of 1/2 + erf/2 + x phi(x) survives)."""
+
+    def fix(node: sp.Expr) -> sp.Expr:
+        consts = [t for t in node.args if t.is_number]
+        if len(consts) != 1:
+            return node
+        (k,) = consts
+        for t in node.args:
+            c, f = t.as_coeff_Mul()
+            if isinstance(f, sp.erf) and c in (k, -k):
+                w = -f.args[0] if c == k else f.args[0]
+                rest = [o for o in node.args if o is not t and o is not k]
+                return sp.Add(k * sp.erfc(w, evaluate=False), *rest)
+        return node
+
+    return expr.replace(lambda n: n.is_Add and n.has(sp.erf), fix) if expr.has(sp.erf) else expr
+
+
+def _erfc(z):
+    """mpmath.erfc, with the asymptotic series where mpmath's own overflows (|z| > 1e10):
+    erfc(z) = e^{-z^2}/(z sqrt(pi)) (1 - 1/(2z^2) + 3/(4z^4)), relative error < 1e-50."""
+    z = mpmath.mpf(z) if not isinstance(z, mpmath.mpf) else z
+    if abs(z) <= 10**10:
+        return mpmath.erfc(z)
+    a = abs(z)
+    tail = mpmath.exp(-a * a) / (a * mpmath.sqrt(mpmath.pi)) * (1 - 1 / (2 * a * a)
+                                                                  + 3 / (4 * a**4))
+    return tail if z > 0 else 2 - tail
+
+
 class Reference:
     """f(x) for one SymPy expression, exact to far beyond double precision."""
 
     def __init__(self, expr: sp.Expr, x: sp.Symbol, params: Mapping[sp.Symbol, float] = {}):
-        self.expr = to_elementary(expr)
+        self.expr = erf_complements(to_elementary(expr))
         self.x = x
         self.params = dict(params)
         bound = self.expr.subs(self.params)
-        self._f = sp.lambdify([x], bound, modules="mpmath")
+        self._f = sp.lambdify([x], bound, modules=[{"erfc": _erfc}, "mpmath"])
         self._limits: dict[float, mpmath.mpf] = {}
         self._bound = bound
         self._cache: dict[float, mpmath.mpf] = {}

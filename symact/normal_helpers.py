@@ -1,0 +1,197 @@
+"""Helper code for the normal distribution building blocks (Phi, Mills ratio, Gaussian factor),
+one string per target; printing.py merges them into its helper tables.
+
+The rational approximations are fdlibm's s_erf.c (coefficients and ranges); the Gaussian factor
+e^{-u^2/2} is computed from a split u = uh + ul with uh^2 exact, so the rounding of u*u never
+reaches the exponent. NumPy and C evaluate the same formulas in the same order.
+"""
+
+from __future__ import annotations
+
+FDLIBM_NOTICE = """\
+Coefficients and ranges from fdlibm s_erf.c:
+Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+Developed at SunSoft, a Sun Microsystems, Inc. business.
+Permission to use, copy, modify, and distribute this software is freely granted,
+provided that this notice is preserved."""
+
+#: fdlibm s_erf.c coefficients, by name.
+ERX = 8.45062911510467529297e-01
+PP = (1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+      -5.77027029648944159157e-03, -2.37630166566501626084e-05)
+QQ = (1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+      1.32494738004321644526e-04, -3.96022827877536812320e-06)
+PA = (-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+      3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+      -2.16637559486879084300e-03)
+QA = (1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+      1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02)
+RA = (-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+      -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+      -8.12874355063065934246e+01, -9.81432934416914548592e+00)
+SA = (1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+      6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+      6.57024977031928170135e+00, -6.04244152148580987438e-02)
+RB = (-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+      -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+      -4.83519191608651397019e+02)
+SB = (1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+      3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+      -2.24409524465858183362e+01)
+
+#: Phi switches to the Gaussian-times-Mills form at |u| = T = 1.25 sqrt(2) (erfc argument 1.25).
+NORMAL_TAIL = 1.7677669529663689
+#: 1/sqrt(2) = R2 + R2_LO; R2 = R2H + R2L with R2H holding 26 bits (Dekker's product).
+R2 = 0.7071067811865476
+R2_LO = -4.833646656726457e-17
+SPLIT = 134217729.0  # 2^27 + 1, Veltkamp's splitter
+R2H = R2 * SPLIT - (R2 * SPLIT - R2)
+R2L = R2 - R2H
+INV_SQRT_PI = 0.5641895835477563
+SQRT_PI = 1.7724538509055159
+INV_SQRT_2PI = 0.3989422804014327
+TAIL_K = 0.40289729917086176  # K/sqrt(2 pi) = e^-0.5625/sqrt(2), K = sqrt(pi) e^-0.5625
+
+
+def _horner(var: str, coeffs: tuple[float, ...]) -> str:
+    out = repr(coeffs[-1])
+    for c in reversed(coeffs[:-1]):
+        out = f"{c!r} + {var}*({out})"
+    return out
+
+
+def _comment(prefix: str) -> str:
+    return "\n".join(prefix + line if line else prefix.rstrip() for line in
+                     FDLIBM_NOTICE.splitlines())
+
+
+NUMPY = {
+    "_gauss_times": f'''def _gauss_times(u, g, w=0.0):
+    """e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
+    -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
+    e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
+    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0)."""
+    u, g, w = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
+                                  np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
+    u = np.clip(u, -64.0, 64.0)
+    c = u * {SPLIT!r}
+    uh = c - (c - u)
+    a = -0.5 * (uh * uh)
+    gb = g + g * np.expm1(-0.5 * ((u - uh) * (u + uh)) + w)
+    h = np.exp(0.5 * a)
+    return np.where(a < -708.0, h * gb * h, np.exp(a) * gb)''',
+    "_mills_ln": f'''def _mills_ln(t):
+    """rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
+    fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
+    is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
+    overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+{_comment("    ")}
+    """
+    t = np.clip(np.asarray(t, dtype=np.float64), {NORMAL_TAIL!r}, 1e100)
+    s = 2.0 / (t * t)
+    return np.where(t < {2 ** 0.5 / 0.35!r},
+                    ({_horner("s", RA)}) / ({_horner("s", SA)}),
+                    ({_horner("s", RB)}) / ({_horner("s", SB)}))''',
+    "_normal_cdf": f'''def _normal_cdf(u):
+    """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+    e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
+    w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
+    each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
+    for the rounding of w.
+{_comment("    ")}
+    """
+    u = np.asarray(u, dtype=np.float64)
+    a = np.abs(u)
+    q = _gauss_times(a, {TAIL_K!r} / np.maximum(a, {NORMAL_TAIL!r}), _mills_ln(a))
+    tail = np.where(u < 0, q, 1.0 - q)
+    m = np.clip(u, -2.0, 2.0)
+    p = m * {R2!r}
+    c = m * {SPLIT!r}
+    mh = c - (c - m)
+    ml = m - mh
+    e = ((mh * {R2H!r} - p) + mh * {R2L!r} + ml * {R2H!r}) + ml * {R2L!r} + m * {R2_LO!r}
+    z = np.minimum(np.abs(p), 1.25)
+    zz = z * z
+    y = ({_horner("zz", PP)}) / ({_horner("zz", QQ)})
+    s = z - 1.0
+    pq = ({_horner("s", PA)}) / ({_horner("s", QA)})
+    small = z < 0.84375
+    erf = np.where(small, z + z * y, {ERX!r} + pq)
+    erfc = np.where(small, np.where(z < 0.25, 1.0 - (z + z * y), 0.5 - ((z - 0.5) + z * y)),
+                    {1 - ERX!r} - pq)
+    mid = np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * erf) + e * np.exp(-(p * p)) * {INV_SQRT_PI!r}
+    return np.where(a < {NORMAL_TAIL!r}, mid, tail)''',
+}
+
+C = {
+    "symact_gauss_times": f'''\
+/* e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
+ * -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
+ * e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
+ * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0). */
+static double symact_gauss_times(double u, double g, double w)
+{{
+    u = fmin(fmax(u, -64.0), 64.0);
+    const volatile double c = u * {SPLIT!r};
+    const double uh = c - (c - u);
+    const double a = -0.5 * (uh * uh);
+    const double gb = g + g * expm1(-0.5 * ((u - uh) * (u + uh)) + w);
+    if (a < -708.0) {{
+        const double h = exp(0.5 * a);
+        return h * gb * h;
+    }}
+    return exp(a) * gb;
+}}''',
+    "symact_mills_ln": f'''\
+/* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
+ * fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
+ * is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
+ * overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+{_comment(" * ")}
+ */
+static double symact_mills_ln(double t)
+{{
+    t = fmin(fmax(t, {NORMAL_TAIL!r}), 1e100);
+    const double s = 2.0 / (t * t);
+    if (t < {2 ** 0.5 / 0.35!r}) {{
+        return ({_horner("s", RA)}) / ({_horner("s", SA)});
+    }}
+    return ({_horner("s", RB)}) / ({_horner("s", SB)});
+}}''',
+    "symact_normal_cdf": f'''\
+/* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+ * e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (symact_gauss_times, symact_mills_ln), Phi = q or
+ * 1 - q. Below: w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or
+ * 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus
+ * e e^(-p^2)/sqrt(pi) for the rounding of w.
+{_comment(" * ")}
+ */
+static double symact_normal_cdf(double u)
+{{
+    const double a = fabs(u);
+    if (!(a < {NORMAL_TAIL!r})) {{
+        const double q = symact_gauss_times(a, {TAIL_K!r} / a, symact_mills_ln(a));
+        return u < 0 ? q : 1.0 - q;
+    }}
+    const double p = u * {R2!r};
+    const volatile double c = u * {SPLIT!r};
+    const double uh = c - (c - u);
+    const double ul = u - uh;
+    const double e = ((uh * {R2H!r} - p) + uh * {R2L!r} + ul * {R2H!r}) + ul * {R2L!r}
+                     + u * {R2_LO!r};
+    const double z = fmin(fabs(p), 1.25);
+    double erf, erfc;
+    if (z < 0.84375) {{
+        const double zz = z * z;
+        const double y = ({_horner("zz", PP)}) / ({_horner("zz", QQ)});
+        erf = z + z * y;
+        erfc = z < 0.25 ? 1.0 - (z + z * y) : 0.5 - ((z - 0.5) + z * y);
+    }} else {{
+        const double s = z - 1.0;
+        const double pq = ({_horner("s", PA)}) / ({_horner("s", QA)});
+        erf = {ERX!r} + pq;
+        erfc = {1 - ERX!r} - pq;
+    }}
+    return (u < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * {INV_SQRT_PI!r};
+}}''',
+}
