@@ -49,6 +49,111 @@ static inline double symact_exp_times(double v, double g)
     return tail ? h * g * h : h * g;
 }
 
+/* e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
+ * -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
+ * e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
+ * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0). */
+static double symact_gauss_times(double u, double g, double w)
+{
+    u = fmin(fmax(u, -64.0), 64.0);
+    const volatile double c = u * 134217729.0;
+    const double uh = c - (c - u);
+    const double a = -0.5 * (uh * uh);
+    const double gb = g + g * expm1(-0.5 * ((u - uh) * (u + uh)) + w);
+    if (a < -708.0) {
+        const double h = exp(0.5 * a);
+        return h * gb * h;
+    }
+    return exp(a) * gb;
+}
+
+/* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
+ * fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
+ * is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
+ * overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+ * Coefficients and ranges from fdlibm s_erf.c:
+ * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+ * Developed at SunSoft, a Sun Microsystems, Inc. business.
+ * Permission to use, copy, modify, and distribute this software is freely granted,
+ * provided that this notice is preserved.
+ */
+static double symact_mills_ln(double t)
+{
+    t = fmin(fmax(t, 1.7677669529663689), 1e100);
+    const double s = 2.0 / (t * t);
+    if (t < 4.040610178208843) {
+        return (-0.009864944034847148 + s*(-0.6938585727071818 + s*(-10.558626225323291 + s*(-62.375332450326006 + s*(-162.39666946257347 + s*(-184.60509290671104 + s*(-81.2874355063066 + s*(-9.814329344169145)))))))) / (1.0 + s*(19.651271667439257 + s*(137.65775414351904 + s*(434.56587747522923 + s*(645.3872717332679 + s*(429.00814002756783 + s*(108.63500554177944 + s*(6.570249770319282 + s*(-0.0604244152148581)))))))));
+    }
+    return (-0.0098649429247001 + s*(-0.799283237680523 + s*(-17.757954917754752 + s*(-160.63638485582192 + s*(-637.5664433683896 + s*(-1025.0951316110772 + s*(-483.5191916086514))))))) / (1.0 + s*(30.33806074348246 + s*(325.7925129965739 + s*(1536.729586084437 + s*(3199.8582195085955 + s*(2553.0504064331644 + s*(474.52854120695537 + s*(-22.44095244658582))))))));
+}
+
+/* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+ * e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (symact_gauss_times, symact_mills_ln), Phi = q or
+ * 1 - q. Below: w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or
+ * 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus
+ * e e^(-p^2)/sqrt(pi) for the rounding of w.
+ * Coefficients and ranges from fdlibm s_erf.c:
+ * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+ * Developed at SunSoft, a Sun Microsystems, Inc. business.
+ * Permission to use, copy, modify, and distribute this software is freely granted,
+ * provided that this notice is preserved.
+ */
+static double symact_normal_cdf(double u)
+{
+    const double a = fabs(u);
+    if (!(a < 1.7677669529663689)) {
+        const double q = symact_gauss_times(a, 0.40289729917086176 / a, symact_mills_ln(a));
+        return u < 0 ? q : 1.0 - q;
+    }
+    const double p = u * 0.7071067811865476;
+    const volatile double c = u * 134217729.0;
+    const double uh = c - (c - u);
+    const double ul = u - uh;
+    const double e = ((uh * 0.7071067839860916 - p) + uh * -2.7995440410322203e-09 + ul * 0.7071067839860916) + ul * -2.7995440410322203e-09
+                     + u * -4.833646656726457e-17;
+    const double z = fmin(fabs(p), 1.25);
+    double erf, erfc;
+    if (z < 0.84375) {
+        const double zz = z * z;
+        const double y = (0.12837916709551256 + zz*(-0.3250421072470015 + zz*(-0.02848174957559851 + zz*(-0.005770270296489442 + zz*(-2.3763016656650163e-05))))) / (1.0 + zz*(0.39791722395915535 + zz*(0.0650222499887673 + zz*(0.005081306281875766 + zz*(0.00013249473800432164 + zz*(-3.960228278775368e-06))))));
+        erf = z + z * y;
+        erfc = z < 0.25 ? 1.0 - (z + z * y) : 0.5 - ((z - 0.5) + z * y);
+    } else {
+        const double s = z - 1.0;
+        const double pq = (-0.0023621185607526594 + s*(0.41485611868374833 + s*(-0.3722078760357013 + s*(0.31834661990116175 + s*(-0.11089469428239668 + s*(0.035478304325618236 + s*(-0.002166375594868791))))))) / (1.0 + s*(0.10642088040084423 + s*(0.540397917702171 + s*(0.07182865441419627 + s*(0.12617121980876164 + s*(0.01363708391202905 + s*(0.011984499846799107)))))));
+        erf = 0.8450629115104675 + pq;
+        erfc = 0.15493708848953247 - pq;
+    }
+    return (u < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * 0.5641895835477563;
+}
+
+/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
+ * compensated Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors,
+ * found exactly by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a
+ * second Horner sum, as accurate as Horner in twice the precision where the terms cancel. */
+static double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c, int n)
+{
+    const double d = (x - x0_hi) - x0_lo;
+    volatile double v = d * 134217729.0;
+    const double dh = v - (v - d);
+    const double dl = d - dh;
+    double s = c[n - 1];
+    double q = 0.0;
+    for (int k = n - 2; k >= 0; --k) {
+        const double p = s * d;
+        v = s * 134217729.0;
+        const double sh = v - (v - s);
+        const double sl = s - sh;
+        const double pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl;
+        const double t = p + c[k];
+        const double z = t - p;
+        const double se = (p - (t - z)) + (c[k] - z);
+        s = t;
+        q = q * d + (pe + se);
+    }
+    return s + q;
+}
+
 /* sigmoid(x) = 1/(1 + exp(-x))
  * Branch-free: every select below is evaluated on both sides.
  */
@@ -155,6 +260,73 @@ void symact_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
             buf[i] = symact_sigmoid_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* sigmoid''(x) = (1 - exp(x))*exp(x)/(exp(x) + 1)**3
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_sigmoid_prime2_core(double x)
+{
+    const double t0 = exp(-2*x);
+    const double t1 = fabs(x);
+    const double t2 = exp(-t1);
+    const double t3 = t2 + 1;
+    const double t4 = pow(1.0/(t3), 3);
+    const double t5 = t2/((t3)*(t3));
+    double r = ((x >= 0) ? 2*t0*t4 - t5 : 2*t0*t4*exp(-3*t1) - t5);
+    if (fabs(x - 0.0) < 1.0) { /* Taylor patch at the root 0.0 */
+        static const double c[42] = { 0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09, 0.0, -1.1846322944735478e-09, 0.0, 1.423261022805777e-10, 0.0, -1.6872159501128318e-11, 0.0, 1.977378665328112e-12, 0.0, -2.2946529876667375e-13, 0.0, 2.6399654444872512e-14, 0.0, -3.014265758487492e-15, 0.0, 3.418527344404025e-16, 0.0, -3.853747815388839e-17, 0.0, 4.320949499240241e-18, 0.0, -4.821179964667981e-19 };
+        r = symact_root_patch(x, 0.0, 0.0, c, 42);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_sigmoid_prime2_eval(double x)
+{
+    double r = symact_sigmoid_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_sigmoid_prime2(double x)
+{
+    return symact_sigmoid_prime2_eval(x);
+}
+
+float symact_sigmoid_prime2f(float x)
+{
+    return (float)symact_sigmoid_prime2_eval((double)x);
+}
+
+void symact_sigmoid_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_sigmoid_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_sigmoid_prime2_eval(buf[i]);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -276,6 +448,68 @@ void symact_tanh_prime_arrayf(const float *x, float *y, size_t n)
     }
 }
 
+/* tanh''(x) = (2*tanh(x)**2 - 2)*tanh(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_tanh_prime2_core(double x)
+{
+    const double t0 = -2*((fabs(x)) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (fabs(x)));
+    double r = symact_exp_times(t0, -8*tanh(x)/((exp(t0) + 1)*(exp(t0) + 1)));
+    if (fabs(x - 0.0) < 0.6254003692282499) { /* Taylor patch at the root 0.0 */
+        static const double c[52] = { 0.0, -2.0, 0.0, 2.6666666666666665, 0.0, -2.2666666666666666, 0.0, 1.5746031746031746, 0.0, -0.9749559082892416, 0.0, 0.560371973705307, 0.0, -0.30572522128077684, 0.0, 0.1604874639371994, 0.0, -0.08178215707129495, 0.0, 0.040704459419103695, 0.0, -0.019874831884958317, 0.0, 0.009551343041597379, 0.0, -0.0045290858293901125, 0.0, 0.0021231941748480927, 0.0, -0.000985545953769733, 0.0, 0.0004535426098657139, 0.0, -0.0002071387656665026, 0.0, 9.39677641260609e-05, 0.0, -4.2372405335363866e-05, 0.0, 1.9003736869790118e-05, 0.0, -8.481509489205008e-06, 0.0, 3.7686069311839265e-06, 0.0, -1.6677524519646292e-06, 0.0, 7.353150611938189e-07, 0.0, -3.230997117227877e-07, 0.0, 1.4152587520556499e-07 };
+        r = symact_root_patch(x, 0.0, 0.0, c, 52);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_tanh_prime2_eval(double x)
+{
+    double r = symact_tanh_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_tanh_prime2(double x)
+{
+    return symact_tanh_prime2_eval(x);
+}
+
+float symact_tanh_prime2f(float x)
+{
+    return (float)symact_tanh_prime2_eval((double)x);
+}
+
+void symact_tanh_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_tanh_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_tanh_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_tanh_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
 /* relu(x) = Piecewise((x, x > 0), (0, True))
  * Branch-free: every select below is evaluated on both sides.
  */
@@ -387,43 +621,43 @@ void symact_relu_prime_arrayf(const float *x, float *y, size_t n)
     }
 }
 
-/* leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
+/* relu''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_leaky_relu_core(double x, double alpha)
+static inline double symact_relu_prime2_core(double x)
 {
-    (void)alpha;
-    return ((x > 0) ? x : alpha*x);
+    (void)x;
+    return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_leaky_relu_eval(double x, double alpha)
+static inline double symact_relu_prime2_eval(double x)
 {
-    const double r = symact_leaky_relu_core(x, alpha);
+    const double r = symact_relu_prime2_core(x);
     return isnan(x) ? x : r;
 }
 
-double symact_leaky_relu(double x, double alpha)
+double symact_relu_prime2(double x)
 {
-    return symact_leaky_relu_eval(x, alpha);
+    return symact_relu_prime2_eval(x);
 }
 
-float symact_leaky_reluf(float x, float alpha)
+float symact_relu_prime2f(float x)
 {
-    return (float)symact_leaky_relu_eval((double)x, (double)alpha);
+    return (float)symact_relu_prime2_eval((double)x);
 }
 
-void symact_leaky_relu_array(const double *x, double *y, size_t n, double alpha)
+void symact_relu_prime2_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_leaky_relu_eval(x[i], alpha);
+        y[i] = symact_relu_prime2_eval(x[i]);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float alpha)
+void symact_relu_prime2_arrayf(const float *x, float *y, size_t n)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -434,7 +668,63 @@ void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float alpha)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_eval(buf[i], (double)alpha);
+            buf[i] = symact_relu_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_leaky_relu_core(double x, double 0.01)
+{
+    (void)0.01;
+    return ((x > 0) ? x : alpha*x);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_leaky_relu_eval(double x, double 0.01)
+{
+    const double r = symact_leaky_relu_core(x, 0.01);
+    return isnan(x) ? x : r;
+}
+
+double symact_leaky_relu(double x, double 0.01)
+{
+    return symact_leaky_relu_eval(x, 0.01);
+}
+
+float symact_leaky_reluf(float x, float 0.01)
+{
+    return (float)symact_leaky_relu_eval((double)x, (double)0.01);
+}
+
+void symact_leaky_relu_array(const double *x, double *y, size_t n, double 0.01)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_leaky_relu_eval(x[i], 0.01);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float 0.01)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_leaky_relu_eval(buf[i], (double)0.01);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -447,40 +737,40 @@ void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float alpha)
  * leaky_relu'(x) = Piecewise((1, y > 0), (alpha, True))  with y = leaky_relu(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_leaky_relu_prime_core(double x, double alpha)
+static inline double symact_leaky_relu_prime_core(double x, double 0.01)
 {
-    (void)alpha;
+    (void)0.01;
     return ((x > 0) ? 1 : alpha);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_leaky_relu_prime_eval(double x, double alpha)
+static inline double symact_leaky_relu_prime_eval(double x, double 0.01)
 {
-    const double r = symact_leaky_relu_prime_core(x, alpha);
+    const double r = symact_leaky_relu_prime_core(x, 0.01);
     return isnan(x) ? x : r;
 }
 
-double symact_leaky_relu_prime(double x, double alpha)
+double symact_leaky_relu_prime(double x, double 0.01)
 {
-    return symact_leaky_relu_prime_eval(x, alpha);
+    return symact_leaky_relu_prime_eval(x, 0.01);
 }
 
-float symact_leaky_relu_primef(float x, float alpha)
+float symact_leaky_relu_primef(float x, float 0.01)
 {
-    return (float)symact_leaky_relu_prime_eval((double)x, (double)alpha);
+    return (float)symact_leaky_relu_prime_eval((double)x, (double)0.01);
 }
 
-void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double alpha)
+void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double 0.01)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_leaky_relu_prime_eval(x[i], alpha);
+        y[i] = symact_leaky_relu_prime_eval(x[i], 0.01);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
+void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float 0.01)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -491,7 +781,120 @@ void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float al
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_prime_eval(buf[i], (double)alpha);
+            buf[i] = symact_leaky_relu_prime_eval(buf[i], (double)0.01);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* leaky_relu''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_leaky_relu_prime2_core(double x, double 0.01)
+{
+    (void)x;
+    (void)0.01;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_leaky_relu_prime2_eval(double x, double 0.01)
+{
+    const double r = symact_leaky_relu_prime2_core(x, 0.01);
+    return isnan(x) ? x : r;
+}
+
+double symact_leaky_relu_prime2(double x, double 0.01)
+{
+    return symact_leaky_relu_prime2_eval(x, 0.01);
+}
+
+float symact_leaky_relu_prime2f(float x, float 0.01)
+{
+    return (float)symact_leaky_relu_prime2_eval((double)x, (double)0.01);
+}
+
+void symact_leaky_relu_prime2_array(const double *x, double *y, size_t n, double 0.01)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_leaky_relu_prime2_eval(x[i], 0.01);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float 0.01)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_leaky_relu_prime2_eval(buf[i], (double)0.01);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* leaky_relu_dalpha(x) = Piecewise((0, x > 0), (x, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_leaky_relu_dalpha_core(double x, double 0.01)
+{
+    (void)0.01;
+    return ((x > 0) ? 0 : x);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_leaky_relu_dalpha_eval(double x, double 0.01)
+{
+    const double r = symact_leaky_relu_dalpha_core(x, 0.01);
+    return isnan(x) ? x : r;
+}
+
+double symact_leaky_relu_dalpha(double x, double 0.01)
+{
+    return symact_leaky_relu_dalpha_eval(x, 0.01);
+}
+
+float symact_leaky_relu_dalphaf(float x, float 0.01)
+{
+    return (float)symact_leaky_relu_dalpha_eval((double)x, (double)0.01);
+}
+
+void symact_leaky_relu_dalpha_array(const double *x, double *y, size_t n, double 0.01)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_leaky_relu_dalpha_eval(x[i], 0.01);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float 0.01)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_leaky_relu_dalpha_eval(buf[i], (double)0.01);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -612,6 +1015,62 @@ void symact_binary_step_prime_arrayf(const float *x, float *y, size_t n)
     }
 }
 
+/* binary_step''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_binary_step_prime2_core(double x)
+{
+    (void)x;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_binary_step_prime2_eval(double x)
+{
+    const double r = symact_binary_step_prime2_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_binary_step_prime2(double x)
+{
+    return symact_binary_step_prime2_eval(x);
+}
+
+float symact_binary_step_prime2f(float x)
+{
+    return (float)symact_binary_step_prime2_eval((double)x);
+}
+
+void symact_binary_step_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_binary_step_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_binary_step_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_binary_step_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
 /* linear(x) = x
  * Branch-free: every select below is evaluated on both sides.
  */
@@ -724,42 +1183,43 @@ void symact_linear_prime_arrayf(const float *x, float *y, size_t n)
     }
 }
 
-/* softplus(x) = log(exp(x) + 1)
+/* linear''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softplus_core(double x)
+static inline double symact_linear_prime2_core(double x)
 {
-    return log1p(exp(-fabs(x))) + ((x) < 0 ? 0 : (x));
+    (void)x;
+    return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softplus_eval(double x)
+static inline double symact_linear_prime2_eval(double x)
 {
-    const double r = symact_softplus_core(x);
+    const double r = symact_linear_prime2_core(x);
     return isnan(x) ? x : r;
 }
 
-double symact_softplus(double x)
+double symact_linear_prime2(double x)
 {
-    return symact_softplus_eval(x);
+    return symact_linear_prime2_eval(x);
 }
 
-float symact_softplusf(float x)
+float symact_linear_prime2f(float x)
 {
-    return (float)symact_softplus_eval((double)x);
+    return (float)symact_linear_prime2_eval((double)x);
 }
 
-void symact_softplus_array(const double *x, double *y, size_t n)
+void symact_linear_prime2_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softplus_eval(x[i]);
+        y[i] = symact_linear_prime2_eval(x[i]);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softplus_arrayf(const float *x, float *y, size_t n)
+void symact_linear_prime2_arrayf(const float *x, float *y, size_t n)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -770,7 +1230,7 @@ void symact_softplus_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_eval(buf[i]);
+            buf[i] = symact_linear_prime2_eval(buf[i]);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -779,45 +1239,44 @@ void symact_softplus_arrayf(const float *x, float *y, size_t n)
     }
 }
 
-/* softplus'(x) = exp(x)/(exp(x) + 1)
- * softplus'(x) = 1 - exp(-y)  with y = softplus(x)
+/* softplus(x) = log(exp(beta*x) + 1)/beta
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softplus_prime_core(double x)
+static inline double symact_softplus_core(double x, double 1.0, double 20.0)
 {
-    const double t0 = exp(-fabs(x));
-    const double t1 = 1.0/(t0 + 1);
-    return ((x >= 0) ? t1 : t0*t1);
+    (void)1.0;
+    (void)20.0;
+    return (log1p(exp(-beta*fabs(x))) + ((beta*x) < 0 ? 0 : (beta*x)))/beta;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softplus_prime_eval(double x)
+static inline double symact_softplus_eval(double x, double 1.0, double 20.0)
 {
-    const double r = symact_softplus_prime_core(x);
+    const double r = symact_softplus_core(x, 1.0, 20.0);
     return isnan(x) ? x : r;
 }
 
-double symact_softplus_prime(double x)
+double symact_softplus(double x, double 1.0, double 20.0)
 {
-    return symact_softplus_prime_eval(x);
+    return symact_softplus_eval(x, 1.0, 20.0);
 }
 
-float symact_softplus_primef(float x)
+float symact_softplusf(float x, float 1.0, float 20.0)
 {
-    return (float)symact_softplus_prime_eval((double)x);
+    return (float)symact_softplus_eval((double)x, (double)1.0, (double)20.0);
 }
 
-void symact_softplus_prime_array(const double *x, double *y, size_t n)
+void symact_softplus_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softplus_prime_eval(x[i]);
+        y[i] = symact_softplus_eval(x[i], 1.0, 20.0);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softplus_prime_arrayf(const float *x, float *y, size_t n)
+void symact_softplus_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -828,7 +1287,193 @@ void symact_softplus_prime_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_prime_eval(buf[i]);
+            buf[i] = symact_softplus_eval(buf[i], (double)1.0, (double)20.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softplus'(x) = exp(beta*x)/(exp(beta*x) + 1)
+ * softplus'(x) = 1 - exp(-beta*y)  with y = softplus(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softplus_prime_core(double x, double 1.0, double 20.0)
+{
+    const double t0 = exp(-beta*fabs(x));
+    const double t1 = 1.0/(t0 + 1);
+    (void)1.0;
+    (void)20.0;
+    return ((beta*x >= 0) ? t1 : t0*t1);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_softplus_prime_eval(double x, double 1.0, double 20.0)
+{
+    const double r = symact_softplus_prime_core(x, 1.0, 20.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_softplus_prime(double x, double 1.0, double 20.0)
+{
+    return symact_softplus_prime_eval(x, 1.0, 20.0);
+}
+
+float symact_softplus_primef(float x, float 1.0, float 20.0)
+{
+    return (float)symact_softplus_prime_eval((double)x, (double)1.0, (double)20.0);
+}
+
+void symact_softplus_prime_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softplus_prime_eval(x[i], 1.0, 20.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softplus_prime_eval(buf[i], (double)1.0, (double)20.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softplus''(x) = beta*exp(beta*x)/(exp(beta*x) + 1)**2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softplus_prime2_core(double x, double 1.0, double 20.0)
+{
+    const double t0 = beta*fabs(x);
+    const double t1 = exp(-t0);
+    const double t2 = t1 + 1;
+    const double t3 = beta/t2;
+    const double t4 = beta*x;
+    const double t5 = beta*exp(2*t4)/((t2)*(t2));
+    (void)1.0;
+    (void)20.0;
+    return ((t4 >= 0) ? t3 - t5*exp(-2*t0) : t1*t3 - t5);
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_softplus_prime2_eval(double x, double 1.0, double 20.0)
+{
+    double r = symact_softplus_prime2_core(x, 1.0, 20.0);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_softplus_prime2(double x, double 1.0, double 20.0)
+{
+    return symact_softplus_prime2_eval(x, 1.0, 20.0);
+}
+
+float symact_softplus_prime2f(float x, float 1.0, float 20.0)
+{
+    return (float)symact_softplus_prime2_eval((double)x, (double)1.0, (double)20.0);
+}
+
+void symact_softplus_prime2_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softplus_prime2_eval(x[i], 1.0, 20.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softplus_prime2_eval(buf[i], (double)1.0, (double)20.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softplus_dbeta(x) = x*exp(beta*x)/(beta*(exp(beta*x) + 1)) - log(exp(beta*x) + 1)/beta**2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softplus_dbeta_core(double x, double 1.0, double 20.0)
+{
+    const double t0 = exp(-beta*fabs(x));
+    const double t1 = x/(beta*(t0 + 1));
+    const double t2 = beta*x;
+    const double t3 = -(log1p(t0) + ((t2) < 0 ? 0 : (t2)))/((beta)*(beta));
+    (void)1.0;
+    (void)20.0;
+    return ((t2 >= 0) ? t1 + t3 : t0*t1 + t3);
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_softplus_dbeta_eval(double x, double 1.0, double 20.0)
+{
+    double r = symact_softplus_dbeta_core(x, 1.0, 20.0);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_softplus_dbeta(double x, double 1.0, double 20.0)
+{
+    return symact_softplus_dbeta_eval(x, 1.0, 20.0);
+}
+
+float symact_softplus_dbetaf(float x, float 1.0, float 20.0)
+{
+    return (float)symact_softplus_dbeta_eval((double)x, (double)1.0, (double)20.0);
+}
+
+void symact_softplus_dbeta_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softplus_dbeta_eval(x[i], 1.0, 20.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softplus_dbeta_eval(buf[i], (double)1.0, (double)20.0);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -906,10 +1551,9 @@ static inline double symact_silu_prime_core(double x)
     const double t3 = 1.0/t2;
     const double t4 = t1*x;
     double r = ((x >= 0) ? t3 + t4/((t2)*(t2)) : symact_exp_times(t0, t3*(-t3*t4 + x + 1)));
-    { /* Taylor patch at the root -1.2784645427610737 */
-        const double d = (x - -1.2784645427610737) - -1.0946994183093437e-16;
-        const double p = -1.950927001581078e-62 + d*(0.2178117057198001 + d*(0.1466487969969469 + d*(0.018874814223782312 + d*(-0.015222655223188032 + d*(-0.006606589138356696 + d*(0.000126627410081122 + d*(0.0007985218818397998 + d*(0.00018570724361186496 + d*(-4.090534237428612e-05 + d*(-2.9733542213263917e-05 + d*(-2.942631888842464e-06 + d*(2.346029682463866e-06 + d*(8.599695028268575e-07 + d*(-3.051244750055421e-08 + d*(-9.266646309267441e-08 + d*(-1.8877622907727957e-08 + d*(4.619379769031606e-09 + d*(2.9177603026903803e-09 + d*(2.3648315053103244e-10 + d*(-2.251366201881081e-10 + d*(-7.50344609385287e-11 + d*(3.998547874723996e-12 + d*(8.04274075537398e-12 + d*(1.4842855116792256e-12 + d*(-4.1428341124873365e-13 + d*(-2.3496573817834053e-13 + d*(-1.5376365106809265e-14 + d*(1.8397842645887054e-14 + d*(5.662235988802348e-15 + d*(-4.0908332256286805e-16 + d*(-6.188638949724368e-16 + d*(-1.0399488154756224e-16 + d*(3.334275149650013e-17 + d*(1.721651999171468e-17))))))))))))))))))))))))))))))))));
-        r = fabs(x - -1.2784645427610737) < 0.8521489186536788 ? p : r;
+    if (fabs(x - -1.2784645427610737) < 0.8521489186536788) { /* Taylor patch at the root -1.2784645427610737 */
+        static const double c[34] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17 };
+        r = symact_root_patch(x, -1.2784645427610737, -1.0946994183093437e-16, c, 34);
     }
     return r;
 }
@@ -954,6 +1598,4277 @@ void symact_silu_prime_arrayf(const float *x, float *y, size_t n)
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
             buf[i] = symact_silu_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* silu''(x) = (2*x + (2 - x)*(exp(x) + 1))*exp(x)/(exp(x) + 1)**3
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_silu_prime2_core(double x)
+{
+    const double t0 = fabs(x);
+    const double t1 = exp(-t0);
+    const double t2 = t1 + 1;
+    const double t3 = 2*x;
+    const double t4 = t3*exp(-t3)/pow(t2, 3);
+    const double t5 = t1/((t2)*(t2));
+    const double t6 = -t5*x + 2*t5;
+    double r = ((x >= 0) ? t4 + t6 : t4*exp(-3*t0) + t6);
+    if (fabs(x - -2.3993572805154675) < 1.777334467621297) { /* Taylor patch at the root -2.3993572805154675 */
+        static const double c[61] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14, -2.3161798941393422e-14, -4.146833743975152e-15, 3.4131648989918923e-16, 4.159781077261036e-16, 1.1135289968983202e-16, 6.174669381258584e-18, -6.04505279667747e-18, -2.414150484580933e-18, -3.5053979700204284e-19, 5.912787110005681e-20, 4.4197869828460487e-20, 1.0096363950012378e-20, 1.2546988982962802e-22, -6.744811880229726e-22, -2.263443391426665e-22, -2.5366719103913738e-23, 7.753831444168993e-24, 4.271567691413446e-24, 8.284921127671765e-25, -3.275277749954887e-26, -6.827758899557684e-26, -1.957926956677345e-26, -1.5180061949364632e-27, 8.73241165027361e-28, 3.8404051870199935e-28, 6.216266395131968e-29, -6.698674891703431e-30, -6.421619679287437e-30, -1.5837127789440698e-30, -6.236333442408275e-32, 8.894932851686813e-32, 3.255211694407052e-32, 4.2459622995446886e-33, -8.7993176964082e-34, -5.69513616017865e-34 };
+        r = symact_root_patch(x, -2.3993572805154675, -1.8464872855353363e-16, c, 61);
+    }
+    if (fabs(x - -0.017202281289417254) < 0.6720228128941705) { /* Taylor patch at the root -0.017202281289417254 */
+        static const double c[31] = { 0.4999260258522883, 0.008599868133162995, -0.24988904607480905, -0.004299368567256173, 0.06244760954945504, 0.001217947100226693, -0.01178963463886644, -0.0002643447739320861, 0.0019183211797816444, 4.909048242904121e-05, -0.00028485275473204703, -8.227153866240969e-06, 3.975933148564585e-05, 1.2820151152568315e-06, -5.306990749819575e-06, -1.8920597354123914e-07, 6.848184484645745e-07, 2.6771438966935698e-08, -8.606011302492256e-08, -3.6626242053342e-09, 1.0586972920455841e-08, 4.874942674907589e-10, -1.2797569455136935e-09, -6.341650387219881e-11, 1.5244293128206635e-10, 8.091431311682269e-12, -1.793362177554122e-11, -1.0154126265940943e-12, 2.0872012113556418e-12, 1.2560757006910238e-13, -2.406589275139344e-13 };
+        r = symact_root_patch(x, -0.017202281289417254, 0.0, c, 31);
+    }
+    if (fabs(x - -4.781512279741518) < 0.6720228128941705) { /* Taylor patch at the root -4.781512279741518 */
+        static const double c[23] = { -0.022276711918427835, -0.013148879703920195, -0.001791894275711294, 0.0010890172168688261, 0.0007123955489587781, 0.00022672255839092738, 4.683056341026479e-05, 5.532253355193256e-06, -2.8779710878086497e-07, -3.5940263447742485e-07, -1.1282296027171606e-07, -2.337442891800526e-08, -3.2173517972007104e-09, -1.236576305198642e-10, 8.832240742040121e-11, 3.414152491688659e-11, 7.781605946381086e-12, 1.2294360308159341e-12, 1.038687943256801e-13, -1.2586604315129472e-14, -7.903004661957909e-15, -2.0655440946175497e-15, -3.698468116515463e-16 };
+        r = symact_root_patch(x, -4.781512279741518, 0.0, c, 23);
+    }
+    if (fabs(x - 2.3993572805154675) < 1.777334467621297) { /* Taylor patch at the root 2.3993572805154675 */
+        static const double c[61] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14, -2.3161798941393422e-14, 4.146833743975152e-15, 3.4131648989918923e-16, -4.159781077261036e-16, 1.1135289968983202e-16, -6.174669381258584e-18, -6.04505279667747e-18, 2.414150484580933e-18, -3.5053979700204284e-19, -5.912787110005681e-20, 4.4197869828460487e-20, -1.0096363950012378e-20, 1.2546988982962802e-22, 6.744811880229726e-22, -2.263443391426665e-22, 2.5366719103913738e-23, 7.753831444168993e-24, -4.271567691413446e-24, 8.284921127671765e-25, 3.275277749954887e-26, -6.827758899557684e-26, 1.957926956677345e-26, -1.5180061949364632e-27, -8.73241165027361e-28, 3.8404051870199935e-28, -6.216266395131968e-29, -6.698674891703431e-30, 6.421619679287437e-30, -1.5837127789440698e-30, 6.236333442408275e-32, 8.894932851686813e-32, -3.255211694407052e-32, 4.2459622995446886e-33, 8.7993176964082e-34, -5.69513616017865e-34 };
+        r = symact_root_patch(x, 2.3993572805154675, 1.8464872855353363e-16, c, 61);
+    }
+    if (fabs(x - 4.650409533248794) < 0.5263530945689221) { /* Taylor patch at the root 4.650409533248794 */
+        static const double c[21] = { -0.02402869165758711, 0.013555803189912794, -0.001284786296625505, -0.0015037411456120383, 0.0008735175955065687, -0.0002655062460094003, 5.169365064614981e-05, -4.975133126625375e-06, -8.08294816950798e-07, 5.310266538594269e-07, -1.5023097613741935e-07, 2.851424701663513e-08, -3.250467828780869e-09, -1.1078532929204356e-10, 1.7348345639078717e-10, -5.350966104874541e-11, 1.0754286686839596e-11, -1.4132042187010417e-12, 3.96624414878613e-14, 4.215793707389823e-14, -1.5225273702286296e-14 };
+        r = symact_root_patch(x, 4.650409533248794, 0.0, c, 21);
+    }
+    if (fabs(x - 0.14830502778214072) < 0.5263530945689221) { /* Taylor patch at the root 0.14830502778214072 */
+        static const double c[26] = { 0.4945315140731655, -0.0733421021886444, -0.2418372019490094, 0.03631376001803431, 0.05866961630828735, -0.01015894911685914, -0.010650458370437602, 0.0021709193169626635, 0.0016488066742182405, -0.000395724744752998, -0.00023023142589018747, 6.489482827516635e-05, 2.9821581924524807e-05, -9.863381409598314e-06, -3.6375955507102247e-06, 1.4151639592147962e-06, 4.2113650601887195e-07, -1.939999398371774e-07, -4.6407467342799905e-08, 2.5623704137104118e-08, 4.858813846933329e-09, -3.2804494942567204e-09, -4.795853507726169e-10, 4.088803577650832e-10, 4.380935868649377e-11, -4.978202911775014e-11 };
+        r = symact_root_patch(x, 0.14830502778214072, 0.0, c, 26);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_silu_prime2_eval(double x)
+{
+    double r = symact_silu_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_silu_prime2(double x)
+{
+    return symact_silu_prime2_eval(x);
+}
+
+float symact_silu_prime2f(float x)
+{
+    return (float)symact_silu_prime2_eval((double)x);
+}
+
+void symact_silu_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_silu_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_silu_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_silu_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* relu6(x) = Piecewise((0, x <= 0), (x, x < 6), (6, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_relu6_core(double x)
+{
+    return ((x <= 0) ? 0 : ((x < 6) ? x : 6));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_relu6_eval(double x)
+{
+    const double r = symact_relu6_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_relu6(double x)
+{
+    return symact_relu6_eval(x);
+}
+
+float symact_relu6f(float x)
+{
+    return (float)symact_relu6_eval((double)x);
+}
+
+void symact_relu6_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_relu6_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_relu6_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_relu6_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* relu6'(x) = Piecewise((0, x <= 0), (1, x < 6), (0, True))
+ * relu6'(x) = Piecewise((0, Eq(y, 0) | Eq(y, 6)), (1, y < 6), (nan, True))  with y = relu6(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_relu6_prime_core(double x)
+{
+    return ((x <= 0) ? 0 : ((x < 6) ? 1 : 0));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_relu6_prime_eval(double x)
+{
+    const double r = symact_relu6_prime_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_relu6_prime(double x)
+{
+    return symact_relu6_prime_eval(x);
+}
+
+float symact_relu6_primef(float x)
+{
+    return (float)symact_relu6_prime_eval((double)x);
+}
+
+void symact_relu6_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_relu6_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_relu6_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_relu6_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* relu6''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_relu6_prime2_core(double x)
+{
+    (void)x;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_relu6_prime2_eval(double x)
+{
+    const double r = symact_relu6_prime2_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_relu6_prime2(double x)
+{
+    return symact_relu6_prime2_eval(x);
+}
+
+float symact_relu6_prime2f(float x)
+{
+    return (float)symact_relu6_prime2_eval((double)x);
+}
+
+void symact_relu6_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_relu6_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_relu6_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_relu6_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* prelu(x) = Piecewise((x, x > 0), (a*x, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_prelu_core(double x, double 0.25)
+{
+    (void)0.25;
+    return ((x > 0) ? x : a*x);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_prelu_eval(double x, double 0.25)
+{
+    const double r = symact_prelu_core(x, 0.25);
+    return isnan(x) ? x : r;
+}
+
+double symact_prelu(double x, double 0.25)
+{
+    return symact_prelu_eval(x, 0.25);
+}
+
+float symact_preluf(float x, float 0.25)
+{
+    return (float)symact_prelu_eval((double)x, (double)0.25);
+}
+
+void symact_prelu_array(const double *x, double *y, size_t n, double 0.25)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_prelu_eval(x[i], 0.25);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_prelu_arrayf(const float *x, float *y, size_t n, float 0.25)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_prelu_eval(buf[i], (double)0.25);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* prelu'(x) = Piecewise((1, x > 0), (a, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_prelu_prime_core(double x, double 0.25)
+{
+    (void)0.25;
+    return ((x > 0) ? 1 : a);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_prelu_prime_eval(double x, double 0.25)
+{
+    const double r = symact_prelu_prime_core(x, 0.25);
+    return isnan(x) ? x : r;
+}
+
+double symact_prelu_prime(double x, double 0.25)
+{
+    return symact_prelu_prime_eval(x, 0.25);
+}
+
+float symact_prelu_primef(float x, float 0.25)
+{
+    return (float)symact_prelu_prime_eval((double)x, (double)0.25);
+}
+
+void symact_prelu_prime_array(const double *x, double *y, size_t n, double 0.25)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_prelu_prime_eval(x[i], 0.25);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float 0.25)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_prelu_prime_eval(buf[i], (double)0.25);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* prelu''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_prelu_prime2_core(double x, double 0.25)
+{
+    (void)x;
+    (void)0.25;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_prelu_prime2_eval(double x, double 0.25)
+{
+    const double r = symact_prelu_prime2_core(x, 0.25);
+    return isnan(x) ? x : r;
+}
+
+double symact_prelu_prime2(double x, double 0.25)
+{
+    return symact_prelu_prime2_eval(x, 0.25);
+}
+
+float symact_prelu_prime2f(float x, float 0.25)
+{
+    return (float)symact_prelu_prime2_eval((double)x, (double)0.25);
+}
+
+void symact_prelu_prime2_array(const double *x, double *y, size_t n, double 0.25)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_prelu_prime2_eval(x[i], 0.25);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float 0.25)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_prelu_prime2_eval(buf[i], (double)0.25);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* prelu_da(x) = Piecewise((0, x > 0), (x, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_prelu_da_core(double x, double 0.25)
+{
+    (void)0.25;
+    return ((x > 0) ? 0 : x);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_prelu_da_eval(double x, double 0.25)
+{
+    const double r = symact_prelu_da_core(x, 0.25);
+    return isnan(x) ? x : r;
+}
+
+double symact_prelu_da(double x, double 0.25)
+{
+    return symact_prelu_da_eval(x, 0.25);
+}
+
+float symact_prelu_daf(float x, float 0.25)
+{
+    return (float)symact_prelu_da_eval((double)x, (double)0.25);
+}
+
+void symact_prelu_da_array(const double *x, double *y, size_t n, double 0.25)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_prelu_da_eval(x[i], 0.25);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float 0.25)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_prelu_da_eval(buf[i], (double)0.25);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* elu(x) = Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_elu_core(double x, double 1.0)
+{
+    (void)1.0;
+    return ((x > 0) ? x : alpha*expm1(x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_elu_eval(double x, double 1.0)
+{
+    const double r = symact_elu_core(x, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_elu(double x, double 1.0)
+{
+    return symact_elu_eval(x, 1.0);
+}
+
+float symact_eluf(float x, float 1.0)
+{
+    return (float)symact_elu_eval((double)x, (double)1.0);
+}
+
+void symact_elu_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_elu_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_elu_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_elu_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* elu'(x) = Piecewise((1, x > 0), (alpha*exp(x), True))
+ * elu'(x) = Piecewise((1, y > 0), (alpha + y, True))  with y = elu(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_elu_prime_core(double x, double 1.0)
+{
+    (void)1.0;
+    return ((x > 0) ? 1 : alpha*exp(x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_elu_prime_eval(double x, double 1.0)
+{
+    const double r = symact_elu_prime_core(x, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_elu_prime(double x, double 1.0)
+{
+    return symact_elu_prime_eval(x, 1.0);
+}
+
+float symact_elu_primef(float x, float 1.0)
+{
+    return (float)symact_elu_prime_eval((double)x, (double)1.0);
+}
+
+void symact_elu_prime_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_elu_prime_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_elu_prime_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* elu''(x) = Piecewise((0, x > 0), (alpha*exp(x), True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_elu_prime2_core(double x, double 1.0)
+{
+    (void)1.0;
+    return ((x > 0) ? 0 : alpha*exp(x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_elu_prime2_eval(double x, double 1.0)
+{
+    const double r = symact_elu_prime2_core(x, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_elu_prime2(double x, double 1.0)
+{
+    return symact_elu_prime2_eval(x, 1.0);
+}
+
+float symact_elu_prime2f(float x, float 1.0)
+{
+    return (float)symact_elu_prime2_eval((double)x, (double)1.0);
+}
+
+void symact_elu_prime2_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_elu_prime2_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_elu_prime2_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* elu_dalpha(x) = Piecewise((0, x > 0), (exp(x) - 1, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_elu_dalpha_core(double x, double 1.0)
+{
+    (void)1.0;
+    return ((x > 0) ? 0 : expm1(x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_elu_dalpha_eval(double x, double 1.0)
+{
+    const double r = symact_elu_dalpha_core(x, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_elu_dalpha(double x, double 1.0)
+{
+    return symact_elu_dalpha_eval(x, 1.0);
+}
+
+float symact_elu_dalphaf(float x, float 1.0)
+{
+    return (float)symact_elu_dalpha_eval((double)x, (double)1.0);
+}
+
+void symact_elu_dalpha_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_elu_dalpha_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_elu_dalpha_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* selu(x) = Piecewise((1.0507009873554804934193349852946*x, x > 0), (1.75809934084737685994021752081231934206*exp(x) - 1.75809934084737685994021752081231934206, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_selu_core(double x)
+{
+    return ((x > 0) ? 1.0507009873554805*x : 1.7580993408473769*expm1(x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_selu_eval(double x)
+{
+    const double r = symact_selu_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_selu(double x)
+{
+    return symact_selu_eval(x);
+}
+
+float symact_seluf(float x)
+{
+    return (float)symact_selu_eval((double)x);
+}
+
+void symact_selu_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_selu_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_selu_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_selu_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* selu'(x) = Piecewise((1.0507009873554804934193349852946, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_selu_prime_core(double x)
+{
+    return ((x > 0) ? 1.0507009873554805 : 1.7580993408473769*exp(x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_selu_prime_eval(double x)
+{
+    const double r = symact_selu_prime_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_selu_prime(double x)
+{
+    return symact_selu_prime_eval(x);
+}
+
+float symact_selu_primef(float x)
+{
+    return (float)symact_selu_prime_eval((double)x);
+}
+
+void symact_selu_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_selu_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_selu_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_selu_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* selu''(x) = Piecewise((0, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_selu_prime2_core(double x)
+{
+    return ((x > 0) ? 0 : 1.7580993408473769*exp(x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_selu_prime2_eval(double x)
+{
+    const double r = symact_selu_prime2_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_selu_prime2(double x)
+{
+    return symact_selu_prime2_eval(x);
+}
+
+float symact_selu_prime2f(float x)
+{
+    return (float)symact_selu_prime2_eval((double)x);
+}
+
+void symact_selu_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_selu_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_selu_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_selu_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* celu(x) = Piecewise((x, x > 0), (alpha*(exp(x/alpha) - 1), True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_celu_core(double x, double 1.0)
+{
+    (void)1.0;
+    return ((x > 0) ? x : alpha*expm1(x/alpha));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_celu_eval(double x, double 1.0)
+{
+    const double r = symact_celu_core(x, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_celu(double x, double 1.0)
+{
+    return symact_celu_eval(x, 1.0);
+}
+
+float symact_celuf(float x, float 1.0)
+{
+    return (float)symact_celu_eval((double)x, (double)1.0);
+}
+
+void symact_celu_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_celu_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_celu_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_celu_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* celu'(x) = Piecewise((1, x > 0), (exp(x/alpha), True))
+ * celu'(x) = Piecewise((1, y > 0), ((alpha + y)/alpha, True))  with y = celu(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_celu_prime_core(double x, double 1.0)
+{
+    (void)1.0;
+    return ((x > 0) ? 1 : exp(x/alpha));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_celu_prime_eval(double x, double 1.0)
+{
+    const double r = symact_celu_prime_core(x, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_celu_prime(double x, double 1.0)
+{
+    return symact_celu_prime_eval(x, 1.0);
+}
+
+float symact_celu_primef(float x, float 1.0)
+{
+    return (float)symact_celu_prime_eval((double)x, (double)1.0);
+}
+
+void symact_celu_prime_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_celu_prime_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_celu_prime_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* celu''(x) = Piecewise((0, x > 0), (exp(x/alpha)/alpha, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_celu_prime2_core(double x, double 1.0)
+{
+    const double t0 = 1.0/alpha;
+    (void)1.0;
+    return ((x > 0) ? 0 : t0*exp(t0*x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_celu_prime2_eval(double x, double 1.0)
+{
+    const double r = symact_celu_prime2_core(x, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_celu_prime2(double x, double 1.0)
+{
+    return symact_celu_prime2_eval(x, 1.0);
+}
+
+float symact_celu_prime2f(float x, float 1.0)
+{
+    return (float)symact_celu_prime2_eval((double)x, (double)1.0);
+}
+
+void symact_celu_prime2_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_celu_prime2_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_celu_prime2_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* celu_dalpha(x) = Piecewise((0, x > 0), (exp(x/alpha) - 1 - x*exp(x/alpha)/alpha, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_celu_dalpha_core(double x, double 1.0)
+{
+    const double t0 = x/alpha;
+    (void)1.0;
+    return ((x > 0) ? 0 : -t0*exp(t0) + expm1(t0));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_celu_dalpha_eval(double x, double 1.0)
+{
+    double r = symact_celu_dalpha_core(x, 1.0);
+    r = isinf(x) ? (x > 0 ? 0.0 : -1.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_celu_dalpha(double x, double 1.0)
+{
+    return symact_celu_dalpha_eval(x, 1.0);
+}
+
+float symact_celu_dalphaf(float x, float 1.0)
+{
+    return (float)symact_celu_dalpha_eval((double)x, (double)1.0);
+}
+
+void symact_celu_dalpha_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_celu_dalpha_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_celu_dalpha_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* gelu(x) = x*(erf(sqrt(2)*x/2) + 1)/2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_gelu_core(double x)
+{
+    const double t0 = fmin(fmax(x, -64.0), -1.7677669529663689);
+    return ((x < -1.7677669529663689) ? symact_gauss_times(t0, -0.40289729917086174, symact_mills_ln(-t0)) : x*symact_normal_cdf(x));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_gelu_eval(double x)
+{
+    double r = symact_gelu_core(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_gelu(double x)
+{
+    return symact_gelu_eval(x);
+}
+
+float symact_geluf(float x)
+{
+    return (float)symact_gelu_eval((double)x);
+}
+
+void symact_gelu_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_gelu_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_gelu_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* gelu'(x) = sqrt(2)*x*exp(-x**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*x/2)/2 + 1/2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_gelu_prime_core(double x)
+{
+    const double t0 = fmin(fmax(x, -64.0), -1.7677669529663689);
+    const double t1 = fmin(fmax(x, -64.0), 64.0);
+    double r = ((x < -1.7677669529663689) ? symact_gauss_times(t0, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0) : symact_gauss_times(t1, 0.39894228040143268*t1, 0.0) + symact_normal_cdf(x));
+    if (fabs(x - -0.7517915246935645) < 1.0) { /* Taylor patch at the root -0.7517915246935645 */
+        static const double c[33] = { 0.0, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18 };
+        r = symact_root_patch(x, -0.7517915246935645, 1.4956759177009883e-17, c, 33);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_gelu_prime_eval(double x)
+{
+    double r = symact_gelu_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_gelu_prime(double x)
+{
+    return symact_gelu_prime_eval(x);
+}
+
+float symact_gelu_primef(float x)
+{
+    return (float)symact_gelu_prime_eval((double)x);
+}
+
+void symact_gelu_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_gelu_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_gelu_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* gelu''(x) = sqrt(2)*(2 - x**2)*exp(-x**2/2)/(2*sqrt(pi))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_gelu_prime2_core(double x)
+{
+    const double t0 = fmin(fmax(x, -64.0), 64.0);
+    double r = symact_gauss_times(t0, 0.79788456080286536 - 0.39894228040143268*((t0)*(t0)), 0.0);
+    if (fabs(x - -1.4142135623730951) < 1.4142135623730951) { /* Taylor patch at the root -1.4142135623730951 */
+        static const double c[41] = { 0.0, 0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, -0.05188843717757434, 0.02568346605540448, 0.014989992962410364, -0.0013103809211941063, -0.002254676139263647, -0.00016703312359665613, 0.0002210063064970759, 4.2653560793414215e-05, -1.495335269859717e-05, -5.011149261190424e-06, 6.544999353055732e-07, 4.109151170703807e-07, -8.65068269177755e-09, -2.6063711180651344e-08, -1.4467673479628094e-09, 1.3313362656654119e-09, 1.6553017394942887e-10, -5.535559772036968e-11, -1.1241119657947517e-11, 1.8347283303290582e-12, 5.898356331961257e-13, -4.3835679535066916e-14, -2.5770389053428482e-14, 3.7284677541280595e-16, 9.682845607188795e-16, 3.2485185678379244e-17, -3.1769255938625854e-17, -2.4854102609442066e-18, 9.144523064477857e-19, 1.155077942274404e-19, -2.294792594228217e-20, -4.289905935653235e-21, 4.895847562550371e-22, 1.3708706895178082e-22, -8.220631628503336e-24, -3.889742883564703e-24 };
+        r = symact_root_patch(x, -1.4142135623730951, 9.667293313452913e-17, c, 41);
+    }
+    if (fabs(x - 1.4142135623730951) < 1.4142135623730951) { /* Taylor patch at the root 1.4142135623730951 */
+        static const double c[41] = { 0.0, -0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, 0.05188843717757434, 0.02568346605540448, -0.014989992962410364, -0.0013103809211941063, 0.002254676139263647, -0.00016703312359665613, -0.0002210063064970759, 4.2653560793414215e-05, 1.495335269859717e-05, -5.011149261190424e-06, -6.544999353055732e-07, 4.109151170703807e-07, 8.65068269177755e-09, -2.6063711180651344e-08, 1.4467673479628094e-09, 1.3313362656654119e-09, -1.6553017394942887e-10, -5.535559772036968e-11, 1.1241119657947517e-11, 1.8347283303290582e-12, -5.898356331961257e-13, -4.3835679535066916e-14, 2.5770389053428482e-14, 3.7284677541280595e-16, -9.682845607188795e-16, 3.2485185678379244e-17, 3.1769255938625854e-17, -2.4854102609442066e-18, -9.144523064477857e-19, 1.155077942274404e-19, 2.294792594228217e-20, -4.289905935653235e-21, -4.895847562550371e-22, 1.3708706895178082e-22, 8.220631628503336e-24, -3.889742883564703e-24 };
+        r = symact_root_patch(x, 1.4142135623730951, -9.667293313452913e-17, c, 41);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_gelu_prime2_eval(double x)
+{
+    double r = symact_gelu_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_gelu_prime2(double x)
+{
+    return symact_gelu_prime2_eval(x);
+}
+
+float symact_gelu_prime2f(float x)
+{
+    return (float)symact_gelu_prime2_eval((double)x);
+}
+
+void symact_gelu_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_gelu_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_gelu_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* gelu_tanh(x) = x*(tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi)) + 1)/2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_gelu_tanh_core(double x)
+{
+    const double t0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
+    const double t1 = M_SQRT2*((8943*((t0)*(t0)))/100000 + 2)/sqrt(M_PI);
+    const double t2 = -t1*fabs(t0);
+    const double t3 = 1.0/(exp(t2) + 1);
+    double r = ((t0*t1 >= 0) ? t3*x : symact_exp_times(t2, t0*t3));
+    if (fabs(x - 0.0) < 1.0) { /* Taylor patch at the root 0.0 */
+        static const double c[41] = { 0.0, 0.5, 0.3989422804014327, 0.0, -0.06681947717750457, 0.0, 0.010201557106266497, 0.0, -0.0012430289543130754, 0.0, 0.00011778325520787746, 0.0, -6.998006825429088e-06, 0.0, -2.658052547086665e-07, 0.0, 1.6928577139141034e-07, 0.0, -3.394660929751259e-08, 0.0, 4.989769486648061e-09, 0.0, -5.914382970685287e-10, 0.0, 5.497605772097443e-11, 0.0, -3.1118077083350327e-12, 0.0, -1.605236568699276e-13, 0.0, 8.485827416453344e-14, 0.0, -1.658523949788152e-14, 0.0, 2.4039825817871285e-15, 0.0, -2.81345059891002e-16, 0.0, 2.5676851834539113e-17, 0.0, -1.3733377048683799e-18 };
+        r = symact_root_patch(x, 0.0, 0.0, c, 41);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_gelu_tanh_eval(double x)
+{
+    double r = symact_gelu_tanh_core(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_gelu_tanh(double x)
+{
+    return symact_gelu_tanh_eval(x);
+}
+
+float symact_gelu_tanhf(float x)
+{
+    return (float)symact_gelu_tanh_eval((double)x);
+}
+
+void symact_gelu_tanh_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_tanh_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_gelu_tanh_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_gelu_tanh_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* gelu_tanh'(x) = sqrt(2)*x*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/(2*sqrt(pi)) + tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/2 + 1/2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_gelu_tanh_prime_core(double x)
+{
+    const double t0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
+    const double t1 = ((t0)*(t0));
+    const double t2 = M_SQRT2/sqrt(M_PI);
+    const double t3 = t2*((8943*t1)/100000 + 2);
+    const double t4 = -t3*fabs(t0);
+    const double t5 = exp(t4);
+    const double t6 = t5 + 1;
+    const double t7 = 1.0/t6;
+    const double t8 = t0*t2;
+    const double t9 = (t8*(26829*t1 + 200000))/100000;
+    double r = ((t0*t3 >= 0) ? 2*t5*t8*((26829*t1)/200000 + 1)/((t6)*(t6)) + t7 : symact_exp_times(t4, t7*(-t5*t7*t9 + t9 + 1)));
+    if (fabs(x - -0.7524614220710163) < 0.5) { /* Taylor patch at the root -0.7524614220710163 */
+        static const double c[28] = { 0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06, 2.4335516344299543e-06, -9.898647747433667e-07, -4.3102482988029016e-07, 1.4157556987729473e-07, 7.520740909289922e-08, -1.6978217459781023e-08, -1.196180847972441e-08, 1.7637802707907564e-09, 1.744987137846621e-09, -1.708811216951738e-10, -2.433873557833449e-10, 1.687283177355558e-11, 3.393384490409003e-11 };
+        r = symact_root_patch(x, -0.7524614220710163, 3.635560509207687e-17, c, 28);
+    }
+    if (fabs(x - 0.19753857792898366) < 0.5) { /* Taylor patch at the root 0.19753857792898366 */
+        static const double c[26] = { 0.6555710314789224, 0.7670577129408156, -0.15373724261619298, -0.2439172296765861, 0.05781750332878662, 0.05328418938624044, -0.012999685844425856, -0.008332180167753141, 0.0019859577373337583, 0.0009943250626143164, -0.00018836622230561717, -9.010503761186625e-05, -1.136595852638661e-06, 5.316931528143022e-06, 5.154654125435951e-06, 1.4341213874913036e-08, -1.382483682511058e-06, -5.6006734735754855e-08, 2.5404988456139076e-07, 1.0091385072669754e-08, -3.729334688377122e-08, -1.5998666845757823e-09, 4.493128542015034e-09, 3.1498137752640166e-10, -4.2497133238056853e-10, -7.115003468751238e-11 };
+        r = symact_root_patch(x, 0.19753857792898366, 0.0, c, 26);
+    }
+    if (fabs(x - -1.7024614220710164) < 0.5) { /* Taylor patch at the root -1.7024614220710164 */
+        static const double c[26] = { -0.11571191956585196, -0.08257648570569749, 0.08944302590288063, 0.12050314057600237, 0.034958464181044466, -0.013762088750962433, -0.010890026247957683, -0.001077224401259161, 0.001210077932812446, 0.00048282794852137805, -1.745049712766744e-05, -6.758764225959458e-05, -1.6342856050612718e-05, 4.635706643215178e-06, 3.3029404936304894e-06, 2.1172126815285754e-07, -3.6856271770640835e-07, -1.1850747052318013e-07, 1.6689184928462463e-08, 1.9438846895276847e-08, 2.898876803391948e-09, -1.7391836314141716e-09, -8.14827442835788e-10, 1.0968996965740111e-11, 1.0445282811212448e-10, 2.5266114125182366e-11 };
+        r = symact_root_patch(x, -1.7024614220710164, 0.0, c, 26);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_gelu_tanh_prime_eval(double x)
+{
+    double r = symact_gelu_tanh_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_gelu_tanh_prime(double x)
+{
+    return symact_gelu_tanh_prime_eval(x);
+}
+
+float symact_gelu_tanh_primef(float x)
+{
+    return (float)symact_gelu_tanh_prime_eval((double)x);
+}
+
+void symact_gelu_tanh_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_tanh_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_gelu_tanh_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_gelu_tanh_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* gelu_tanh''(x) = 26829*sqrt(2)*x**2*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)/(200000*sqrt(pi)) + 2*x*(26829*x**2/200000 + 1)**2*(tanh(8943*sqrt(2)*x**3/(200000*sqrt(pi)) + sqrt(2)*x/sqrt(pi))**2 - 1)*tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/pi + sqrt(2)*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/sqrt(pi)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_gelu_tanh_prime2_core(double x)
+{
+    const double t0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
+    const double t1 = ((t0)*(t0));
+    const double t2 = M_SQRT2/sqrt(M_PI);
+    const double t3 = -t2*((8943*t1)/100000 + 2)*fabs(t0);
+    const double t4 = 26829*t1 + 200000;
+    double r = symact_exp_times(t3, ((-t0*((t4)*(t4))*tanh(t0*t2*((8943*t1)/200000 + 1))/M_PI + 2682900000*t1*t2 + 100000*t2*t4)/((exp(t3) + 1)*(exp(t3) + 1)))/5000000000);
+    if (fabs(x - -1.4185040087908283) < 0.6290889328663158) { /* Taylor patch at the root -1.4185040087908283 */
+        static const double c[32] = { 0.0, 0.4095488174124191, 0.432081111593848, 0.008168951883944803, -0.16109481693213482, -0.056750540975161724, 0.020035361162701274, 0.01671150756085392, 0.0007632001136916162, -0.002643461146696662, -0.0007514200775098502, 0.00026173756856854425, 0.00017619942054101047, -6.138879668243466e-06, -2.918654105104775e-05, -4.884341759522852e-06, 3.568864966961748e-06, 1.501746538549582e-06, -2.3134876605993593e-07, -2.779934168936508e-07, -2.4601994673299104e-08, 3.602721872649386e-08, 1.1237042794566375e-08, -2.851641780735067e-09, -2.207298319503112e-09, -5.3427653791305414e-11, 3.007050913088175e-10, 6.931417480332243e-11, -2.787241549853563e-11, -1.533448743221207e-11, 7.52274364284972e-13, 2.2733038317868422e-12 };
+        r = symact_root_patch(x, -1.4185040087908283, -8.089265124388305e-17, c, 32);
+    }
+    if (fabs(x - -0.15108827196863972) < 0.7092520043954141) { /* Taylor patch at the root -0.15108827196863972 */
+        static const double c[36] = { 0.7797392248581062, 0.2381058639605586, -0.7604563199549249, -0.18020515287505684, 0.28259569753873465, 0.06107416031611521, -0.06293564011672445, -0.012427795123928016, 0.009640525918651487, 0.0014261710717576464, -0.0009763967581327286, 4.0168848417733284e-05, 2.6579685273251902e-05, -6.711755798642116e-05, 1.5073569565452117e-05, 2.0099234902467397e-05, -4.428582394777516e-06, -4.143936356518585e-06, 8.23374576394403e-07, 6.713875267444233e-07, -1.2469316328529044e-07, -8.627040181934891e-08, 1.696338850153587e-08, 7.908633168332752e-09, -2.244100984805906e-09, -1.8841757648970987e-10, 3.0811226513940877e-10, -1.2141229079389343e-10, -4.4385166405020155e-11, 3.567066323076335e-11, 6.3276816355801175e-12, -6.745947978649311e-12, -8.073618117175628e-13, 1.020685458967108e-12, 7.730850378216282e-14, -1.291695524918879e-13 };
+        r = symact_root_patch(x, -0.15108827196863972, 0.0, c, 36);
+    }
+    if (fabs(x - -2.685919745613017) < 0.7092520043954141) { /* Taylor patch at the root -2.685919745613017 */
+        static const double c[32] = { -0.058052994911079604, -0.0952330569197723, -0.02510379287343516, 0.0504127859510635, 0.046028196591990485, 0.010306403616527255, -0.004609097623467992, -0.003008870659796895, -0.0004264209326194538, 8.07524910463407e-05, 5.1196451368573e-05, 3.1412695648056164e-05, 1.0174019319231935e-05, -2.2818592689467907e-06, -2.185433116009967e-06, -2.462915684097505e-07, 1.2324550017088104e-07, 3.191285011253673e-08, 4.922192318541695e-09, 2.856000403883545e-09, -4.2509754993616513e-10, -8.406224590185552e-10, -1.306185928265507e-10, 6.518531329325577e-11, 1.939465770480727e-11, -9.06385212616716e-13, -1.6663935641088114e-13, 4.0118093479445853e-14, -1.909210465224786e-13, -5.846451410515718e-14, 1.8813596569425714e-14, 9.111471268479397e-15 };
+        r = symact_root_patch(x, -2.685919745613017, 0.0, c, 32);
+    }
+    if (fabs(x - 1.4185040087908283) < 0.6290889328663158) { /* Taylor patch at the root 1.4185040087908283 */
+        static const double c[32] = { 0.0, -0.4095488174124191, 0.432081111593848, -0.008168951883944803, -0.16109481693213482, 0.056750540975161724, 0.020035361162701274, -0.01671150756085392, 0.0007632001136916162, 0.002643461146696662, -0.0007514200775098502, -0.00026173756856854425, 0.00017619942054101047, 6.138879668243466e-06, -2.918654105104775e-05, 4.884341759522852e-06, 3.568864966961748e-06, -1.501746538549582e-06, -2.3134876605993593e-07, 2.779934168936508e-07, -2.4601994673299104e-08, -3.602721872649386e-08, 1.1237042794566375e-08, 2.851641780735067e-09, -2.207298319503112e-09, 5.3427653791305414e-11, 3.007050913088175e-10, -6.931417480332243e-11, -2.787241549853563e-11, 1.533448743221207e-11, 7.52274364284972e-13, -2.2733038317868422e-12 };
+        r = symact_root_patch(x, 1.4185040087908283, 8.089265124388305e-17, c, 32);
+    }
+    if (fabs(x - 2.685919745613017) < 0.7092520043954141) { /* Taylor patch at the root 2.685919745613017 */
+        static const double c[32] = { -0.058052994911079604, 0.0952330569197723, -0.02510379287343516, -0.0504127859510635, 0.046028196591990485, -0.010306403616527255, -0.004609097623467992, 0.003008870659796895, -0.0004264209326194538, -8.07524910463407e-05, 5.1196451368573e-05, -3.1412695648056164e-05, 1.0174019319231935e-05, 2.2818592689467907e-06, -2.185433116009967e-06, 2.462915684097505e-07, 1.2324550017088104e-07, -3.191285011253673e-08, 4.922192318541695e-09, -2.856000403883545e-09, -4.2509754993616513e-10, 8.406224590185552e-10, -1.306185928265507e-10, -6.518531329325577e-11, 1.939465770480727e-11, 9.06385212616716e-13, -1.6663935641088114e-13, -4.0118093479445853e-14, -1.909210465224786e-13, 5.846451410515718e-14, 1.8813596569425714e-14, -9.111471268479397e-15 };
+        r = symact_root_patch(x, 2.685919745613017, 0.0, c, 32);
+    }
+    if (fabs(x - 0.15108827196863972) < 0.7092520043954141) { /* Taylor patch at the root 0.15108827196863972 */
+        static const double c[36] = { 0.7797392248581062, -0.2381058639605586, -0.7604563199549249, 0.18020515287505684, 0.28259569753873465, -0.06107416031611521, -0.06293564011672445, 0.012427795123928016, 0.009640525918651487, -0.0014261710717576464, -0.0009763967581327286, -4.0168848417733284e-05, 2.6579685273251902e-05, 6.711755798642116e-05, 1.5073569565452117e-05, -2.0099234902467397e-05, -4.428582394777516e-06, 4.143936356518585e-06, 8.23374576394403e-07, -6.713875267444233e-07, -1.2469316328529044e-07, 8.627040181934891e-08, 1.696338850153587e-08, -7.908633168332752e-09, -2.244100984805906e-09, 1.8841757648970987e-10, 3.0811226513940877e-10, 1.2141229079389343e-10, -4.4385166405020155e-11, -3.567066323076335e-11, 6.3276816355801175e-12, 6.745947978649311e-12, -8.073618117175628e-13, -1.020685458967108e-12, 7.730850378216282e-14, 1.291695524918879e-13 };
+        r = symact_root_patch(x, 0.15108827196863972, 0.0, c, 36);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_gelu_tanh_prime2_eval(double x)
+{
+    double r = symact_gelu_tanh_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_gelu_tanh_prime2(double x)
+{
+    return symact_gelu_tanh_prime2_eval(x);
+}
+
+float symact_gelu_tanh_prime2f(float x)
+{
+    return (float)symact_gelu_tanh_prime2_eval((double)x);
+}
+
+void symact_gelu_tanh_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_gelu_tanh_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_gelu_tanh_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* swish_beta(x) = x/(1 + exp(-beta*x))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_swish_beta_core(double x, double 1.0)
+{
+    const double t0 = -beta*fabs(x);
+    const double t1 = x/(exp(t0) + 1);
+    (void)1.0;
+    return ((beta*x >= 0) ? t1 : symact_exp_times(t0, t1));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_swish_beta_eval(double x, double 1.0)
+{
+    double r = symact_swish_beta_core(x, 1.0);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_swish_beta(double x, double 1.0)
+{
+    return symact_swish_beta_eval(x, 1.0);
+}
+
+float symact_swish_betaf(float x, float 1.0)
+{
+    return (float)symact_swish_beta_eval((double)x, (double)1.0);
+}
+
+void symact_swish_beta_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_swish_beta_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_swish_beta_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* swish_beta'(x) = (beta*x + exp(beta*x) + 1)*exp(beta*x)/(exp(beta*x) + 1)**2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_swish_beta_prime_core(double x, double 1.0)
+{
+    const double t0 = -beta*fabs(x);
+    const double t1 = exp(t0);
+    const double t2 = t1 + 1;
+    const double t3 = 1.0/t2;
+    const double t4 = beta*x;
+    const double t5 = t1*t4;
+    (void)1.0;
+    return ((t4 >= 0) ? t3 + t5/((t2)*(t2)) : symact_exp_times(t0, t3*(-t3*t5 + t4 + 1)));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_swish_beta_prime_eval(double x, double 1.0)
+{
+    double r = symact_swish_beta_prime_core(x, 1.0);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_swish_beta_prime(double x, double 1.0)
+{
+    return symact_swish_beta_prime_eval(x, 1.0);
+}
+
+float symact_swish_beta_primef(float x, float 1.0)
+{
+    return (float)symact_swish_beta_prime_eval((double)x, (double)1.0);
+}
+
+void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_swish_beta_prime_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_swish_beta_prime_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* swish_beta''(x) = beta*(2*beta*x + (-beta*x + 2)*(exp(beta*x) + 1))*exp(beta*x)/(exp(beta*x) + 1)**3
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_swish_beta_prime2_core(double x, double 1.0)
+{
+    const double t0 = beta*fabs(x);
+    const double t1 = exp(-t0);
+    const double t2 = t1 + 1;
+    const double t3 = beta*x;
+    const double t4 = ((beta)*(beta))*x;
+    const double t5 = 2*t4*exp(-2*t3)/pow(t2, 3);
+    const double t6 = t1/((t2)*(t2));
+    const double t7 = 2*beta*t6 - t4*t6;
+    (void)1.0;
+    return ((t3 >= 0) ? t5 + t7 : t5*exp(-3*t0) + t7);
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_swish_beta_prime2_eval(double x, double 1.0)
+{
+    double r = symact_swish_beta_prime2_core(x, 1.0);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_swish_beta_prime2(double x, double 1.0)
+{
+    return symact_swish_beta_prime2_eval(x, 1.0);
+}
+
+float symact_swish_beta_prime2f(float x, float 1.0)
+{
+    return (float)symact_swish_beta_prime2_eval((double)x, (double)1.0);
+}
+
+void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_swish_beta_prime2_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_swish_beta_prime2_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* swish_beta_dbeta(x) = x**2*exp(beta*x)/(exp(beta*x) + 1)**2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_swish_beta_dbeta_core(double x, double 1.0)
+{
+    const double t0 = -beta*fabs(x);
+    (void)1.0;
+    return symact_exp_times(t0, ((x)*(x))/((exp(t0) + 1)*(exp(t0) + 1)));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_swish_beta_dbeta_eval(double x, double 1.0)
+{
+    double r = symact_swish_beta_dbeta_core(x, 1.0);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_swish_beta_dbeta(double x, double 1.0)
+{
+    return symact_swish_beta_dbeta_eval(x, 1.0);
+}
+
+float symact_swish_beta_dbetaf(float x, float 1.0)
+{
+    return (float)symact_swish_beta_dbeta_eval((double)x, (double)1.0);
+}
+
+void symact_swish_beta_dbeta_array(const double *x, double *y, size_t n, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_swish_beta_dbeta_eval(x[i], 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_swish_beta_dbeta_eval(buf[i], (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* mish(x) = x*tanh(log(exp(x) + 1))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_mish_core(double x)
+{
+    const double t0 = fabs(x);
+    const double t1 = exp(-t0);
+    const double t2 = 2*t1;
+    const double t3 = t2 + 1;
+    const double t4 = exp(-2*t0);
+    double r = ((x >= 0) ? t3*x/(t3 + 2*t4) : t1*x*(t1 + 2)/(t2 + t4 + 2));
+    if (fabs(x - 0.0) < 0.7183043710894966) { /* Taylor patch at the root 0.0 */
+        static const double c[36] = { 0.0, 0.6, 0.32, -0.016, -0.04586666666666667, -0.0003733333333333333, 0.007818666666666666, 0.0008579555555555555, -0.0012696279365079365, -0.0002957376507936508, 0.0001879577114638448, 7.443550419753087e-05, -2.4089052362353696e-05, -1.6026317269114425e-05, 2.2934651877281567e-06, 3.103463470365674e-06, -2.5512528721935637e-08, -5.50156573585028e-07, -6.270319334073847e-08, 8.932875129686503e-08, 2.196972095818993e-08, -1.3064433716893278e-08, -5.469954171614517e-09, 1.6349159375808912e-09, 1.164209460772523e-09, -1.4597652819232304e-10, -2.2310303830921812e-10, -1.5280409428578768e-12, 3.9148935676895474e-11, 5.053805513076917e-12, -6.284795311192518e-12, -1.6591115330725944e-12, 9.053240200092617e-13, 4.0316089818161976e-13, -1.1034907781351947e-13, -8.456785068659944e-14 };
+        r = symact_root_patch(x, 0.0, 0.0, c, 36);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_mish_eval(double x)
+{
+    double r = symact_mish_core(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_mish(double x)
+{
+    return symact_mish_eval(x);
+}
+
+float symact_mishf(float x)
+{
+    return (float)symact_mish_eval((double)x);
+}
+
+void symact_mish_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_mish_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_mish_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_mish_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* mish'(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + tanh(log(exp(x) + 1))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_mish_prime_core(double x)
+{
+    const double t0 = fabs(x);
+    const double t1 = exp(-t0);
+    const double t2 = 2*t1;
+    const double t3 = t2 + 1;
+    const double t4 = exp(-2*t0);
+    const double t5 = t3 + 2*t4;
+    const double t6 = 4*x*(t1 + 1);
+    const double t7 = t2 + t4 + 2;
+    double r = ((x >= 0) ? t3/t5 + t4*t6/((t5)*(t5)) : t1*t6/((t7)*(t7)) + t1*(t1 + 2)/t7);
+    if (fabs(x - -1.1924312145154952) < 1.1924312145154952) { /* Taylor patch at the root -1.1924312145154952 */
+        static const double c[54] = { 0.0, 0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05, 9.427361327376651e-07, 2.9088199364912223e-06, 1.071676702702074e-06, 2.6879417855557728e-08, -1.4117255919499382e-07, -6.174424363104907e-08, -5.460186173028381e-09, 6.3895954615089855e-09, 3.3604012383661332e-09, 4.817646300218697e-10, -2.6751871594311224e-10, -1.7442209713382678e-10, -3.3904729895707114e-11, 1.0101727316036154e-11, 8.681382594457511e-12, 2.124385967466607e-12, -3.20344479568135e-13, -4.153673469447499e-13, -1.2348725029307754e-13, 6.337359322280651e-15, 1.9103418630556258e-14, 6.79383226720695e-15, 1.6183924412509285e-16, -8.421603581894615e-16, -3.577018575431464e-16, -3.059285498528877e-17, 3.534620906867835e-17, 1.8140677609631626e-17, 2.535993308788154e-18, -1.3931390485019807e-18, -8.894451932354624e-19, -1.6944112412937898e-19, 5.009265951614554e-20, 4.2235030313879056e-20, 1.0163291536450476e-20, -1.5274679146715112e-21, -1.942412562431019e-21, -5.6924483830766045e-22, 2.9495798198439895e-23, 8.637451825664467e-23, 3.0333572113707516e-23 };
+        r = symact_root_patch(x, -1.1924312145154952, -4.8484829848031044e-17, c, 54);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_mish_prime_eval(double x)
+{
+    double r = symact_mish_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_mish_prime(double x)
+{
+    return symact_mish_prime_eval(x);
+}
+
+float symact_mish_primef(float x)
+{
+    return (float)symact_mish_prime_eval((double)x);
+}
+
+void symact_mish_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_mish_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_mish_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_mish_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* mish''(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + 2*x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)*tanh(log(exp(x) + 1))/(exp(x) + 1)**2 + x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)/(exp(x) + 1)**2 + 2*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_mish_prime2_core(double x)
+{
+    const double t0 = fabs(x);
+    const double t1 = exp(-2*t0);
+    const double t2 = exp(-t0);
+    const double t3 = 2*t2;
+    const double t4 = 2*t1 + t3 + 1;
+    const double t5 = t2 + 1;
+    const double t6 = -2*exp(-3*t0);
+    const double t7 = 4*x;
+    const double t8 = t3 + 2;
+    const double t9 = t1 + t8;
+    double r = ((x >= 0) ? 8*t1*t5/((t4)*(t4)) + t1*t7*(2*t1 - 3*t2 - t6 - 2)/pow(t4, 3) : 8*t2*t5/((t9)*(t9)) - t2*t7*(3*t1 - t6 - t8)/pow(t9, 3));
+    if (fabs(x - -2.256376396360793) < 0.7926799464445665) { /* Taylor patch at the root -2.256376396360793 */
+        static const double c[33] = { 0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05, 2.1972274370071305e-06, -1.9166311947636233e-07, -3.2886827478945233e-07, -1.3816841246787867e-07, -3.179194815463423e-08, -9.041836791970716e-10, 2.7897687645450417e-09, 1.3947241287864647e-09, 3.7278297023353565e-10, 3.5985149601048556e-11, -1.9587615834869195e-11, -1.2454763156836604e-11, -3.825711124112797e-12, -5.62352281949575e-13, 1.0524303612559649e-13, 1.0049318356822413e-13, 3.5641099798568405e-14, 6.752266962512083e-15, -2.549411105501397e-16, -7.365272211745935e-16, -3.070869847775889e-16 };
+        r = symact_root_patch(x, -2.256376396360793, -1.0703174875019247e-16, c, 33);
+    }
+    if (fabs(x - -0.4734343296466803) < 1.1002912447439404) { /* Taylor patch at the root -0.4734343296466803 */
+        static const double c[60] = { 0.5731469765296962, 0.3375801336659368, -0.30196263085409875, -0.2712458667194486, 0.02114050452940809, 0.09528767310162457, 0.025639615740566286, -0.017335158510152833, -0.012150017778927151, 0.00034363353039382167, 0.002955456212030042, 0.00083995346949495, -0.0003953493913063212, -0.0003015566792922196, -7.106214762814624e-06, 6.060069084089734e-05, 1.942071163728156e-05, -6.520341163483455e-06, -5.7835981601766446e-06, -3.980148223757261e-07, 1.0143513862129896e-06, 3.697831380559495e-07, -8.84225225448296e-08, -9.577403796008618e-08, -1.0610636227335062e-08, 1.4984064195750837e-08, 6.234755647269072e-09, -1.020147053868219e-09, -1.4407761811533826e-09, -2.1809879704740176e-10, 2.026465057045143e-10, 9.663022342417815e-11, -9.772263949832868e-12, -2.0226330652008095e-11, -3.879870633873239e-12, 2.5567278265040176e-12, 1.4067117171341893e-12, -6.634150334046622e-14, -2.691676666137096e-13, -6.276649870236742e-14, 3.037158606340611e-14, 1.9498401237538334e-14, 2.096562157753253e-17, -3.4287880928719485e-15, -9.482239421580157e-16, 3.405718649637153e-16, 2.596782480508436e-16, 1.180851643660714e-17, -4.2068268740584793e-17, -1.359421006942048e-17, 3.5909400475326486e-18, 3.343884578401473e-18, 2.923582936708526e-19, -4.990255298743186e-19, -1.8691137284368107e-19, 3.512848554505455e-20, 4.1820754926544816e-20, 5.355595661221485e-21, -5.73495122322676e-21, -2.4826723955034892e-21 };
+        r = symact_root_patch(x, -0.4734343296466803, 0.0, c, 60);
+    }
+    if (fabs(x - -4.064425721167717) < 1.1281881981803965) { /* Taylor patch at the root -4.064425721167717 */
+        static const double c[33] = { -0.033645836754882745, -0.015258608902755894, 0.0018739109559307375, 0.0038981772970921123, 0.0017946749159253172, 0.0005026318281010388, 9.363901501547865e-05, 8.551737749377188e-06, -1.6849333504826733e-06, -1.1102286260966618e-06, -3.5373547174088413e-07, -8.488480412689406e-08, -1.6209991903794608e-08, -2.2401477189217086e-09, -8.022097260110024e-11, 8.263947389959607e-11, 3.7675536098509056e-11, 1.096990934275325e-11, 2.476910811380364e-12, 4.309313580147173e-13, 4.62100347743257e-14, -3.204594847730286e-15, -3.503015373735127e-15, -1.1981502249092328e-15, -2.927398044748183e-16, -5.51870848674759e-17, -7.279346065077344e-18, -1.956578028434811e-19, 2.613419749614396e-19, 1.072723530116872e-19, 2.8373954861675245e-20, 5.771983578362793e-21, 8.792189852314576e-22 };
+        r = symact_root_patch(x, -4.064425721167717, 0.0, c, 33);
+    }
+    if (fabs(x - 1.4905711794854284) < 0.5823839198675391) { /* Taylor patch at the root 1.4905711794854284 */
+        static const double c[33] = { 0.0, -0.23069451159746054, 0.28127277803034306, -0.0797073551654253, -0.06665173991852782, 0.05998888116276497, -0.008932244292082872, -0.011535248884490047, 0.0070027488703032735, -0.00026852183677313475, -0.0014013096671622836, 0.0006082701059370484, 4.5850287012401906e-05, -0.00013717566879765472, 4.3428925985047434e-05, 9.503876307943976e-06, -1.1636938135269531e-05, 2.5942176688726364e-06, 1.1453549858100461e-06, -8.865033422620115e-07, 1.222151382038124e-07, 1.1103700734940431e-07, -6.16810624585734e-08, 3.1677243749092252e-09, 9.442493225813562e-09, -3.941286131233074e-09, -1.8526850078138173e-10, 7.308833536897959e-10, -2.3008883584136917e-10, -3.99898645660731e-11, 5.2467960724023725e-11, -1.2008596317614772e-11, -4.3949358112940776e-12 };
+        r = symact_root_patch(x, 1.4905711794854284, 7.126036715834263e-17, c, 33);
+    }
+    if (fabs(x - 2.7437121301214105) < 0.7452855897427142) { /* Taylor patch at the root 2.7437121301214105 */
+        static const double c[33] = { -0.040241680333100126, 0.040735105656101264, -0.0031127201660760633, -0.01927207046297495, 0.016519205324597094, -0.00670825620380574, 0.0009205398322333698, 0.0005979381434059827, -0.0004609282944315084, 0.00015584551382083651, -1.798797338082977e-05, -1.0795767422461801e-05, 7.507105926373562e-06, -2.3646490555584932e-06, 2.661996983463101e-07, 1.426741238561676e-07, -9.778936967784032e-08, 3.0432032330907563e-08, -3.6041035130513e-09, -1.612531416822655e-09, 1.139537895698895e-09, -3.576969934036286e-10, 4.5142055003321566e-11, 1.6705987119883593e-11, -1.2385074484688805e-11, 3.946827686081557e-12, -5.28868598320526e-13, -1.6302947055374854e-13, 1.280030856249972e-13, -4.153972713243572e-14, 5.884060721950696e-15, 1.5170237806973125e-15, -1.2730760668294805e-15 };
+        r = symact_root_patch(x, 2.7437121301214105, 0.0, c, 33);
+    }
+    if (fabs(x - 0.2374302288494463) < 0.7452855897427142) { /* Taylor patch at the root 0.2374302288494463 */
+        static const double c[42] = { 0.5868381464362115, -0.34583751526481227, -0.47518909284392935, 0.2150301830199638, 0.21163167123954965, -0.0752912498022199, -0.07346040357398777, 0.020164926808494743, 0.022069594812502907, -0.004548061507969203, -0.0060200519620907805, 0.0008867291959143962, 0.0015315369308875639, -0.00014580434834599954, -0.000369470894445227, 1.7565701041798833e-05, 8.54415906184126e-05, -2.273064004462868e-07, -1.9080766921658992e-05, -7.76924978412262e-07, 4.136110201167323e-06, 3.459481222323165e-07, -8.734431397432645e-07, -1.1097989705601044e-07, 1.8014822639327224e-07, 3.097213502285768e-08, -3.6351758212442364e-08, -7.971174214469773e-09, 7.18407834056323e-09, 1.942258650234801e-09, -1.3910626251301097e-09, -4.5450066258086573e-10, 2.6385007419393994e-10, 1.0303818033894149e-10, -4.8977106954814534e-11, -2.2761568504222788e-11, 8.88057490699718e-12, 4.9191669918009605e-12, -1.5678734435861339e-12, -1.0431099265267217e-12, 2.6810313867958993e-13, 2.1749924944743742e-13 };
+        r = symact_root_patch(x, 0.2374302288494463, 0.0, c, 42);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_mish_prime2_eval(double x)
+{
+    double r = symact_mish_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_mish_prime2(double x)
+{
+    return symact_mish_prime2_eval(x);
+}
+
+float symact_mish_prime2f(float x)
+{
+    return (float)symact_mish_prime2_eval((double)x);
+}
+
+void symact_mish_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_mish_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_mish_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_mish_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* log_sigmoid(x) = -log(1 + exp(-x))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_log_sigmoid_core(double x)
+{
+    return -log1p(exp(-fabs(x))) - ((-x) < 0 ? 0 : (-x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_log_sigmoid_eval(double x)
+{
+    const double r = symact_log_sigmoid_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_log_sigmoid(double x)
+{
+    return symact_log_sigmoid_eval(x);
+}
+
+float symact_log_sigmoidf(float x)
+{
+    return (float)symact_log_sigmoid_eval((double)x);
+}
+
+void symact_log_sigmoid_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_log_sigmoid_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_log_sigmoid_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_log_sigmoid_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* log_sigmoid'(x) = 1/(exp(x) + 1)
+ * log_sigmoid'(x) = 1 - exp(y)  with y = log_sigmoid(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_log_sigmoid_prime_core(double x)
+{
+    const double t0 = exp(-fabs(x));
+    const double t1 = 1.0/(t0 + 1);
+    return ((x >= 0) ? t0*t1 : t1);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_log_sigmoid_prime_eval(double x)
+{
+    const double r = symact_log_sigmoid_prime_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_log_sigmoid_prime(double x)
+{
+    return symact_log_sigmoid_prime_eval(x);
+}
+
+float symact_log_sigmoid_primef(float x)
+{
+    return (float)symact_log_sigmoid_prime_eval((double)x);
+}
+
+void symact_log_sigmoid_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_log_sigmoid_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_log_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_log_sigmoid_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* log_sigmoid''(x) = -exp(x)/(exp(x) + 1)**2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_log_sigmoid_prime2_core(double x)
+{
+    const double t0 = exp(-2*x);
+    const double t1 = fabs(x);
+    const double t2 = exp(-t1);
+    const double t3 = t2 + 1;
+    const double t4 = pow(1.0/(t3), 2);
+    const double t5 = 1.0/t3;
+    return ((x >= 0) ? t0*t4 - t2*t5 : t0*t4*exp(-2*t1) - t5);
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_log_sigmoid_prime2_eval(double x)
+{
+    double r = symact_log_sigmoid_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_log_sigmoid_prime2(double x)
+{
+    return symact_log_sigmoid_prime2_eval(x);
+}
+
+float symact_log_sigmoid_prime2f(float x)
+{
+    return (float)symact_log_sigmoid_prime2_eval((double)x);
+}
+
+void symact_log_sigmoid_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_log_sigmoid_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_log_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_log_sigmoid_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softsign(x) = x/(Abs(x) + 1)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softsign_core(double x)
+{
+    return x/(fabs(x) + 1);
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_softsign_eval(double x)
+{
+    double r = symact_softsign_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : -1.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_softsign(double x)
+{
+    return symact_softsign_eval(x);
+}
+
+float symact_softsignf(float x)
+{
+    return (float)symact_softsign_eval((double)x);
+}
+
+void symact_softsign_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softsign_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softsign_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softsign_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softsign'(x) = -x*sign(x)/(Abs(x) + 1)**2 + 1/(Abs(x) + 1)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softsign_prime_core(double x)
+{
+    const double t0 = fabs(x) + 1;
+    return 1.0/t0 - x*(((x) > 0) - ((x) < 0))/((t0)*(t0));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_softsign_prime_eval(double x)
+{
+    double r = symact_softsign_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_softsign_prime(double x)
+{
+    return symact_softsign_prime_eval(x);
+}
+
+float symact_softsign_primef(float x)
+{
+    return (float)symact_softsign_prime_eval((double)x);
+}
+
+void symact_softsign_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softsign_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softsign_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softsign_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softsign''(x) = 2*(x*sign(x) - Abs(x) - 1)*sign(x)/(Abs(x) + 1)**3
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softsign_prime2_core(double x)
+{
+    const double t0 = (((x) > 0) - ((x) < 0));
+    const double t1 = fabs(x) + 1;
+    return 2*((t0)*(t0))*x/pow(t1, 3) - 2*t0/((t1)*(t1));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_softsign_prime2_eval(double x)
+{
+    double r = symact_softsign_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_softsign_prime2(double x)
+{
+    return symact_softsign_prime2_eval(x);
+}
+
+float symact_softsign_prime2f(float x)
+{
+    return (float)symact_softsign_prime2_eval((double)x);
+}
+
+void symact_softsign_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softsign_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softsign_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softsign_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_sigmoid(x) = Piecewise((0, x <= -3), (1, x >= 3), (x/6 + 1/2, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_sigmoid_core(double x)
+{
+    return ((x <= -3) ? 0 : ((x >= 3) ? 1 : (x + 3)/6));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_sigmoid_eval(double x)
+{
+    const double r = symact_hard_sigmoid_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_sigmoid(double x)
+{
+    return symact_hard_sigmoid_eval(x);
+}
+
+float symact_hard_sigmoidf(float x)
+{
+    return (float)symact_hard_sigmoid_eval((double)x);
+}
+
+void symact_hard_sigmoid_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_sigmoid_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_sigmoid_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_sigmoid_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_sigmoid'(x) = Piecewise((0, (x >= 3) | (x <= -3)), (1/6, True))
+ * hard_sigmoid'(x) = Piecewise((0, Eq(y, 0) | Eq(y, 1)), (1/6, True))  with y = hard_sigmoid(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_sigmoid_prime_core(double x)
+{
+    return ((x >= 3 || x <= -3) ? 0 : 1.0/6.0);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_sigmoid_prime_eval(double x)
+{
+    const double r = symact_hard_sigmoid_prime_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_sigmoid_prime(double x)
+{
+    return symact_hard_sigmoid_prime_eval(x);
+}
+
+float symact_hard_sigmoid_primef(float x)
+{
+    return (float)symact_hard_sigmoid_prime_eval((double)x);
+}
+
+void symact_hard_sigmoid_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_sigmoid_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_sigmoid_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_sigmoid''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_sigmoid_prime2_core(double x)
+{
+    (void)x;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_sigmoid_prime2_eval(double x)
+{
+    const double r = symact_hard_sigmoid_prime2_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_sigmoid_prime2(double x)
+{
+    return symact_hard_sigmoid_prime2_eval(x);
+}
+
+float symact_hard_sigmoid_prime2f(float x)
+{
+    return (float)symact_hard_sigmoid_prime2_eval((double)x);
+}
+
+void symact_hard_sigmoid_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_sigmoid_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_sigmoid_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_silu(x) = Piecewise((0, x < -3), (x, x > 3), (x*(x + 3)/6, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_silu_core(double x)
+{
+    return ((x < -3) ? 0 : ((x > 3) ? x : (x*(x + 3))/6));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_silu_eval(double x)
+{
+    const double r = symact_hard_silu_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_silu(double x)
+{
+    return symact_hard_silu_eval(x);
+}
+
+float symact_hard_siluf(float x)
+{
+    return (float)symact_hard_silu_eval((double)x);
+}
+
+void symact_hard_silu_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_silu_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_silu_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_silu_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_silu'(x) = Piecewise((0, x < -3), (1, x > 3), (x/3 + 1/2, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_silu_prime_core(double x)
+{
+    return ((x < -3) ? 0 : ((x > 3) ? 1 : (2*x + 3)/6));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_silu_prime_eval(double x)
+{
+    const double r = symact_hard_silu_prime_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_silu_prime(double x)
+{
+    return symact_hard_silu_prime_eval(x);
+}
+
+float symact_hard_silu_primef(float x)
+{
+    return (float)symact_hard_silu_prime_eval((double)x);
+}
+
+void symact_hard_silu_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_silu_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_silu_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_silu_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_silu''(x) = Piecewise((0, (x > 3) | (x < -3)), (1/3, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_silu_prime2_core(double x)
+{
+    return ((x > 3 || x < -3) ? 0 : 1.0/3.0);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_silu_prime2_eval(double x)
+{
+    const double r = symact_hard_silu_prime2_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_silu_prime2(double x)
+{
+    return symact_hard_silu_prime2_eval(x);
+}
+
+float symact_hard_silu_prime2f(float x)
+{
+    return (float)symact_hard_silu_prime2_eval((double)x);
+}
+
+void symact_hard_silu_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_silu_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_silu_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_silu_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_tanh(x) = Piecewise((min_val, min_val >= x), (max_val, max_val <= x), (x, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_tanh_core(double x, double -1.0, double 1.0)
+{
+    (void)-1.0;
+    (void)1.0;
+    return ((min_val >= x) ? min_val : ((max_val <= x) ? max_val : x));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_tanh_eval(double x, double -1.0, double 1.0)
+{
+    const double r = symact_hard_tanh_core(x, -1.0, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_tanh(double x, double -1.0, double 1.0)
+{
+    return symact_hard_tanh_eval(x, -1.0, 1.0);
+}
+
+float symact_hard_tanhf(float x, float -1.0, float 1.0)
+{
+    return (float)symact_hard_tanh_eval((double)x, (double)-1.0, (double)1.0);
+}
+
+void symact_hard_tanh_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_tanh_eval(x[i], -1.0, 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_tanh_eval(buf[i], (double)-1.0, (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_tanh'(x) = Piecewise((0, (min_val >= x) | (max_val <= x)), (1, True))
+ * hard_tanh'(x) = Piecewise((0, Eq(max_val, y) | Eq(min_val, y)), (1, True))  with y = hard_tanh(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_tanh_prime_core(double x, double -1.0, double 1.0)
+{
+    (void)-1.0;
+    (void)1.0;
+    return ((min_val >= x || max_val <= x) ? 0 : 1);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_tanh_prime_eval(double x, double -1.0, double 1.0)
+{
+    const double r = symact_hard_tanh_prime_core(x, -1.0, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_tanh_prime(double x, double -1.0, double 1.0)
+{
+    return symact_hard_tanh_prime_eval(x, -1.0, 1.0);
+}
+
+float symact_hard_tanh_primef(float x, float -1.0, float 1.0)
+{
+    return (float)symact_hard_tanh_prime_eval((double)x, (double)-1.0, (double)1.0);
+}
+
+void symact_hard_tanh_prime_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_tanh_prime_eval(x[i], -1.0, 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_tanh_prime_eval(buf[i], (double)-1.0, (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_tanh''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_tanh_prime2_core(double x, double -1.0, double 1.0)
+{
+    (void)x;
+    (void)-1.0;
+    (void)1.0;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_tanh_prime2_eval(double x, double -1.0, double 1.0)
+{
+    const double r = symact_hard_tanh_prime2_core(x, -1.0, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_tanh_prime2(double x, double -1.0, double 1.0)
+{
+    return symact_hard_tanh_prime2_eval(x, -1.0, 1.0);
+}
+
+float symact_hard_tanh_prime2f(float x, float -1.0, float 1.0)
+{
+    return (float)symact_hard_tanh_prime2_eval((double)x, (double)-1.0, (double)1.0);
+}
+
+void symact_hard_tanh_prime2_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_tanh_prime2_eval(x[i], -1.0, 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_tanh_prime2_eval(buf[i], (double)-1.0, (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_tanh_dmin_val(x) = Piecewise((1, min_val >= x), (0, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_tanh_dmin_val_core(double x, double -1.0, double 1.0)
+{
+    (void)-1.0;
+    (void)1.0;
+    return ((min_val >= x) ? 1 : 0);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_tanh_dmin_val_eval(double x, double -1.0, double 1.0)
+{
+    const double r = symact_hard_tanh_dmin_val_core(x, -1.0, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_tanh_dmin_val(double x, double -1.0, double 1.0)
+{
+    return symact_hard_tanh_dmin_val_eval(x, -1.0, 1.0);
+}
+
+float symact_hard_tanh_dmin_valf(float x, float -1.0, float 1.0)
+{
+    return (float)symact_hard_tanh_dmin_val_eval((double)x, (double)-1.0, (double)1.0);
+}
+
+void symact_hard_tanh_dmin_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_tanh_dmin_val_eval(x[i], -1.0, 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_tanh_dmin_val_eval(buf[i], (double)-1.0, (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hard_tanh_dmax_val(x) = Piecewise((0, min_val >= x), (1, max_val <= x), (0, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hard_tanh_dmax_val_core(double x, double -1.0, double 1.0)
+{
+    (void)-1.0;
+    (void)1.0;
+    return ((min_val >= x) ? 0 : ((max_val <= x) ? 1 : 0));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hard_tanh_dmax_val_eval(double x, double -1.0, double 1.0)
+{
+    const double r = symact_hard_tanh_dmax_val_core(x, -1.0, 1.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_hard_tanh_dmax_val(double x, double -1.0, double 1.0)
+{
+    return symact_hard_tanh_dmax_val_eval(x, -1.0, 1.0);
+}
+
+float symact_hard_tanh_dmax_valf(float x, float -1.0, float 1.0)
+{
+    return (float)symact_hard_tanh_dmax_val_eval((double)x, (double)-1.0, (double)1.0);
+}
+
+void symact_hard_tanh_dmax_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hard_tanh_dmax_val_eval(x[i], -1.0, 1.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hard_tanh_dmax_val_eval(buf[i], (double)-1.0, (double)1.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hardshrink(x) = Piecewise((x, lambd < Abs(x)), (0, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hardshrink_core(double x, double 0.5)
+{
+    (void)0.5;
+    return ((lambd < fabs(x)) ? x : 0);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hardshrink_eval(double x, double 0.5)
+{
+    const double r = symact_hardshrink_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_hardshrink(double x, double 0.5)
+{
+    return symact_hardshrink_eval(x, 0.5);
+}
+
+float symact_hardshrinkf(float x, float 0.5)
+{
+    return (float)symact_hardshrink_eval((double)x, (double)0.5);
+}
+
+void symact_hardshrink_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hardshrink_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hardshrink_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hardshrink'(x) = Piecewise((1, lambd < Abs(x)), (0, True))
+ * hardshrink'(x) = Piecewise((1, lambd < Abs(y)), (0, True))  with y = hardshrink(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hardshrink_prime_core(double x, double 0.5)
+{
+    (void)0.5;
+    return ((lambd < fabs(x)) ? 1 : 0);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hardshrink_prime_eval(double x, double 0.5)
+{
+    const double r = symact_hardshrink_prime_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_hardshrink_prime(double x, double 0.5)
+{
+    return symact_hardshrink_prime_eval(x, 0.5);
+}
+
+float symact_hardshrink_primef(float x, float 0.5)
+{
+    return (float)symact_hardshrink_prime_eval((double)x, (double)0.5);
+}
+
+void symact_hardshrink_prime_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hardshrink_prime_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hardshrink_prime_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hardshrink''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hardshrink_prime2_core(double x, double 0.5)
+{
+    (void)x;
+    (void)0.5;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hardshrink_prime2_eval(double x, double 0.5)
+{
+    const double r = symact_hardshrink_prime2_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_hardshrink_prime2(double x, double 0.5)
+{
+    return symact_hardshrink_prime2_eval(x, 0.5);
+}
+
+float symact_hardshrink_prime2f(float x, float 0.5)
+{
+    return (float)symact_hardshrink_prime2_eval((double)x, (double)0.5);
+}
+
+void symact_hardshrink_prime2_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hardshrink_prime2_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hardshrink_prime2_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* hardshrink_dlambd(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_hardshrink_dlambd_core(double x, double 0.5)
+{
+    (void)x;
+    (void)0.5;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_hardshrink_dlambd_eval(double x, double 0.5)
+{
+    const double r = symact_hardshrink_dlambd_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_hardshrink_dlambd(double x, double 0.5)
+{
+    return symact_hardshrink_dlambd_eval(x, 0.5);
+}
+
+float symact_hardshrink_dlambdf(float x, float 0.5)
+{
+    return (float)symact_hardshrink_dlambd_eval((double)x, (double)0.5);
+}
+
+void symact_hardshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_hardshrink_dlambd_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_hardshrink_dlambd_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softshrink(x) = Piecewise((-lambd + x, lambd < x), (lambd + x, lambd < -x), (0, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softshrink_core(double x, double 0.5)
+{
+    const double t0 = -x;
+    (void)0.5;
+    return ((lambd < x) ? -lambd - t0 : ((lambd < t0) ? lambd + x : 0));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_softshrink_eval(double x, double 0.5)
+{
+    const double r = symact_softshrink_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_softshrink(double x, double 0.5)
+{
+    return symact_softshrink_eval(x, 0.5);
+}
+
+float symact_softshrinkf(float x, float 0.5)
+{
+    return (float)symact_softshrink_eval((double)x, (double)0.5);
+}
+
+void symact_softshrink_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softshrink_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softshrink_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softshrink'(x) = Piecewise((1, (lambd < x) | (lambd < -x)), (0, True))
+ * softshrink'(x) = Piecewise((1, (y > 0) | (y < 0)), (0, True))  with y = softshrink(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softshrink_prime_core(double x, double 0.5)
+{
+    (void)0.5;
+    return ((lambd < -x || lambd < x) ? 1 : 0);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_softshrink_prime_eval(double x, double 0.5)
+{
+    const double r = symact_softshrink_prime_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_softshrink_prime(double x, double 0.5)
+{
+    return symact_softshrink_prime_eval(x, 0.5);
+}
+
+float symact_softshrink_primef(float x, float 0.5)
+{
+    return (float)symact_softshrink_prime_eval((double)x, (double)0.5);
+}
+
+void symact_softshrink_prime_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softshrink_prime_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softshrink_prime_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softshrink''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softshrink_prime2_core(double x, double 0.5)
+{
+    (void)x;
+    (void)0.5;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_softshrink_prime2_eval(double x, double 0.5)
+{
+    const double r = symact_softshrink_prime2_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_softshrink_prime2(double x, double 0.5)
+{
+    return symact_softshrink_prime2_eval(x, 0.5);
+}
+
+float symact_softshrink_prime2f(float x, float 0.5)
+{
+    return (float)symact_softshrink_prime2_eval((double)x, (double)0.5);
+}
+
+void symact_softshrink_prime2_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softshrink_prime2_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softshrink_prime2_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* softshrink_dlambd(x) = Piecewise((-1, lambd < x), (1, lambd < -x), (0, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_softshrink_dlambd_core(double x, double 0.5)
+{
+    (void)0.5;
+    return ((lambd < x) ? -1 : ((lambd < -x) ? 1 : 0));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_softshrink_dlambd_eval(double x, double 0.5)
+{
+    const double r = symact_softshrink_dlambd_core(x, 0.5);
+    return isnan(x) ? x : r;
+}
+
+double symact_softshrink_dlambd(double x, double 0.5)
+{
+    return symact_softshrink_dlambd_eval(x, 0.5);
+}
+
+float symact_softshrink_dlambdf(float x, float 0.5)
+{
+    return (float)symact_softshrink_dlambd_eval((double)x, (double)0.5);
+}
+
+void symact_softshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_softshrink_dlambd_eval(x[i], 0.5);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_softshrink_dlambd_eval(buf[i], (double)0.5);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* tanhshrink(x) = x - tanh(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_tanhshrink_core(double x)
+{
+    double r = x - tanh(x);
+    if (fabs(x - 0.0) < 0.7816868754818744) { /* Taylor patch at the root 0.0 */
+        static const double c[60] = { 0.0, 0.0, 0.0, 0.3333333333333333, 0.0, -0.13333333333333333, 0.0, 0.05396825396825397, 0.0, -0.021869488536155203, 0.0, 0.008863235529902197, 0.0, -0.003592128036572481, 0.0, 0.0014558343870513183, 0.0, -0.000590027440945586, 0.0, 0.00023912911424355248, 0.0, -9.691537956929451e-05, 0.0, 3.927832388331683e-05, 0.0, -1.5918905069328964e-05, 0.0, 6.451689215655431e-06, 0.0, -2.6147711512907546e-06, 0.0, 1.0597268320104654e-06, 0.0, -4.294911078273806e-07, 0.0, 1.7406618963571648e-07, 0.0, -7.054636946400968e-08, 0.0, 2.859136662305254e-08, 0.0, -1.1587644432798853e-08, 0.0, 4.6962953982309016e-09, 0.0, -1.903336833931276e-09, 0.0, 7.713933635359062e-10, 0.0, -3.126339545892087e-10, 0.0, 1.26705769303054e-10, 0.0, -5.135191408039368e-11, 0.0, 2.0812146867700473e-11, 0.0, -8.434845419094337e-12, 0.0, 3.4185140868111557e-12 };
+        r = symact_root_patch(x, 0.0, 0.0, c, 60);
+    }
+    if (fabs(x - 0.9189185690081868) < 0.15247965947368042) { /* Taylor patch at the root 0.9189185690081868 */
+        static const double c[18] = { 0.1935331516236728, 0.5261840037541056, 0.34369921420028743, -0.09137573253210685, -0.048283780851811106, 0.054953683675775813, -0.016130246837136878, -0.007645035380926997, 0.009121967474268142, -0.0027542948101467496, -0.001226251993595307, 0.0015122001805069952, -0.00046889514008233054, -0.0001964053202831787, 0.0002505744358528122, -7.974762891838722e-05, -3.1406155178288504e-05, 4.1508089460868065e-05 };
+        r = symact_root_patch(x, 0.9189185690081868, 0.0, c, 18);
+    }
+    if (fabs(x - -0.9189185690081868) < 0.15247965947368042) { /* Taylor patch at the root -0.9189185690081868 */
+        static const double c[18] = { -0.1935331516236728, 0.5261840037541056, -0.34369921420028743, -0.09137573253210685, 0.048283780851811106, 0.054953683675775813, 0.016130246837136878, -0.007645035380926997, -0.009121967474268142, -0.0027542948101467496, 0.001226251993595307, 0.0015122001805069952, 0.00046889514008233054, -0.0001964053202831787, -0.0002505744358528122, -7.974762891838722e-05, 3.1406155178288504e-05, 4.1508089460868065e-05 };
+        r = symact_root_patch(x, -0.9189185690081868, 0.0, c, 18);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_tanhshrink_eval(double x)
+{
+    const double r = symact_tanhshrink_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_tanhshrink(double x)
+{
+    return symact_tanhshrink_eval(x);
+}
+
+float symact_tanhshrinkf(float x)
+{
+    return (float)symact_tanhshrink_eval((double)x);
+}
+
+void symact_tanhshrink_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_tanhshrink_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_tanhshrink_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_tanhshrink_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* tanhshrink'(x) = tanh(x)**2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_tanhshrink_prime_core(double x)
+{
+    return ((tanh(x))*(tanh(x)));
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_tanhshrink_prime_eval(double x)
+{
+    const double r = symact_tanhshrink_prime_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_tanhshrink_prime(double x)
+{
+    return symact_tanhshrink_prime_eval(x);
+}
+
+float symact_tanhshrink_primef(float x)
+{
+    return (float)symact_tanhshrink_prime_eval((double)x);
+}
+
+void symact_tanhshrink_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_tanhshrink_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_tanhshrink_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_tanhshrink_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* tanhshrink''(x) = (2 - 2*tanh(x)**2)*tanh(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_tanhshrink_prime2_core(double x)
+{
+    const double t0 = -2*((fabs(x)) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (fabs(x)));
+    double r = symact_exp_times(t0, 8*tanh(x)/((exp(t0) + 1)*(exp(t0) + 1)));
+    if (fabs(x - 0.0) < 0.6254003692282499) { /* Taylor patch at the root 0.0 */
+        static const double c[52] = { 0.0, 2.0, 0.0, -2.6666666666666665, 0.0, 2.2666666666666666, 0.0, -1.5746031746031746, 0.0, 0.9749559082892416, 0.0, -0.560371973705307, 0.0, 0.30572522128077684, 0.0, -0.1604874639371994, 0.0, 0.08178215707129495, 0.0, -0.040704459419103695, 0.0, 0.019874831884958317, 0.0, -0.009551343041597379, 0.0, 0.0045290858293901125, 0.0, -0.0021231941748480927, 0.0, 0.000985545953769733, 0.0, -0.0004535426098657139, 0.0, 0.0002071387656665026, 0.0, -9.39677641260609e-05, 0.0, 4.2372405335363866e-05, 0.0, -1.9003736869790118e-05, 0.0, 8.481509489205008e-06, 0.0, -3.7686069311839265e-06, 0.0, 1.6677524519646292e-06, 0.0, -7.353150611938189e-07, 0.0, 3.230997117227877e-07, 0.0, -1.4152587520556499e-07 };
+        r = symact_root_patch(x, 0.0, 0.0, c, 52);
+    }
+    return r;
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_tanhshrink_prime2_eval(double x)
+{
+    double r = symact_tanhshrink_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_tanhshrink_prime2(double x)
+{
+    return symact_tanhshrink_prime2_eval(x);
+}
+
+float symact_tanhshrink_prime2f(float x)
+{
+    return (float)symact_tanhshrink_prime2_eval((double)x);
+}
+
+void symact_tanhshrink_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_tanhshrink_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_tanhshrink_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_tanhshrink_prime2_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* threshold(x) = Piecewise((x, threshold < x), (value, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_threshold_core(double x, double 0.0, double 0.0)
+{
+    (void)0.0;
+    (void)0.0;
+    return ((threshold < x) ? x : value);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_threshold_eval(double x, double 0.0, double 0.0)
+{
+    const double r = symact_threshold_core(x, 0.0, 0.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_threshold(double x, double 0.0, double 0.0)
+{
+    return symact_threshold_eval(x, 0.0, 0.0);
+}
+
+float symact_thresholdf(float x, float 0.0, float 0.0)
+{
+    return (float)symact_threshold_eval((double)x, (double)0.0, (double)0.0);
+}
+
+void symact_threshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_threshold_eval(x[i], 0.0, 0.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_threshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_threshold_eval(buf[i], (double)0.0, (double)0.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* threshold'(x) = Piecewise((1, threshold < x), (0, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_threshold_prime_core(double x, double 0.0, double 0.0)
+{
+    (void)0.0;
+    (void)0.0;
+    return ((threshold < x) ? 1 : 0);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_threshold_prime_eval(double x, double 0.0, double 0.0)
+{
+    const double r = symact_threshold_prime_core(x, 0.0, 0.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_threshold_prime(double x, double 0.0, double 0.0)
+{
+    return symact_threshold_prime_eval(x, 0.0, 0.0);
+}
+
+float symact_threshold_primef(float x, float 0.0, float 0.0)
+{
+    return (float)symact_threshold_prime_eval((double)x, (double)0.0, (double)0.0);
+}
+
+void symact_threshold_prime_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_threshold_prime_eval(x[i], 0.0, 0.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_threshold_prime_eval(buf[i], (double)0.0, (double)0.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* threshold''(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_threshold_prime2_core(double x, double 0.0, double 0.0)
+{
+    (void)x;
+    (void)0.0;
+    (void)0.0;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_threshold_prime2_eval(double x, double 0.0, double 0.0)
+{
+    const double r = symact_threshold_prime2_core(x, 0.0, 0.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_threshold_prime2(double x, double 0.0, double 0.0)
+{
+    return symact_threshold_prime2_eval(x, 0.0, 0.0);
+}
+
+float symact_threshold_prime2f(float x, float 0.0, float 0.0)
+{
+    return (float)symact_threshold_prime2_eval((double)x, (double)0.0, (double)0.0);
+}
+
+void symact_threshold_prime2_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_threshold_prime2_eval(x[i], 0.0, 0.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_threshold_prime2_eval(buf[i], (double)0.0, (double)0.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* threshold_dthreshold(x) = 0
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_threshold_dthreshold_core(double x, double 0.0, double 0.0)
+{
+    (void)x;
+    (void)0.0;
+    (void)0.0;
+    return 0;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_threshold_dthreshold_eval(double x, double 0.0, double 0.0)
+{
+    const double r = symact_threshold_dthreshold_core(x, 0.0, 0.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_threshold_dthreshold(double x, double 0.0, double 0.0)
+{
+    return symact_threshold_dthreshold_eval(x, 0.0, 0.0);
+}
+
+float symact_threshold_dthresholdf(float x, float 0.0, float 0.0)
+{
+    return (float)symact_threshold_dthreshold_eval((double)x, (double)0.0, (double)0.0);
+}
+
+void symact_threshold_dthreshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_threshold_dthreshold_eval(x[i], 0.0, 0.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_threshold_dthreshold_eval(buf[i], (double)0.0, (double)0.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* threshold_dvalue(x) = Piecewise((0, threshold < x), (1, True))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_threshold_dvalue_core(double x, double 0.0, double 0.0)
+{
+    (void)0.0;
+    (void)0.0;
+    return ((threshold < x) ? 0 : 1);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_threshold_dvalue_eval(double x, double 0.0, double 0.0)
+{
+    const double r = symact_threshold_dvalue_core(x, 0.0, 0.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_threshold_dvalue(double x, double 0.0, double 0.0)
+{
+    return symact_threshold_dvalue_eval(x, 0.0, 0.0);
+}
+
+float symact_threshold_dvaluef(float x, float 0.0, float 0.0)
+{
+    return (float)symact_threshold_dvalue_eval((double)x, (double)0.0, (double)0.0);
+}
+
+void symact_threshold_dvalue_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_threshold_dvalue_eval(x[i], 0.0, 0.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_threshold_dvalue_eval(buf[i], (double)0.0, (double)0.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* squareplus(x) = x/2 + sqrt(b + x**2)/2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_squareplus_core(double x, double 4.0)
+{
+    const double t0 = hypot(x, sqrt(b));
+    (void)4.0;
+    return ((x < 0) ? (-b/(-t0 + x))/2 : t0/2 + x/2);
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_squareplus_eval(double x, double 4.0)
+{
+    double r = symact_squareplus_core(x, 4.0);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_squareplus(double x, double 4.0)
+{
+    return symact_squareplus_eval(x, 4.0);
+}
+
+float symact_squareplusf(float x, float 4.0)
+{
+    return (float)symact_squareplus_eval((double)x, (double)4.0);
+}
+
+void symact_squareplus_array(const double *x, double *y, size_t n, double 4.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_squareplus_eval(x[i], 4.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_squareplus_arrayf(const float *x, float *y, size_t n, float 4.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_squareplus_eval(buf[i], (double)4.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_squareplus_prime_core(double x, double 4.0)
+{
+    const double t0 = hypot(x, sqrt(b));
+    const double t1 = 1.0/t0/2;
+    (void)4.0;
+    return ((x < 0) ? -b*t1/(-t0 + x) : t1*(t0 + x));
+}
+
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+static inline double symact_squareplus_prime_eval(double x, double 4.0)
+{
+    double r = symact_squareplus_prime_core(x, 4.0);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+double symact_squareplus_prime(double x, double 4.0)
+{
+    return symact_squareplus_prime_eval(x, 4.0);
+}
+
+float symact_squareplus_primef(float x, float 4.0)
+{
+    return (float)symact_squareplus_prime_eval((double)x, (double)4.0);
+}
+
+void symact_squareplus_prime_array(const double *x, double *y, size_t n, double 4.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_squareplus_prime_eval(x[i], 4.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float 4.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_squareplus_prime_eval(buf[i], (double)4.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* squareplus''(x) = b/(2*(b + x**2)**(3/2))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_squareplus_prime2_core(double x, double 4.0)
+{
+    (void)4.0;
+    return (b/pow(hypot(x, sqrt(b)), 3))/2;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_squareplus_prime2_eval(double x, double 4.0)
+{
+    const double r = symact_squareplus_prime2_core(x, 4.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_squareplus_prime2(double x, double 4.0)
+{
+    return symact_squareplus_prime2_eval(x, 4.0);
+}
+
+float symact_squareplus_prime2f(float x, float 4.0)
+{
+    return (float)symact_squareplus_prime2_eval((double)x, (double)4.0);
+}
+
+void symact_squareplus_prime2_array(const double *x, double *y, size_t n, double 4.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_squareplus_prime2_eval(x[i], 4.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float 4.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_squareplus_prime2_eval(buf[i], (double)4.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* squareplus_db(x) = 1/(4*sqrt(b + x**2))
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_squareplus_db_core(double x, double 4.0)
+{
+    (void)4.0;
+    return 1.0/hypot(x, sqrt(b))/4;
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_squareplus_db_eval(double x, double 4.0)
+{
+    const double r = symact_squareplus_db_core(x, 4.0);
+    return isnan(x) ? x : r;
+}
+
+double symact_squareplus_db(double x, double 4.0)
+{
+    return symact_squareplus_db_eval(x, 4.0);
+}
+
+float symact_squareplus_dbf(float x, float 4.0)
+{
+    return (float)symact_squareplus_db_eval((double)x, (double)4.0);
+}
+
+void symact_squareplus_db_array(const double *x, double *y, size_t n, double 4.0)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_squareplus_db_eval(x[i], 4.0);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float 4.0)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_squareplus_db_eval(buf[i], (double)4.0);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* exponential(x) = exp(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_exponential_core(double x)
+{
+    return exp(x);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_exponential_eval(double x)
+{
+    const double r = symact_exponential_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_exponential(double x)
+{
+    return symact_exponential_eval(x);
+}
+
+float symact_exponentialf(float x)
+{
+    return (float)symact_exponential_eval((double)x);
+}
+
+void symact_exponential_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_exponential_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_exponential_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_exponential_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* exponential'(x) = exp(x)
+ * exponential'(x) = y  with y = exponential(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_exponential_prime_core(double x)
+{
+    return exp(x);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_exponential_prime_eval(double x)
+{
+    const double r = symact_exponential_prime_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_exponential_prime(double x)
+{
+    return symact_exponential_prime_eval(x);
+}
+
+float symact_exponential_primef(float x)
+{
+    return (float)symact_exponential_prime_eval((double)x);
+}
+
+void symact_exponential_prime_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_exponential_prime_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_exponential_prime_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_exponential_prime_eval(buf[i]);
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            y[i0 + i] = (float)buf[i];
+        }
+    }
+}
+
+/* exponential''(x) = exp(x)
+ * Branch-free: every select below is evaluated on both sides.
+ */
+static inline double symact_exponential_prime2_core(double x)
+{
+    return exp(x);
+}
+
+/* The core plus its guards: NaN -> NaN. */
+static inline double symact_exponential_prime2_eval(double x)
+{
+    const double r = symact_exponential_prime2_core(x);
+    return isnan(x) ? x : r;
+}
+
+double symact_exponential_prime2(double x)
+{
+    return symact_exponential_prime2_eval(x);
+}
+
+float symact_exponential_prime2f(float x)
+{
+    return (float)symact_exponential_prime2_eval((double)x);
+}
+
+void symact_exponential_prime2_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        y[i] = symact_exponential_prime2_eval(x[i]);
+    }
+}
+
+/* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
+ * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
+void symact_exponential_prime2_arrayf(const float *x, float *y, size_t n)
+{
+    double buf[SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = (double)x[i0 + i];
+        }
+#pragma omp simd
+        for (size_t i = 0; i < m; ++i) {
+            buf[i] = symact_exponential_prime2_eval(buf[i]);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {

@@ -33,6 +33,13 @@ float symact_sigmoid_primef(float x);
 void symact_sigmoid_prime_array(const double *x, double *y, size_t n);
 void symact_sigmoid_prime_arrayf(const float *x, float *y, size_t n);
 
+/* sigmoid''(x) = (1 - exp(x))*exp(x)/(exp(x) + 1)**3
+ */
+double symact_sigmoid_prime2(double x);
+float symact_sigmoid_prime2f(float x);
+void symact_sigmoid_prime2_array(const double *x, double *y, size_t n);
+void symact_sigmoid_prime2_arrayf(const float *x, float *y, size_t n);
+
 /* tanh: Hyperbolic tangent, squashes the real line into (-1, 1). */
 
 /* tanh(x) = tanh(x)
@@ -49,6 +56,13 @@ double symact_tanh_prime(double x);
 float symact_tanh_primef(float x);
 void symact_tanh_prime_array(const double *x, double *y, size_t n);
 void symact_tanh_prime_arrayf(const float *x, float *y, size_t n);
+
+/* tanh''(x) = (2*tanh(x)**2 - 2)*tanh(x)
+ */
+double symact_tanh_prime2(double x);
+float symact_tanh_prime2f(float x);
+void symact_tanh_prime2_array(const double *x, double *y, size_t n);
+void symact_tanh_prime2_arrayf(const float *x, float *y, size_t n);
 
 /* relu: Rectified linear unit: x for x > 0, else 0. */
 /* Convention: relu'(0) = 0 (as PyTorch). */
@@ -68,25 +82,48 @@ float symact_relu_primef(float x);
 void symact_relu_prime_array(const double *x, double *y, size_t n);
 void symact_relu_prime_arrayf(const float *x, float *y, size_t n);
 
+/* relu''(x) = 0
+ */
+double symact_relu_prime2(double x);
+float symact_relu_prime2f(float x);
+void symact_relu_prime2_array(const double *x, double *y, size_t n);
+void symact_relu_prime2_arrayf(const float *x, float *y, size_t n);
+
 /* leaky_relu: Leaky ReLU: x for x > 0, else alpha*x. */
 /* Convention: leaky_relu'(0) = alpha (as PyTorch). */
 
 /* leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
- * alpha: default 0.01
+ * 0.01: default None
  */
-double symact_leaky_relu(double x, double alpha);
-float symact_leaky_reluf(float x, float alpha);
-void symact_leaky_relu_array(const double *x, double *y, size_t n, double alpha);
-void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float alpha);
+double symact_leaky_relu(double x, double 0.01);
+float symact_leaky_reluf(float x, float 0.01);
+void symact_leaky_relu_array(const double *x, double *y, size_t n, double 0.01);
+void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float 0.01);
 
 /* leaky_relu'(x) = Piecewise((1, x > 0), (alpha, True))
  * leaky_relu'(x) = Piecewise((1, y > 0), (alpha, True))  with y = leaky_relu(x)
- * alpha: default 0.01
+ * 0.01: default None
  */
-double symact_leaky_relu_prime(double x, double alpha);
-float symact_leaky_relu_primef(float x, float alpha);
-void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double alpha);
-void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float alpha);
+double symact_leaky_relu_prime(double x, double 0.01);
+float symact_leaky_relu_primef(float x, float 0.01);
+void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double 0.01);
+void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float 0.01);
+
+/* leaky_relu''(x) = 0
+ * 0.01: default None
+ */
+double symact_leaky_relu_prime2(double x, double 0.01);
+float symact_leaky_relu_prime2f(float x, float 0.01);
+void symact_leaky_relu_prime2_array(const double *x, double *y, size_t n, double 0.01);
+void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float 0.01);
+
+/* leaky_relu_dalpha(x) = Piecewise((0, x > 0), (x, True))
+ * 0.01: default None
+ */
+double symact_leaky_relu_dalpha(double x, double 0.01);
+float symact_leaky_relu_dalphaf(float x, float 0.01);
+void symact_leaky_relu_dalpha_array(const double *x, double *y, size_t n, double 0.01);
+void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float 0.01);
 
 /* binary_step: Heaviside step: 1 for x >= 0, else 0. */
 /* Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta). */
@@ -106,6 +143,13 @@ float symact_binary_step_primef(float x);
 void symact_binary_step_prime_array(const double *x, double *y, size_t n);
 void symact_binary_step_prime_arrayf(const float *x, float *y, size_t n);
 
+/* binary_step''(x) = 0
+ */
+double symact_binary_step_prime2(double x);
+float symact_binary_step_prime2f(float x);
+void symact_binary_step_prime2_array(const double *x, double *y, size_t n);
+void symact_binary_step_prime2_arrayf(const float *x, float *y, size_t n);
+
 /* linear: Identity: x. (alias: identity) */
 
 /* linear(x) = x
@@ -123,22 +167,52 @@ float symact_linear_primef(float x);
 void symact_linear_prime_array(const double *x, double *y, size_t n);
 void symact_linear_prime_arrayf(const float *x, float *y, size_t n);
 
-/* softplus: Softplus, a smooth ReLU: log(1 + exp(x)). */
-
-/* softplus(x) = log(exp(x) + 1)
+/* linear''(x) = 0
  */
-double symact_softplus(double x);
-float symact_softplusf(float x);
-void symact_softplus_array(const double *x, double *y, size_t n);
-void symact_softplus_arrayf(const float *x, float *y, size_t n);
+double symact_linear_prime2(double x);
+float symact_linear_prime2f(float x);
+void symact_linear_prime2_array(const double *x, double *y, size_t n);
+void symact_linear_prime2_arrayf(const float *x, float *y, size_t n);
 
-/* softplus'(x) = exp(x)/(exp(x) + 1)
- * softplus'(x) = 1 - exp(-y)  with y = softplus(x)
+/* softplus: Softplus, a smooth ReLU: log(1 + exp(beta*x))/beta. */
+/* Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result. */
+
+/* softplus(x) = log(exp(beta*x) + 1)/beta
+ * 1.0: default None
+ * 20.0: default None
  */
-double symact_softplus_prime(double x);
-float symact_softplus_primef(float x);
-void symact_softplus_prime_array(const double *x, double *y, size_t n);
-void symact_softplus_prime_arrayf(const float *x, float *y, size_t n);
+double symact_softplus(double x, double 1.0, double 20.0);
+float symact_softplusf(float x, float 1.0, float 20.0);
+void symact_softplus_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
+void symact_softplus_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
+
+/* softplus'(x) = exp(beta*x)/(exp(beta*x) + 1)
+ * softplus'(x) = 1 - exp(-beta*y)  with y = softplus(x)
+ * 1.0: default None
+ * 20.0: default None
+ */
+double symact_softplus_prime(double x, double 1.0, double 20.0);
+float symact_softplus_primef(float x, float 1.0, float 20.0);
+void symact_softplus_prime_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
+void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
+
+/* softplus''(x) = beta*exp(beta*x)/(exp(beta*x) + 1)**2
+ * 1.0: default None
+ * 20.0: default None
+ */
+double symact_softplus_prime2(double x, double 1.0, double 20.0);
+float symact_softplus_prime2f(float x, float 1.0, float 20.0);
+void symact_softplus_prime2_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
+void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
+
+/* softplus_dbeta(x) = x*exp(beta*x)/(beta*(exp(beta*x) + 1)) - log(exp(beta*x) + 1)/beta**2
+ * 1.0: default None
+ * 20.0: default None
+ */
+double symact_softplus_dbeta(double x, double 1.0, double 20.0);
+float symact_softplus_dbetaf(float x, float 1.0, float 20.0);
+void symact_softplus_dbeta_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
+void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
 
 /* silu: Sigmoid linear unit: x * sigmoid(x). (alias: swish) */
 
@@ -156,6 +230,169 @@ float symact_silu_primef(float x);
 void symact_silu_prime_array(const double *x, double *y, size_t n);
 void symact_silu_prime_arrayf(const float *x, float *y, size_t n);
 
+/* silu''(x) = (2*x + (2 - x)*(exp(x) + 1))*exp(x)/(exp(x) + 1)**3
+ */
+double symact_silu_prime2(double x);
+float symact_silu_prime2f(float x);
+void symact_silu_prime2_array(const double *x, double *y, size_t n);
+void symact_silu_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* relu6: ReLU capped at 6: min(max(x, 0), 6). */
+/* Convention: relu6'(0) = relu6'(6) = 0 (as PyTorch's hardtanh(x, 0, 6)). */
+
+/* relu6(x) = Piecewise((0, x <= 0), (x, x < 6), (6, True))
+ */
+double symact_relu6(double x);
+float symact_relu6f(float x);
+void symact_relu6_array(const double *x, double *y, size_t n);
+void symact_relu6_arrayf(const float *x, float *y, size_t n);
+
+/* relu6'(x) = Piecewise((0, x <= 0), (1, x < 6), (0, True))
+ * relu6'(x) = Piecewise((0, Eq(y, 0) | Eq(y, 6)), (1, y < 6), (nan, True))  with y = relu6(x)
+ */
+double symact_relu6_prime(double x);
+float symact_relu6_primef(float x);
+void symact_relu6_prime_array(const double *x, double *y, size_t n);
+void symact_relu6_prime_arrayf(const float *x, float *y, size_t n);
+
+/* relu6''(x) = 0
+ */
+double symact_relu6_prime2(double x);
+float symact_relu6_prime2f(float x);
+void symact_relu6_prime2_array(const double *x, double *y, size_t n);
+void symact_relu6_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* prelu: Parametric ReLU: x for x > 0, else a*x, with a learnable slope a. */
+/* Convention: prelu'(0) = a (as PyTorch). */
+
+/* prelu(x) = Piecewise((x, x > 0), (a*x, True))
+ * 0.25: default None
+ */
+double symact_prelu(double x, double 0.25);
+float symact_preluf(float x, float 0.25);
+void symact_prelu_array(const double *x, double *y, size_t n, double 0.25);
+void symact_prelu_arrayf(const float *x, float *y, size_t n, float 0.25);
+
+/* prelu'(x) = Piecewise((1, x > 0), (a, True))
+ * 0.25: default None
+ */
+double symact_prelu_prime(double x, double 0.25);
+float symact_prelu_primef(float x, float 0.25);
+void symact_prelu_prime_array(const double *x, double *y, size_t n, double 0.25);
+void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float 0.25);
+
+/* prelu''(x) = 0
+ * 0.25: default None
+ */
+double symact_prelu_prime2(double x, double 0.25);
+float symact_prelu_prime2f(float x, float 0.25);
+void symact_prelu_prime2_array(const double *x, double *y, size_t n, double 0.25);
+void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float 0.25);
+
+/* prelu_da(x) = Piecewise((0, x > 0), (x, True))
+ * 0.25: default None
+ */
+double symact_prelu_da(double x, double 0.25);
+float symact_prelu_daf(float x, float 0.25);
+void symact_prelu_da_array(const double *x, double *y, size_t n, double 0.25);
+void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float 0.25);
+
+/* elu: Exponential linear unit: x for x > 0, else alpha*(exp(x) - 1). */
+/* Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch). */
+
+/* elu(x) = Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))
+ * 1.0: default None
+ */
+double symact_elu(double x, double 1.0);
+float symact_eluf(float x, float 1.0);
+void symact_elu_array(const double *x, double *y, size_t n, double 1.0);
+void symact_elu_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* elu'(x) = Piecewise((1, x > 0), (alpha*exp(x), True))
+ * elu'(x) = Piecewise((1, y > 0), (alpha + y, True))  with y = elu(x)
+ * 1.0: default None
+ */
+double symact_elu_prime(double x, double 1.0);
+float symact_elu_primef(float x, float 1.0);
+void symact_elu_prime_array(const double *x, double *y, size_t n, double 1.0);
+void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* elu''(x) = Piecewise((0, x > 0), (alpha*exp(x), True))
+ * 1.0: default None
+ */
+double symact_elu_prime2(double x, double 1.0);
+float symact_elu_prime2f(float x, float 1.0);
+void symact_elu_prime2_array(const double *x, double *y, size_t n, double 1.0);
+void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* elu_dalpha(x) = Piecewise((0, x > 0), (exp(x) - 1, True))
+ * 1.0: default None
+ */
+double symact_elu_dalpha(double x, double 1.0);
+float symact_elu_dalphaf(float x, float 1.0);
+void symact_elu_dalpha_array(const double *x, double *y, size_t n, double 1.0);
+void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* selu: Scaled ELU: scale*(x for x > 0, else alpha*(exp(x) - 1)), self-normalizing constants. */
+/* Convention: alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946; selu'(0) = scale*alpha (the x <= 0 branch, as PyTorch). */
+
+/* selu(x) = Piecewise((1.0507009873554804934193349852946*x, x > 0), (1.75809934084737685994021752081231934206*exp(x) - 1.75809934084737685994021752081231934206, True))
+ */
+double symact_selu(double x);
+float symact_seluf(float x);
+void symact_selu_array(const double *x, double *y, size_t n);
+void symact_selu_arrayf(const float *x, float *y, size_t n);
+
+/* selu'(x) = Piecewise((1.0507009873554804934193349852946, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+ */
+double symact_selu_prime(double x);
+float symact_selu_primef(float x);
+void symact_selu_prime_array(const double *x, double *y, size_t n);
+void symact_selu_prime_arrayf(const float *x, float *y, size_t n);
+
+/* selu''(x) = Piecewise((0, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+ */
+double symact_selu_prime2(double x);
+float symact_selu_prime2f(float x);
+void symact_selu_prime2_array(const double *x, double *y, size_t n);
+void symact_selu_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* celu: Continuously differentiable ELU: x for x > 0, else alpha*(exp(x/alpha) - 1). */
+/* Convention: celu'(0) = 1 from both sides. */
+
+/* celu(x) = Piecewise((x, x > 0), (alpha*(exp(x/alpha) - 1), True))
+ * 1.0: default None
+ */
+double symact_celu(double x, double 1.0);
+float symact_celuf(float x, float 1.0);
+void symact_celu_array(const double *x, double *y, size_t n, double 1.0);
+void symact_celu_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* celu'(x) = Piecewise((1, x > 0), (exp(x/alpha), True))
+ * celu'(x) = Piecewise((1, y > 0), ((alpha + y)/alpha, True))  with y = celu(x)
+ * 1.0: default None
+ */
+double symact_celu_prime(double x, double 1.0);
+float symact_celu_primef(float x, float 1.0);
+void symact_celu_prime_array(const double *x, double *y, size_t n, double 1.0);
+void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* celu''(x) = Piecewise((0, x > 0), (exp(x/alpha)/alpha, True))
+ * 1.0: default None
+ */
+double symact_celu_prime2(double x, double 1.0);
+float symact_celu_prime2f(float x, float 1.0);
+void symact_celu_prime2_array(const double *x, double *y, size_t n, double 1.0);
+void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* celu_dalpha(x) = Piecewise((0, x > 0), (exp(x/alpha) - 1 - x*exp(x/alpha)/alpha, True))
+ * 1.0: default None
+ */
+double symact_celu_dalpha(double x, double 1.0);
+float symact_celu_dalphaf(float x, float 1.0);
+void symact_celu_dalpha_array(const double *x, double *y, size_t n, double 1.0);
+void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0);
+
 /* gelu: Gaussian error linear unit (exact): x * Phi(x), Phi the standard normal distribution. */
 
 /* gelu(x) = x*(erf(sqrt(2)*x/2) + 1)/2
@@ -171,6 +408,439 @@ double symact_gelu_prime(double x);
 float symact_gelu_primef(float x);
 void symact_gelu_prime_array(const double *x, double *y, size_t n);
 void symact_gelu_prime_arrayf(const float *x, float *y, size_t n);
+
+/* gelu''(x) = sqrt(2)*(2 - x**2)*exp(-x**2/2)/(2*sqrt(pi))
+ */
+double symact_gelu_prime2(double x);
+float symact_gelu_prime2f(float x);
+void symact_gelu_prime2_array(const double *x, double *y, size_t n);
+void symact_gelu_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* gelu_tanh: GELU, tanh approximation: x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))). */
+
+/* gelu_tanh(x) = x*(tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi)) + 1)/2
+ */
+double symact_gelu_tanh(double x);
+float symact_gelu_tanhf(float x);
+void symact_gelu_tanh_array(const double *x, double *y, size_t n);
+void symact_gelu_tanh_arrayf(const float *x, float *y, size_t n);
+
+/* gelu_tanh'(x) = sqrt(2)*x*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/(2*sqrt(pi)) + tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/2 + 1/2
+ */
+double symact_gelu_tanh_prime(double x);
+float symact_gelu_tanh_primef(float x);
+void symact_gelu_tanh_prime_array(const double *x, double *y, size_t n);
+void symact_gelu_tanh_prime_arrayf(const float *x, float *y, size_t n);
+
+/* gelu_tanh''(x) = 26829*sqrt(2)*x**2*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)/(200000*sqrt(pi)) + 2*x*(26829*x**2/200000 + 1)**2*(tanh(8943*sqrt(2)*x**3/(200000*sqrt(pi)) + sqrt(2)*x/sqrt(pi))**2 - 1)*tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/pi + sqrt(2)*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/sqrt(pi)
+ */
+double symact_gelu_tanh_prime2(double x);
+float symact_gelu_tanh_prime2f(float x);
+void symact_gelu_tanh_prime2_array(const double *x, double *y, size_t n);
+void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* swish_beta: Swish with a slope parameter: x*sigmoid(beta*x). */
+
+/* swish_beta(x) = x/(1 + exp(-beta*x))
+ * 1.0: default None
+ */
+double symact_swish_beta(double x, double 1.0);
+float symact_swish_betaf(float x, float 1.0);
+void symact_swish_beta_array(const double *x, double *y, size_t n, double 1.0);
+void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* swish_beta'(x) = (beta*x + exp(beta*x) + 1)*exp(beta*x)/(exp(beta*x) + 1)**2
+ * 1.0: default None
+ */
+double symact_swish_beta_prime(double x, double 1.0);
+float symact_swish_beta_primef(float x, float 1.0);
+void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double 1.0);
+void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* swish_beta''(x) = beta*(2*beta*x + (-beta*x + 2)*(exp(beta*x) + 1))*exp(beta*x)/(exp(beta*x) + 1)**3
+ * 1.0: default None
+ */
+double symact_swish_beta_prime2(double x, double 1.0);
+float symact_swish_beta_prime2f(float x, float 1.0);
+void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double 1.0);
+void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* swish_beta_dbeta(x) = x**2*exp(beta*x)/(exp(beta*x) + 1)**2
+ * 1.0: default None
+ */
+double symact_swish_beta_dbeta(double x, double 1.0);
+float symact_swish_beta_dbetaf(float x, float 1.0);
+void symact_swish_beta_dbeta_array(const double *x, double *y, size_t n, double 1.0);
+void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0);
+
+/* mish: Mish: x*tanh(softplus(x)). */
+
+/* mish(x) = x*tanh(log(exp(x) + 1))
+ */
+double symact_mish(double x);
+float symact_mishf(float x);
+void symact_mish_array(const double *x, double *y, size_t n);
+void symact_mish_arrayf(const float *x, float *y, size_t n);
+
+/* mish'(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + tanh(log(exp(x) + 1))
+ */
+double symact_mish_prime(double x);
+float symact_mish_primef(float x);
+void symact_mish_prime_array(const double *x, double *y, size_t n);
+void symact_mish_prime_arrayf(const float *x, float *y, size_t n);
+
+/* mish''(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + 2*x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)*tanh(log(exp(x) + 1))/(exp(x) + 1)**2 + x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)/(exp(x) + 1)**2 + 2*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1)
+ */
+double symact_mish_prime2(double x);
+float symact_mish_prime2f(float x);
+void symact_mish_prime2_array(const double *x, double *y, size_t n);
+void symact_mish_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* log_sigmoid: Log of the sigmoid: -softplus(-x). */
+
+/* log_sigmoid(x) = -log(1 + exp(-x))
+ */
+double symact_log_sigmoid(double x);
+float symact_log_sigmoidf(float x);
+void symact_log_sigmoid_array(const double *x, double *y, size_t n);
+void symact_log_sigmoid_arrayf(const float *x, float *y, size_t n);
+
+/* log_sigmoid'(x) = 1/(exp(x) + 1)
+ * log_sigmoid'(x) = 1 - exp(y)  with y = log_sigmoid(x)
+ */
+double symact_log_sigmoid_prime(double x);
+float symact_log_sigmoid_primef(float x);
+void symact_log_sigmoid_prime_array(const double *x, double *y, size_t n);
+void symact_log_sigmoid_prime_arrayf(const float *x, float *y, size_t n);
+
+/* log_sigmoid''(x) = -exp(x)/(exp(x) + 1)**2
+ */
+double symact_log_sigmoid_prime2(double x);
+float symact_log_sigmoid_prime2f(float x);
+void symact_log_sigmoid_prime2_array(const double *x, double *y, size_t n);
+void symact_log_sigmoid_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* softsign: Softsign: x/(1 + |x|). */
+
+/* softsign(x) = x/(Abs(x) + 1)
+ */
+double symact_softsign(double x);
+float symact_softsignf(float x);
+void symact_softsign_array(const double *x, double *y, size_t n);
+void symact_softsign_arrayf(const float *x, float *y, size_t n);
+
+/* softsign'(x) = -x*sign(x)/(Abs(x) + 1)**2 + 1/(Abs(x) + 1)
+ */
+double symact_softsign_prime(double x);
+float symact_softsign_primef(float x);
+void symact_softsign_prime_array(const double *x, double *y, size_t n);
+void symact_softsign_prime_arrayf(const float *x, float *y, size_t n);
+
+/* softsign''(x) = 2*(x*sign(x) - Abs(x) - 1)*sign(x)/(Abs(x) + 1)**3
+ */
+double symact_softsign_prime2(double x);
+float symact_softsign_prime2f(float x);
+void symact_softsign_prime2_array(const double *x, double *y, size_t n);
+void symact_softsign_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* hard_sigmoid: Hard sigmoid: relu6(x + 3)/6. */
+/* Convention: hard_sigmoid'(-3) = hard_sigmoid'(3) = 0 (as PyTorch). */
+
+/* hard_sigmoid(x) = Piecewise((0, x <= -3), (1, x >= 3), (x/6 + 1/2, True))
+ */
+double symact_hard_sigmoid(double x);
+float symact_hard_sigmoidf(float x);
+void symact_hard_sigmoid_array(const double *x, double *y, size_t n);
+void symact_hard_sigmoid_arrayf(const float *x, float *y, size_t n);
+
+/* hard_sigmoid'(x) = Piecewise((0, (x >= 3) | (x <= -3)), (1/6, True))
+ * hard_sigmoid'(x) = Piecewise((0, Eq(y, 0) | Eq(y, 1)), (1/6, True))  with y = hard_sigmoid(x)
+ */
+double symact_hard_sigmoid_prime(double x);
+float symact_hard_sigmoid_primef(float x);
+void symact_hard_sigmoid_prime_array(const double *x, double *y, size_t n);
+void symact_hard_sigmoid_prime_arrayf(const float *x, float *y, size_t n);
+
+/* hard_sigmoid''(x) = 0
+ */
+double symact_hard_sigmoid_prime2(double x);
+float symact_hard_sigmoid_prime2f(float x);
+void symact_hard_sigmoid_prime2_array(const double *x, double *y, size_t n);
+void symact_hard_sigmoid_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* hard_silu: Hard SiLU (hard swish): x*relu6(x + 3)/6. (alias: hard_swish) */
+/* Convention: hard_silu'(-3) = -1/2, hard_silu'(3) = 3/2 (the middle branch, as PyTorch). */
+
+/* hard_silu(x) = Piecewise((0, x < -3), (x, x > 3), (x*(x + 3)/6, True))
+ */
+double symact_hard_silu(double x);
+float symact_hard_siluf(float x);
+void symact_hard_silu_array(const double *x, double *y, size_t n);
+void symact_hard_silu_arrayf(const float *x, float *y, size_t n);
+
+/* hard_silu'(x) = Piecewise((0, x < -3), (1, x > 3), (x/3 + 1/2, True))
+ */
+double symact_hard_silu_prime(double x);
+float symact_hard_silu_primef(float x);
+void symact_hard_silu_prime_array(const double *x, double *y, size_t n);
+void symact_hard_silu_prime_arrayf(const float *x, float *y, size_t n);
+
+/* hard_silu''(x) = Piecewise((0, (x > 3) | (x < -3)), (1/3, True))
+ */
+double symact_hard_silu_prime2(double x);
+float symact_hard_silu_prime2f(float x);
+void symact_hard_silu_prime2_array(const double *x, double *y, size_t n);
+void symact_hard_silu_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* hard_tanh: Hard tanh: x clipped to [min_val, max_val]. */
+/* Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val. */
+
+/* hard_tanh(x) = Piecewise((min_val, min_val >= x), (max_val, max_val <= x), (x, True))
+ * -1.0: default None
+ * 1.0: default None
+ */
+double symact_hard_tanh(double x, double -1.0, double 1.0);
+float symact_hard_tanhf(float x, float -1.0, float 1.0);
+void symact_hard_tanh_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
+void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+
+/* hard_tanh'(x) = Piecewise((0, (min_val >= x) | (max_val <= x)), (1, True))
+ * hard_tanh'(x) = Piecewise((0, Eq(max_val, y) | Eq(min_val, y)), (1, True))  with y = hard_tanh(x)
+ * -1.0: default None
+ * 1.0: default None
+ */
+double symact_hard_tanh_prime(double x, double -1.0, double 1.0);
+float symact_hard_tanh_primef(float x, float -1.0, float 1.0);
+void symact_hard_tanh_prime_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
+void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+
+/* hard_tanh''(x) = 0
+ * -1.0: default None
+ * 1.0: default None
+ */
+double symact_hard_tanh_prime2(double x, double -1.0, double 1.0);
+float symact_hard_tanh_prime2f(float x, float -1.0, float 1.0);
+void symact_hard_tanh_prime2_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
+void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+
+/* hard_tanh_dmin_val(x) = Piecewise((1, min_val >= x), (0, True))
+ * -1.0: default None
+ * 1.0: default None
+ */
+double symact_hard_tanh_dmin_val(double x, double -1.0, double 1.0);
+float symact_hard_tanh_dmin_valf(float x, float -1.0, float 1.0);
+void symact_hard_tanh_dmin_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
+void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+
+/* hard_tanh_dmax_val(x) = Piecewise((0, min_val >= x), (1, max_val <= x), (0, True))
+ * -1.0: default None
+ * 1.0: default None
+ */
+double symact_hard_tanh_dmax_val(double x, double -1.0, double 1.0);
+float symact_hard_tanh_dmax_valf(float x, float -1.0, float 1.0);
+void symact_hard_tanh_dmax_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
+void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+
+/* hardshrink: Hard shrinkage: x where |x| > lambd, else 0. */
+/* Convention: hardshrink'(+-lambd) = 0 (as PyTorch). */
+
+/* hardshrink(x) = Piecewise((x, lambd < Abs(x)), (0, True))
+ * 0.5: default None
+ */
+double symact_hardshrink(double x, double 0.5);
+float symact_hardshrinkf(float x, float 0.5);
+void symact_hardshrink_array(const double *x, double *y, size_t n, double 0.5);
+void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* hardshrink'(x) = Piecewise((1, lambd < Abs(x)), (0, True))
+ * hardshrink'(x) = Piecewise((1, lambd < Abs(y)), (0, True))  with y = hardshrink(x)
+ * 0.5: default None
+ */
+double symact_hardshrink_prime(double x, double 0.5);
+float symact_hardshrink_primef(float x, float 0.5);
+void symact_hardshrink_prime_array(const double *x, double *y, size_t n, double 0.5);
+void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* hardshrink''(x) = 0
+ * 0.5: default None
+ */
+double symact_hardshrink_prime2(double x, double 0.5);
+float symact_hardshrink_prime2f(float x, float 0.5);
+void symact_hardshrink_prime2_array(const double *x, double *y, size_t n, double 0.5);
+void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* hardshrink_dlambd(x) = 0
+ * 0.5: default None
+ */
+double symact_hardshrink_dlambd(double x, double 0.5);
+float symact_hardshrink_dlambdf(float x, float 0.5);
+void symact_hardshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5);
+void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* softshrink: Soft shrinkage: x - lambd for x > lambd, x + lambd for x < -lambd, else 0. */
+/* Convention: softshrink'(+-lambd) = 0 (as PyTorch). */
+
+/* softshrink(x) = Piecewise((-lambd + x, lambd < x), (lambd + x, lambd < -x), (0, True))
+ * 0.5: default None
+ */
+double symact_softshrink(double x, double 0.5);
+float symact_softshrinkf(float x, float 0.5);
+void symact_softshrink_array(const double *x, double *y, size_t n, double 0.5);
+void symact_softshrink_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* softshrink'(x) = Piecewise((1, (lambd < x) | (lambd < -x)), (0, True))
+ * softshrink'(x) = Piecewise((1, (y > 0) | (y < 0)), (0, True))  with y = softshrink(x)
+ * 0.5: default None
+ */
+double symact_softshrink_prime(double x, double 0.5);
+float symact_softshrink_primef(float x, float 0.5);
+void symact_softshrink_prime_array(const double *x, double *y, size_t n, double 0.5);
+void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* softshrink''(x) = 0
+ * 0.5: default None
+ */
+double symact_softshrink_prime2(double x, double 0.5);
+float symact_softshrink_prime2f(float x, float 0.5);
+void symact_softshrink_prime2_array(const double *x, double *y, size_t n, double 0.5);
+void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* softshrink_dlambd(x) = Piecewise((-1, lambd < x), (1, lambd < -x), (0, True))
+ * 0.5: default None
+ */
+double symact_softshrink_dlambd(double x, double 0.5);
+float symact_softshrink_dlambdf(float x, float 0.5);
+void symact_softshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5);
+void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5);
+
+/* tanhshrink: Tanh shrinkage: x - tanh(x). */
+
+/* tanhshrink(x) = x - tanh(x)
+ */
+double symact_tanhshrink(double x);
+float symact_tanhshrinkf(float x);
+void symact_tanhshrink_array(const double *x, double *y, size_t n);
+void symact_tanhshrink_arrayf(const float *x, float *y, size_t n);
+
+/* tanhshrink'(x) = tanh(x)**2
+ */
+double symact_tanhshrink_prime(double x);
+float symact_tanhshrink_primef(float x);
+void symact_tanhshrink_prime_array(const double *x, double *y, size_t n);
+void symact_tanhshrink_prime_arrayf(const float *x, float *y, size_t n);
+
+/* tanhshrink''(x) = (2 - 2*tanh(x)**2)*tanh(x)
+ */
+double symact_tanhshrink_prime2(double x);
+float symact_tanhshrink_prime2f(float x);
+void symact_tanhshrink_prime2_array(const double *x, double *y, size_t n);
+void symact_tanhshrink_prime2_arrayf(const float *x, float *y, size_t n);
+
+/* threshold: Threshold: x where x > threshold, else value. */
+/* Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu. */
+
+/* threshold(x) = Piecewise((x, threshold < x), (value, True))
+ * 0.0: default None
+ * 0.0: default None
+ */
+double symact_threshold(double x, double 0.0, double 0.0);
+float symact_thresholdf(float x, float 0.0, float 0.0);
+void symact_threshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
+void symact_threshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+
+/* threshold'(x) = Piecewise((1, threshold < x), (0, True))
+ * 0.0: default None
+ * 0.0: default None
+ */
+double symact_threshold_prime(double x, double 0.0, double 0.0);
+float symact_threshold_primef(float x, float 0.0, float 0.0);
+void symact_threshold_prime_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
+void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+
+/* threshold''(x) = 0
+ * 0.0: default None
+ * 0.0: default None
+ */
+double symact_threshold_prime2(double x, double 0.0, double 0.0);
+float symact_threshold_prime2f(float x, float 0.0, float 0.0);
+void symact_threshold_prime2_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
+void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+
+/* threshold_dthreshold(x) = 0
+ * 0.0: default None
+ * 0.0: default None
+ */
+double symact_threshold_dthreshold(double x, double 0.0, double 0.0);
+float symact_threshold_dthresholdf(float x, float 0.0, float 0.0);
+void symact_threshold_dthreshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
+void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+
+/* threshold_dvalue(x) = Piecewise((0, threshold < x), (1, True))
+ * 0.0: default None
+ * 0.0: default None
+ */
+double symact_threshold_dvalue(double x, double 0.0, double 0.0);
+float symact_threshold_dvaluef(float x, float 0.0, float 0.0);
+void symact_threshold_dvalue_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
+void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+
+/* squareplus: Squareplus, an algebraic softplus: (x + sqrt(x^2 + b))/2. */
+
+/* squareplus(x) = x/2 + sqrt(b + x**2)/2
+ * 4.0: default None
+ */
+double symact_squareplus(double x, double 4.0);
+float symact_squareplusf(float x, float 4.0);
+void symact_squareplus_array(const double *x, double *y, size_t n, double 4.0);
+void symact_squareplus_arrayf(const float *x, float *y, size_t n, float 4.0);
+
+/* squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
+ * 4.0: default None
+ */
+double symact_squareplus_prime(double x, double 4.0);
+float symact_squareplus_primef(float x, float 4.0);
+void symact_squareplus_prime_array(const double *x, double *y, size_t n, double 4.0);
+void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float 4.0);
+
+/* squareplus''(x) = b/(2*(b + x**2)**(3/2))
+ * 4.0: default None
+ */
+double symact_squareplus_prime2(double x, double 4.0);
+float symact_squareplus_prime2f(float x, float 4.0);
+void symact_squareplus_prime2_array(const double *x, double *y, size_t n, double 4.0);
+void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float 4.0);
+
+/* squareplus_db(x) = 1/(4*sqrt(b + x**2))
+ * 4.0: default None
+ */
+double symact_squareplus_db(double x, double 4.0);
+float symact_squareplus_dbf(float x, float 4.0);
+void symact_squareplus_db_array(const double *x, double *y, size_t n, double 4.0);
+void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float 4.0);
+
+/* exponential: Exponential: exp(x). */
+
+/* exponential(x) = exp(x)
+ */
+double symact_exponential(double x);
+float symact_exponentialf(float x);
+void symact_exponential_array(const double *x, double *y, size_t n);
+void symact_exponential_arrayf(const float *x, float *y, size_t n);
+
+/* exponential'(x) = exp(x)
+ * exponential'(x) = y  with y = exponential(x)
+ */
+double symact_exponential_prime(double x);
+float symact_exponential_primef(float x);
+void symact_exponential_prime_array(const double *x, double *y, size_t n);
+void symact_exponential_prime_arrayf(const float *x, float *y, size_t n);
+
+/* exponential''(x) = exp(x)
+ */
+double symact_exponential_prime2(double x);
+float symact_exponential_prime2f(float x);
+void symact_exponential_prime2_array(const double *x, double *y, size_t n);
+void symact_exponential_prime2_arrayf(const float *x, float *y, size_t n);
 
 #ifdef __cplusplus
 }

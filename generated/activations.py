@@ -13,26 +13,110 @@ import numpy as np
 __all__ = [
     "sigmoid",
     "sigmoid_prime",
+    "sigmoid_prime2",
     "tanh",
     "tanh_prime",
+    "tanh_prime2",
     "relu",
     "relu_prime",
+    "relu_prime2",
     "leaky_relu",
     "leaky_relu_prime",
+    "leaky_relu_prime2",
+    "leaky_relu_dalpha",
     "binary_step",
     "binary_step_prime",
+    "binary_step_prime2",
     "linear",
     "linear_prime",
+    "linear_prime2",
     "identity",
     "identity_prime",
+    "identity_prime2",
     "softplus",
     "softplus_prime",
+    "softplus_prime2",
+    "softplus_dbeta",
     "silu",
     "silu_prime",
+    "silu_prime2",
     "swish",
     "swish_prime",
+    "swish_prime2",
+    "relu6",
+    "relu6_prime",
+    "relu6_prime2",
+    "prelu",
+    "prelu_prime",
+    "prelu_prime2",
+    "prelu_da",
+    "elu",
+    "elu_prime",
+    "elu_prime2",
+    "elu_dalpha",
+    "selu",
+    "selu_prime",
+    "selu_prime2",
+    "celu",
+    "celu_prime",
+    "celu_prime2",
+    "celu_dalpha",
     "gelu",
     "gelu_prime",
+    "gelu_prime2",
+    "gelu_tanh",
+    "gelu_tanh_prime",
+    "gelu_tanh_prime2",
+    "swish_beta",
+    "swish_beta_prime",
+    "swish_beta_prime2",
+    "swish_beta_dbeta",
+    "mish",
+    "mish_prime",
+    "mish_prime2",
+    "log_sigmoid",
+    "log_sigmoid_prime",
+    "log_sigmoid_prime2",
+    "softsign",
+    "softsign_prime",
+    "softsign_prime2",
+    "hard_sigmoid",
+    "hard_sigmoid_prime",
+    "hard_sigmoid_prime2",
+    "hard_silu",
+    "hard_silu_prime",
+    "hard_silu_prime2",
+    "hard_swish",
+    "hard_swish_prime",
+    "hard_swish_prime2",
+    "hard_tanh",
+    "hard_tanh_prime",
+    "hard_tanh_prime2",
+    "hard_tanh_dmin_val",
+    "hard_tanh_dmax_val",
+    "hardshrink",
+    "hardshrink_prime",
+    "hardshrink_prime2",
+    "hardshrink_dlambd",
+    "softshrink",
+    "softshrink_prime",
+    "softshrink_prime2",
+    "softshrink_dlambd",
+    "tanhshrink",
+    "tanhshrink_prime",
+    "tanhshrink_prime2",
+    "threshold",
+    "threshold_prime",
+    "threshold_prime2",
+    "threshold_dthreshold",
+    "threshold_dvalue",
+    "squareplus",
+    "squareplus_prime",
+    "squareplus_prime2",
+    "squareplus_db",
+    "exponential",
+    "exponential_prime",
+    "exponential_prime2",
 ]
 
 _KEEP = (np.dtype(np.float16), np.dtype(np.float32))
@@ -279,6 +363,77 @@ def sigmoid_prime(x, out=None):
     return _result(r, scalar, out)
 
 
+def _sigmoid_prime2_block(x, r, s):
+    n = x.size
+    g = s[10].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.multiply((2), x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.abs(x, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.negative(t1, out=b2)
+    np.exp(b2, out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.add(t2, (1), out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.divide(1.0, t3, out=b4)
+    np.power(b4, 3.0, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.square(t3, out=b5)
+    np.divide(t2, b5, out=b5)
+    t5 = b5
+    b6 = s[6][:n]
+    np.multiply((3), t1, out=b6)
+    np.negative(b6, out=b6)
+    np.exp(b6, out=b6)
+    b7 = s[7][:n]
+    np.multiply((2), t0, out=b7)
+    np.multiply(b7, t4, out=b7)
+    np.multiply(b7, b6, out=b7)
+    np.negative(t5, out=b6)
+    np.add(b7, b6, out=r)
+    np.multiply((2), t0, out=b6)
+    np.multiply(b6, t4, out=b6)
+    np.negative(t5, out=b7)
+    np.add(b6, b7, out=b6)
+    m8 = s[8].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m8)
+    i9 = s[9].view(np.int64)[:n]
+    _select(r, b6, m8, i9)
+    d = s[11][:n]  # Taylor patch at the root 0.0
+    np.subtract(x, 0.0, out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.0, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09, 0.0, -1.1846322944735478e-09, 0.0, 1.423261022805777e-10, 0.0, -1.6872159501128318e-11, 0.0, 1.977378665328112e-12, 0.0, -2.2946529876667375e-13, 0.0, 2.6399654444872512e-14, 0.0, -3.014265758487492e-15, 0.0, 3.418527344404025e-16, 0.0, -3.853747815388839e-17, 0.0, 4.320949499240241e-18, 0.0, -4.821179964667981e-19))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def sigmoid_prime2(x, out=None):
+    """Second derivative of sigmoid with respect to x.
+
+    sigmoid''(x) = (1 - exp(x))*exp(x)/(exp(x) + 1)**3
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_sigmoid_prime2_block, 12, x, r)
+    return _result(r, scalar, out)
+
+
 def _tanh_block(x, r, s):
     n = x.size
     np.tanh(x, out=r)
@@ -331,6 +486,54 @@ def tanh_prime(x, out=None):
     x, scalar = _as_array(x)
     r = _buffer(x, out)
     _blocks(_tanh_prime_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _tanh_prime2_block(x, r, s):
+    n = x.size
+    g = s[4].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.minimum(b0, (1.00000000000000e+300), out=b0)
+    np.multiply((2), b0, out=b0)
+    np.negative(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.tanh(x, out=b2)
+    np.multiply((8), b2, out=b2)
+    b3 = s[3][:n]
+    np.add(t1, (1), out=b3)
+    np.square(b3, out=b3)
+    np.divide(b2, b3, out=b2)
+    np.negative(b2, out=b2)
+    _exp_times(t0, b2, r, t1)
+    d = s[5][:n]  # Taylor patch at the root 0.0
+    np.subtract(x, 0.0, out=d)
+    near = s[4].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6254003692282499, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, -2.0, 0.0, 2.6666666666666665, 0.0, -2.2666666666666666, 0.0, 1.5746031746031746, 0.0, -0.9749559082892416, 0.0, 0.560371973705307, 0.0, -0.30572522128077684, 0.0, 0.1604874639371994, 0.0, -0.08178215707129495, 0.0, 0.040704459419103695, 0.0, -0.019874831884958317, 0.0, 0.009551343041597379, 0.0, -0.0045290858293901125, 0.0, 0.0021231941748480927, 0.0, -0.000985545953769733, 0.0, 0.0004535426098657139, 0.0, -0.0002071387656665026, 0.0, 9.39677641260609e-05, 0.0, -4.2372405335363866e-05, 0.0, 1.9003736869790118e-05, 0.0, -8.481509489205008e-06, 0.0, 3.7686069311839265e-06, 0.0, -1.6677524519646292e-06, 0.0, 7.353150611938189e-07, 0.0, -3.230997117227877e-07, 0.0, 1.4152587520556499e-07))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def tanh_prime2(x, out=None):
+    """Second derivative of tanh with respect to x.
+
+    tanh''(x) = (2*tanh(x)**2 - 2)*tanh(x)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_tanh_prime2_block, 6, x, r)
     return _result(r, scalar, out)
 
 
@@ -389,7 +592,30 @@ def relu_prime(x, out=None):
     return _result(r, scalar, out)
 
 
-def _leaky_relu_block(x, r, s, alpha):
+def _relu_prime2_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def relu_prime2(x, out=None):
+    """Second derivative of relu with respect to x.
+
+    relu''(x) = 0
+
+    Convention: relu'(0) = 0 (as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_relu_prime2_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _leaky_relu_block(x, r, s, 0.01):
     n = x.size
     np.multiply((alpha), x, out=r)
     m0 = s[0].view(np.int64)[:n]
@@ -398,24 +624,24 @@ def _leaky_relu_block(x, r, s, alpha):
     _select(r, x, m0, i1)
 
 
-def leaky_relu(x, alpha=0.01, out=None):
+def leaky_relu(x, 0.01=None, out=None):
     """Leaky ReLU: x for x > 0, else alpha*x.
 
     leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
 
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
-    Parameters: alpha (default 0.01).
+    Parameters: 0.01 (default None).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("alpha", alpha, 0.0, None, True, False)
+    _check_range("0.01", 0.01, False, 0.0, True, alpha)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_block, 4, x, r, alpha)
+    _blocks(_leaky_relu_block, 4, x, r, 0.01)
     return _result(r, scalar, out)
 
 
-def _leaky_relu_prime_block(x, r, s, alpha):
+def _leaky_relu_prime_block(x, r, s, 0.01):
     n = x.size
     np.copyto(r, (alpha))
     m0 = s[0].view(np.int64)[:n]
@@ -428,7 +654,7 @@ def _leaky_relu_prime_block(x, r, s, alpha):
         np.copyto(r, x, where=g)
 
 
-def leaky_relu_prime(x, alpha=0.01, out=None):
+def leaky_relu_prime(x, 0.01=None, out=None):
     """Derivative of leaky_relu with respect to x.
 
     leaky_relu'(x) = Piecewise((1, x > 0), (alpha, True))
@@ -436,13 +662,65 @@ def leaky_relu_prime(x, alpha=0.01, out=None):
 
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
-    Parameters: alpha (default 0.01).
+    Parameters: 0.01 (default None).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("alpha", alpha, 0.0, None, True, False)
+    _check_range("0.01", 0.01, False, 0.0, True, alpha)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_prime_block, 4, x, r, alpha)
+    _blocks(_leaky_relu_prime_block, 4, x, r, 0.01)
+    return _result(r, scalar, out)
+
+
+def _leaky_relu_prime2_block(x, r, s, 0.01):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def leaky_relu_prime2(x, 0.01=None, out=None):
+    """Second derivative of leaky_relu with respect to x.
+
+    leaky_relu''(x) = 0
+
+    Convention: leaky_relu'(0) = alpha (as PyTorch).
+
+    Parameters: 0.01 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.01", 0.01, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_leaky_relu_prime2_block, 2, x, r, 0.01)
+    return _result(r, scalar, out)
+
+
+def _leaky_relu_dalpha_block(x, r, s, 0.01):
+    n = x.size
+    np.copyto(r, x)
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (0), m0, i1)
+
+
+def leaky_relu_dalpha(x, 0.01=None, out=None):
+    """Derivative of leaky_relu with respect to alpha.
+
+    leaky_relu_dalpha(x) = Piecewise((0, x > 0), (x, True))
+
+    Convention: leaky_relu'(0) = alpha (as PyTorch).
+
+    Parameters: 0.01 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.01", 0.01, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_leaky_relu_dalpha_block, 4, x, r, 0.01)
     return _result(r, scalar, out)
 
 
@@ -497,6 +775,29 @@ def binary_step_prime(x, out=None):
     return _result(r, scalar, out)
 
 
+def _binary_step_prime2_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def binary_step_prime2(x, out=None):
+    """Second derivative of binary_step with respect to x.
+
+    binary_step''(x) = 0
+
+    Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_binary_step_prime2_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
 def _linear_block(x, r, s):
     n = x.size
     np.copyto(r, x)
@@ -536,40 +837,74 @@ def linear_prime(x, out=None):
     return _result(r, scalar, out)
 
 
+def _linear_prime2_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def linear_prime2(x, out=None):
+    """Second derivative of linear with respect to x.
+
+    linear''(x) = 0
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_linear_prime2_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
 identity = linear
 
 
 identity_prime = linear_prime
 
 
-def _softplus_block(x, r, s):
+identity_prime2 = linear_prime2
+
+
+def _softplus_block(x, r, s, 1.0, 20.0):
     n = x.size
     b0 = s[0][:n]
     np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
     np.negative(b0, out=b0)
     np.exp(b0, out=b0)
     np.log1p(b0, out=b0)
     b1 = s[1][:n]
-    np.maximum(x, (0), out=b1)
-    np.add(b0, b1, out=r)
+    np.multiply((beta), x, out=b1)
+    np.maximum(b1, (0), out=b1)
+    np.add(b0, b1, out=b0)
+    np.divide(b0, (beta), out=r)
 
 
-def softplus(x, out=None):
-    """Softplus, a smooth ReLU: log(1 + exp(x)).
+def softplus(x, 1.0=None, 20.0=None, out=None):
+    """Softplus, a smooth ReLU: log(1 + exp(beta*x))/beta.
 
-    softplus(x) = log(exp(x) + 1)
+    softplus(x) = log(exp(beta*x) + 1)/beta
+
+    Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
+
+    Parameters: 1.0 (default None), 20.0 (default None).
     out: optional array of x's shape to write the result into (returned).
     """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("20.0", 20.0, False, 0.0, True, threshold)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_block, 4, x, r)
+    _blocks(_softplus_block, 4, x, r, 1.0, 20.0)
     return _result(r, scalar, out)
 
 
-def _softplus_prime_block(x, r, s):
+def _softplus_prime_block(x, r, s, 1.0, 20.0):
     n = x.size
     b0 = s[0][:n]
     np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
     np.negative(b0, out=b0)
     np.exp(b0, out=b0)
     t0 = b0
@@ -579,21 +914,157 @@ def _softplus_prime_block(x, r, s):
     t1 = b1
     np.multiply(t0, t1, out=r)
     m2 = s[2].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m2)
-    i3 = s[3].view(np.int64)[:n]
-    _select(r, t1, m2, i3)
+    b3 = s[3][:n]
+    np.multiply((beta), x, out=b3)
+    np.greater_equal(b3, (0), out=m2)
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, t1, m2, i4)
 
 
-def softplus_prime(x, out=None):
+def softplus_prime(x, 1.0=None, 20.0=None, out=None):
     """Derivative of softplus with respect to x.
 
-    softplus'(x) = exp(x)/(exp(x) + 1)
-    softplus'(x) = 1 - exp(-y)  with y = softplus(x)
+    softplus'(x) = exp(beta*x)/(exp(beta*x) + 1)
+    softplus'(x) = 1 - exp(-beta*y)  with y = softplus(x)
+
+    Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
+
+    Parameters: 1.0 (default None), 20.0 (default None).
     out: optional array of x's shape to write the result into (returned).
     """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("20.0", 20.0, False, 0.0, True, threshold)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_prime_block, 6, x, r)
+    _blocks(_softplus_prime_block, 7, x, r, 1.0, 20.0)
+    return _result(r, scalar, out)
+
+
+def _softplus_prime2_block(x, r, s, 1.0, 20.0):
+    n = x.size
+    g = s[10].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.negative(t0, out=b1)
+    np.exp(b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.divide((beta), t2, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply((beta), x, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.multiply((2), t4, out=b5)
+    np.exp(b5, out=b5)
+    np.multiply((beta), b5, out=b5)
+    b6 = s[6][:n]
+    np.square(t2, out=b6)
+    np.divide(b5, b6, out=b5)
+    t5 = b5
+    np.multiply(t1, t3, out=b6)
+    b7 = s[7][:n]
+    np.negative(t5, out=b7)
+    np.add(b6, b7, out=r)
+    np.multiply((2), t0, out=b7)
+    np.negative(b7, out=b7)
+    np.exp(b7, out=b7)
+    np.multiply(t5, b7, out=b7)
+    np.negative(b7, out=b7)
+    np.add(t3, b7, out=b7)
+    m8 = s[8].view(np.int64)[:n]
+    np.greater_equal(t4, (0), out=m8)
+    i9 = s[9].view(np.int64)[:n]
+    _select(r, b7, m8, i9)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def softplus_prime2(x, 1.0=None, 20.0=None, out=None):
+    """Second derivative of softplus with respect to x.
+
+    softplus''(x) = beta*exp(beta*x)/(exp(beta*x) + 1)**2
+
+    Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
+
+    Parameters: 1.0 (default None), 20.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("20.0", 20.0, False, 0.0, True, threshold)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softplus_prime2_block, 12, x, r, 1.0, 20.0)
+    return _result(r, scalar, out)
+
+
+def _softplus_dbeta_block(x, r, s, 1.0, 20.0):
+    n = x.size
+    g = s[7].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.multiply((beta), b1, out=b1)
+    np.divide(x, b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.multiply((beta), x, out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.log1p(t0, out=b3)
+    b4 = s[4][:n]
+    np.maximum(t2, (0), out=b4)
+    np.add(b3, b4, out=b3)
+    np.divide(b3, (beta**2), out=b3)
+    np.negative(b3, out=b3)
+    t3 = b3
+    np.multiply(t0, t1, out=b4)
+    np.add(b4, t3, out=r)
+    np.add(t1, t3, out=b4)
+    m5 = s[5].view(np.int64)[:n]
+    np.greater_equal(t2, (0), out=m5)
+    i6 = s[6].view(np.int64)[:n]
+    _select(r, b4, m5, i6)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def softplus_dbeta(x, 1.0=None, 20.0=None, out=None):
+    """Derivative of softplus with respect to beta.
+
+    softplus_dbeta(x) = x*exp(beta*x)/(beta*(exp(beta*x) + 1)) - log(exp(beta*x) + 1)/beta**2
+
+    Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
+
+    Parameters: 1.0 (default None), 20.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("20.0", 20.0, False, 0.0, True, threshold)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softplus_dbeta_block, 9, x, r, 1.0, 20.0)
     return _result(r, scalar, out)
 
 
@@ -680,7 +1151,7 @@ def _silu_prime_block(x, r, s):
     near = s[8].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.8521489186536788, out=near)
     if near.any():
-        r[near] = _root_patch(x[near], -1.2784645427610737, -1.0946994183093437e-16, (-1.950927001581078e-62, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17, 1.721651999171468e-17))
+        r[near] = _root_patch(x[near], -1.2784645427610737, -1.0946994183093437e-16, (0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17))
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
 
@@ -697,39 +1168,2759 @@ def silu_prime(x, out=None):
     return _result(r, scalar, out)
 
 
+def _silu_prime2_block(x, r, s):
+    n = x.size
+    g = s[10].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.negative(t0, out=b1)
+    np.exp(b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.multiply((2), x, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.negative(t3, out=b4)
+    np.exp(b4, out=b4)
+    np.multiply(t3, b4, out=b4)
+    b5 = s[5][:n]
+    np.power(t2, (3), out=b5)
+    np.divide(b4, b5, out=b4)
+    t4 = b4
+    np.square(t2, out=b5)
+    np.divide(t1, b5, out=b5)
+    t5 = b5
+    b6 = s[6][:n]
+    np.multiply(t5, x, out=b6)
+    np.negative(b6, out=b6)
+    b7 = s[7][:n]
+    np.multiply((2), t5, out=b7)
+    np.add(b6, b7, out=b6)
+    t6 = b6
+    np.multiply((3), t0, out=b7)
+    np.negative(b7, out=b7)
+    np.exp(b7, out=b7)
+    np.multiply(t4, b7, out=b7)
+    np.add(b7, t6, out=r)
+    np.add(t4, t6, out=b7)
+    m8 = s[8].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m8)
+    i9 = s[9].view(np.int64)[:n]
+    _select(r, b7, m8, i9)
+    d = s[11][:n]  # Taylor patch at the root -2.3993572805154675
+    np.subtract(x, -2.3993572805154675, out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.777334467621297, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -2.3993572805154675, -1.8464872855353363e-16, (0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14, -2.3161798941393422e-14, -4.146833743975152e-15, 3.4131648989918923e-16, 4.159781077261036e-16, 1.1135289968983202e-16, 6.174669381258584e-18, -6.04505279667747e-18, -2.414150484580933e-18, -3.5053979700204284e-19, 5.912787110005681e-20, 4.4197869828460487e-20, 1.0096363950012378e-20, 1.2546988982962802e-22, -6.744811880229726e-22, -2.263443391426665e-22, -2.5366719103913738e-23, 7.753831444168993e-24, 4.271567691413446e-24, 8.284921127671765e-25, -3.275277749954887e-26, -6.827758899557684e-26, -1.957926956677345e-26, -1.5180061949364632e-27, 8.73241165027361e-28, 3.8404051870199935e-28, 6.216266395131968e-29, -6.698674891703431e-30, -6.421619679287437e-30, -1.5837127789440698e-30, -6.236333442408275e-32, 8.894932851686813e-32, 3.255211694407052e-32, 4.2459622995446886e-33, -8.7993176964082e-34, -5.69513616017865e-34))
+    d = s[11][:n]  # Taylor patch at the root -0.017202281289417254
+    np.subtract(x, -0.017202281289417254, out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -0.017202281289417254, 0.0, (0.4999260258522883, 0.008599868133162995, -0.24988904607480905, -0.004299368567256173, 0.06244760954945504, 0.001217947100226693, -0.01178963463886644, -0.0002643447739320861, 0.0019183211797816444, 4.909048242904121e-05, -0.00028485275473204703, -8.227153866240969e-06, 3.975933148564585e-05, 1.2820151152568315e-06, -5.306990749819575e-06, -1.8920597354123914e-07, 6.848184484645745e-07, 2.6771438966935698e-08, -8.606011302492256e-08, -3.6626242053342e-09, 1.0586972920455841e-08, 4.874942674907589e-10, -1.2797569455136935e-09, -6.341650387219881e-11, 1.5244293128206635e-10, 8.091431311682269e-12, -1.793362177554122e-11, -1.0154126265940943e-12, 2.0872012113556418e-12, 1.2560757006910238e-13, -2.406589275139344e-13))
+    d = s[11][:n]  # Taylor patch at the root -4.781512279741518
+    np.subtract(x, -4.781512279741518, out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -4.781512279741518, 0.0, (-0.022276711918427835, -0.013148879703920195, -0.001791894275711294, 0.0010890172168688261, 0.0007123955489587781, 0.00022672255839092738, 4.683056341026479e-05, 5.532253355193256e-06, -2.8779710878086497e-07, -3.5940263447742485e-07, -1.1282296027171606e-07, -2.337442891800526e-08, -3.2173517972007104e-09, -1.236576305198642e-10, 8.832240742040121e-11, 3.414152491688659e-11, 7.781605946381086e-12, 1.2294360308159341e-12, 1.038687943256801e-13, -1.2586604315129472e-14, -7.903004661957909e-15, -2.0655440946175497e-15, -3.698468116515463e-16))
+    d = s[11][:n]  # Taylor patch at the root 2.3993572805154675
+    np.subtract(x, 2.3993572805154675, out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.777334467621297, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 2.3993572805154675, 1.8464872855353363e-16, (0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14, -2.3161798941393422e-14, 4.146833743975152e-15, 3.4131648989918923e-16, -4.159781077261036e-16, 1.1135289968983202e-16, -6.174669381258584e-18, -6.04505279667747e-18, 2.414150484580933e-18, -3.5053979700204284e-19, -5.912787110005681e-20, 4.4197869828460487e-20, -1.0096363950012378e-20, 1.2546988982962802e-22, 6.744811880229726e-22, -2.263443391426665e-22, 2.5366719103913738e-23, 7.753831444168993e-24, -4.271567691413446e-24, 8.284921127671765e-25, 3.275277749954887e-26, -6.827758899557684e-26, 1.957926956677345e-26, -1.5180061949364632e-27, -8.73241165027361e-28, 3.8404051870199935e-28, -6.216266395131968e-29, -6.698674891703431e-30, 6.421619679287437e-30, -1.5837127789440698e-30, 6.236333442408275e-32, 8.894932851686813e-32, -3.255211694407052e-32, 4.2459622995446886e-33, 8.7993176964082e-34, -5.69513616017865e-34))
+    d = s[11][:n]  # Taylor patch at the root 4.650409533248794
+    np.subtract(x, 4.650409533248794, out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.5263530945689221, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 4.650409533248794, 0.0, (-0.02402869165758711, 0.013555803189912794, -0.001284786296625505, -0.0015037411456120383, 0.0008735175955065687, -0.0002655062460094003, 5.169365064614981e-05, -4.975133126625375e-06, -8.08294816950798e-07, 5.310266538594269e-07, -1.5023097613741935e-07, 2.851424701663513e-08, -3.250467828780869e-09, -1.1078532929204356e-10, 1.7348345639078717e-10, -5.350966104874541e-11, 1.0754286686839596e-11, -1.4132042187010417e-12, 3.96624414878613e-14, 4.215793707389823e-14, -1.5225273702286296e-14))
+    d = s[11][:n]  # Taylor patch at the root 0.14830502778214072
+    np.subtract(x, 0.14830502778214072, out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.5263530945689221, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.14830502778214072, 0.0, (0.4945315140731655, -0.0733421021886444, -0.2418372019490094, 0.03631376001803431, 0.05866961630828735, -0.01015894911685914, -0.010650458370437602, 0.0021709193169626635, 0.0016488066742182405, -0.000395724744752998, -0.00023023142589018747, 6.489482827516635e-05, 2.9821581924524807e-05, -9.863381409598314e-06, -3.6375955507102247e-06, 1.4151639592147962e-06, 4.2113650601887195e-07, -1.939999398371774e-07, -4.6407467342799905e-08, 2.5623704137104118e-08, 4.858813846933329e-09, -3.2804494942567204e-09, -4.795853507726169e-10, 4.088803577650832e-10, 4.380935868649377e-11, -4.978202911775014e-11))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def silu_prime2(x, out=None):
+    """Second derivative of silu with respect to x.
+
+    silu''(x) = (2*x + (2 - x)*(exp(x) + 1))*exp(x)/(exp(x) + 1)**3
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_silu_prime2_block, 12, x, r)
+    return _result(r, scalar, out)
+
+
 swish = silu
 
 
 swish_prime = silu_prime
 
 
-def gelu(x):
+swish_prime2 = silu_prime2
+
+
+def _relu6_block(x, r, s):
+    n = x.size
+    np.copyto(r, (6))
+    m0 = s[0].view(np.int64)[:n]
+    np.less(x, (6), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, x, m0, i1)
+    np.less_equal(x, (0), out=m0)
+    _select(r, (0), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def relu6(x, out=None):
+    """ReLU capped at 6: min(max(x, 0), 6).
+
+    relu6(x) = Piecewise((0, x <= 0), (x, x < 6), (6, True))
+
+    Convention: relu6'(0) = relu6'(6) = 0 (as PyTorch's hardtanh(x, 0, 6)).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_relu6_block, 4, x, r)
+    return _result(r, scalar, out)
+
+
+def _relu6_prime_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.less(x, (6), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    np.less_equal(x, (0), out=m0)
+    _select(r, (0), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def relu6_prime(x, out=None):
+    """Derivative of relu6 with respect to x.
+
+    relu6'(x) = Piecewise((0, x <= 0), (1, x < 6), (0, True))
+    relu6'(x) = Piecewise((0, Eq(y, 0) | Eq(y, 6)), (1, y < 6), (nan, True))  with y = relu6(x)
+
+    Convention: relu6'(0) = relu6'(6) = 0 (as PyTorch's hardtanh(x, 0, 6)).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_relu6_prime_block, 4, x, r)
+    return _result(r, scalar, out)
+
+
+def _relu6_prime2_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def relu6_prime2(x, out=None):
+    """Second derivative of relu6 with respect to x.
+
+    relu6''(x) = 0
+
+    Convention: relu6'(0) = relu6'(6) = 0 (as PyTorch's hardtanh(x, 0, 6)).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_relu6_prime2_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _prelu_block(x, r, s, 0.25):
+    n = x.size
+    np.multiply((a), x, out=r)
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, x, m0, i1)
+
+
+def prelu(x, 0.25=None, out=None):
+    """Parametric ReLU: x for x > 0, else a*x, with a learnable slope a.
+
+    prelu(x) = Piecewise((x, x > 0), (a*x, True))
+
+    Convention: prelu'(0) = a (as PyTorch).
+
+    Parameters: 0.25 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.25", 0.25, False, None, False, a)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_prelu_block, 4, x, r, 0.25)
+    return _result(r, scalar, out)
+
+
+def _prelu_prime_block(x, r, s, 0.25):
+    n = x.size
+    np.copyto(r, (a))
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def prelu_prime(x, 0.25=None, out=None):
+    """Derivative of prelu with respect to x.
+
+    prelu'(x) = Piecewise((1, x > 0), (a, True))
+
+    Convention: prelu'(0) = a (as PyTorch).
+
+    Parameters: 0.25 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.25", 0.25, False, None, False, a)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_prelu_prime_block, 4, x, r, 0.25)
+    return _result(r, scalar, out)
+
+
+def _prelu_prime2_block(x, r, s, 0.25):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def prelu_prime2(x, 0.25=None, out=None):
+    """Second derivative of prelu with respect to x.
+
+    prelu''(x) = 0
+
+    Convention: prelu'(0) = a (as PyTorch).
+
+    Parameters: 0.25 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.25", 0.25, False, None, False, a)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_prelu_prime2_block, 2, x, r, 0.25)
+    return _result(r, scalar, out)
+
+
+def _prelu_da_block(x, r, s, 0.25):
+    n = x.size
+    np.copyto(r, x)
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (0), m0, i1)
+
+
+def prelu_da(x, 0.25=None, out=None):
+    """Derivative of prelu with respect to a.
+
+    prelu_da(x) = Piecewise((0, x > 0), (x, True))
+
+    Convention: prelu'(0) = a (as PyTorch).
+
+    Parameters: 0.25 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.25", 0.25, False, None, False, a)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_prelu_da_block, 4, x, r, 0.25)
+    return _result(r, scalar, out)
+
+
+def _elu_block(x, r, s, 1.0):
+    n = x.size
+    b0 = s[0][:n]
+    np.expm1(x, out=b0)
+    np.multiply((alpha), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, x, m1, i2)
+
+
+def elu(x, 1.0=None, out=None):
+    """Exponential linear unit: x for x > 0, else alpha*(exp(x) - 1).
+
+    elu(x) = Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))
+
+    Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_elu_block, 5, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _elu_prime_block(x, r, s, 1.0):
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    np.multiply((alpha), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m1, i2)
+
+
+def elu_prime(x, 1.0=None, out=None):
+    """Derivative of elu with respect to x.
+
+    elu'(x) = Piecewise((1, x > 0), (alpha*exp(x), True))
+    elu'(x) = Piecewise((1, y > 0), (alpha + y, True))  with y = elu(x)
+
+    Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_elu_prime_block, 5, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _elu_prime2_block(x, r, s, 1.0):
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    np.multiply((alpha), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (0), m1, i2)
+
+
+def elu_prime2(x, 1.0=None, out=None):
+    """Second derivative of elu with respect to x.
+
+    elu''(x) = Piecewise((0, x > 0), (alpha*exp(x), True))
+
+    Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_elu_prime2_block, 5, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _elu_dalpha_block(x, r, s, 1.0):
+    n = x.size
+    np.expm1(x, out=r)
+    m0 = s[0].view(np.int64)[:n]
+    np.greater(x, (0), out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (0), m0, i1)
+
+
+def elu_dalpha(x, 1.0=None, out=None):
+    """Derivative of elu with respect to alpha.
+
+    elu_dalpha(x) = Piecewise((0, x > 0), (exp(x) - 1, True))
+
+    Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_elu_dalpha_block, 4, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _selu_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.expm1(x, out=b0)
+    np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
+    np.multiply((1.050700987355480493419334985294600000000), x, out=b0)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, b0, m1, i2)
+
+
+def selu(x, out=None):
+    """Scaled ELU: scale*(x for x > 0, else alpha*(exp(x) - 1)), self-normalizing constants.
+
+    selu(x) = Piecewise((1.0507009873554804934193349852946*x, x > 0), (1.75809934084737685994021752081231934206*exp(x) - 1.75809934084737685994021752081231934206, True))
+
+    Convention: alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946; selu'(0) = scale*alpha (the x <= 0 branch, as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_selu_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _selu_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1.050700987355480493419334985294600000000), m1, i2)
+
+
+def selu_prime(x, out=None):
+    """Derivative of selu with respect to x.
+
+    selu'(x) = Piecewise((1.0507009873554804934193349852946, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+
+    Convention: alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946; selu'(0) = scale*alpha (the x <= 0 branch, as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_selu_prime_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _selu_prime2_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (0), m1, i2)
+
+
+def selu_prime2(x, out=None):
+    """Second derivative of selu with respect to x.
+
+    selu''(x) = Piecewise((0, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+
+    Convention: alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946; selu'(0) = scale*alpha (the x <= 0 branch, as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_selu_prime2_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _celu_block(x, r, s, 1.0):
+    n = x.size
+    b0 = s[0][:n]
+    np.divide(x, (alpha), out=b0)
+    np.expm1(b0, out=b0)
+    np.multiply((alpha), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, x, m1, i2)
+
+
+def celu(x, 1.0=None, out=None):
+    """Continuously differentiable ELU: x for x > 0, else alpha*(exp(x/alpha) - 1).
+
+    celu(x) = Piecewise((x, x > 0), (alpha*(exp(x/alpha) - 1), True))
+
+    Convention: celu'(0) = 1 from both sides.
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_celu_block, 5, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _celu_prime_block(x, r, s, 1.0):
+    n = x.size
+    b0 = s[0][:n]
+    np.divide(x, (alpha), out=b0)
+    np.exp(b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m1, i2)
+
+
+def celu_prime(x, 1.0=None, out=None):
+    """Derivative of celu with respect to x.
+
+    celu'(x) = Piecewise((1, x > 0), (exp(x/alpha), True))
+    celu'(x) = Piecewise((1, y > 0), ((alpha + y)/alpha, True))  with y = celu(x)
+
+    Convention: celu'(0) = 1 from both sides.
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_celu_prime_block, 5, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _celu_prime2_block(x, r, s, 1.0):
+    n = x.size
+    t0 = 1/(alpha)
+    b0 = s[0][:n]
+    np.multiply(t0, x, out=b0)
+    np.exp(b0, out=b0)
+    np.multiply(t0, b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (0), m1, i2)
+
+
+def celu_prime2(x, 1.0=None, out=None):
+    """Second derivative of celu with respect to x.
+
+    celu''(x) = Piecewise((0, x > 0), (exp(x/alpha)/alpha, True))
+
+    Convention: celu'(0) = 1 from both sides.
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_celu_prime2_block, 5, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _celu_dalpha_block(x, r, s, 1.0):
+    n = x.size
+    g = s[5].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.divide(x, (alpha), out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    np.multiply(t0, b1, out=b1)
+    np.negative(b1, out=b1)
+    b2 = s[2][:n]
+    np.expm1(t0, out=b2)
+    np.add(b1, b2, out=r)
+    m3 = s[3].view(np.int64)[:n]
+    np.greater(x, (0), out=m3)
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, (0), m3, i4)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, -1.0), where=at_inf)
+
+
+def celu_dalpha(x, 1.0=None, out=None):
+    """Derivative of celu with respect to alpha.
+
+    celu_dalpha(x) = Piecewise((0, x > 0), (exp(x/alpha) - 1 - x*exp(x/alpha)/alpha, True))
+
+    Convention: celu'(0) = 1 from both sides.
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_celu_dalpha_block, 7, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _gelu_block(x, r, s):
+    n = x.size
+    g = s[4].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.copyto(b0, np.clip(x, -64.0, -1.7677669529663689))
+    t0 = b0
+    b1 = s[1][:n]
+    np.copyto(b1, _normal_cdf(x))
+    np.multiply(x, b1, out=r)
+    np.copyto(b1, _gauss_times(t0, -0.40289729917086173599458696781825789815141500655386, _mills_ln(-t0)))
+    m2 = s[2].view(np.int64)[:n]
+    np.less(x, (-1.76776695296636890000000000000), out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    _select(r, b1, m2, i3)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
+
+
+def gelu(x, out=None):
     """Gaussian error linear unit (exact): x * Phi(x), Phi the standard normal distribution.
 
     gelu(x) = x*(erf(sqrt(2)*x/2) + 1)/2
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    at_inf, positive = np.isinf(x), x > 0
-    x = np.where(at_inf, 0.0, x)
-    t0 = np.clip(x, -64.0, -1.7677669529663689)
-    r = np.where((x < -1.7677669529663689), _gauss_times(t0, -0.40289729917086173599458696781825789815141500655386, _mills_ln(-t0)), x*_normal_cdf(x))
-    r = np.where(at_inf, np.where(positive, np.inf, 0.0), r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_gelu_block, 6, x, r)
+    return _result(r, scalar, out)
 
 
-def gelu_prime(x):
+def _gelu_prime_block(x, r, s):
+    n = x.size
+    g = s[6].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.copyto(b0, np.clip(x, -64.0, -1.7677669529663689))
+    t0 = b0
+    b1 = s[1][:n]
+    np.copyto(b1, np.clip(x, -64.0, 64.0))
+    t1 = b1
+    b2 = s[2][:n]
+    np.copyto(b2, _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1))
+    b3 = s[3][:n]
+    np.copyto(b3, _normal_cdf(x))
+    np.add(b2, b3, out=r)
+    np.copyto(b3, _gauss_times(t0, 0.39894228040143267793994605993438186847585863116493*t0 - 0.40289729917086173599458696781825789815141500655386*np.exp(_mills_ln(-t0))/t0))
+    m4 = s[4].view(np.int64)[:n]
+    np.less(x, (-1.76776695296636890000000000000), out=m4)
+    i5 = s[5].view(np.int64)[:n]
+    _select(r, b3, m4, i5)
+    d = s[7][:n]  # Taylor patch at the root -0.7517915246935645
+    np.subtract(x, -0.7517915246935645, out=d)
+    near = s[6].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.0, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -0.7517915246935645, 1.4956759177009883e-17, (0.0, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
+
+
+def gelu_prime(x, out=None):
     """Derivative of gelu with respect to x.
 
     gelu'(x) = sqrt(2)*x*exp(-x**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*x/2)/2 + 1/2
+    out: optional array of x's shape to write the result into (returned).
     """
-    x, dtype, scalar = _as_float64(x)
-    at_inf, positive = np.isinf(x), x > 0
-    x = np.where(at_inf, 0.0, x)
-    t0 = np.clip(x, -64.0, -1.7677669529663689)
-    t1 = np.clip(x, -64.0, 64.0)
-    r = np.where((x < -1.7677669529663689), _gauss_times(t0, 0.39894228040143267793994605993438186847585863116493*t0 - 0.40289729917086173599458696781825789815141500655386*np.exp(_mills_ln(-t0))/t0), _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf(x))
-    near = np.abs(x - -0.7517915246935645) < 1.0  # Taylor patch at the root -0.7517915246935645
-    if np.any(near):
-        r[near] = _root_patch(x[near], -0.7517915246935645, 1.4956759177009883e-17, (3.2758093852211733e-62, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18, -7.777150045686552e-20))
-    r = np.where(at_inf, np.where(positive, 1.0, 0.0), r)
-    return _result(r, dtype, scalar)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_gelu_prime_block, 8, x, r)
+    return _result(r, scalar, out)
+
+
+def _gelu_prime2_block(x, r, s):
+    n = x.size
+    g = s[1].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.copyto(b0, np.clip(x, -64.0, 64.0))
+    t0 = b0
+    np.copyto(r, _gauss_times(t0, 0.79788456080286535587989211986876373695171726232987 - 0.39894228040143267793994605993438186847585863116493*t0**2))
+    d = s[2][:n]  # Taylor patch at the root -1.4142135623730951
+    np.subtract(x, -1.4142135623730951, out=d)
+    near = s[1].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.4142135623730951, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -1.4142135623730951, 9.667293313452913e-17, (0.0, 0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, -0.05188843717757434, 0.02568346605540448, 0.014989992962410364, -0.0013103809211941063, -0.002254676139263647, -0.00016703312359665613, 0.0002210063064970759, 4.2653560793414215e-05, -1.495335269859717e-05, -5.011149261190424e-06, 6.544999353055732e-07, 4.109151170703807e-07, -8.65068269177755e-09, -2.6063711180651344e-08, -1.4467673479628094e-09, 1.3313362656654119e-09, 1.6553017394942887e-10, -5.535559772036968e-11, -1.1241119657947517e-11, 1.8347283303290582e-12, 5.898356331961257e-13, -4.3835679535066916e-14, -2.5770389053428482e-14, 3.7284677541280595e-16, 9.682845607188795e-16, 3.2485185678379244e-17, -3.1769255938625854e-17, -2.4854102609442066e-18, 9.144523064477857e-19, 1.155077942274404e-19, -2.294792594228217e-20, -4.289905935653235e-21, 4.895847562550371e-22, 1.3708706895178082e-22, -8.220631628503336e-24, -3.889742883564703e-24))
+    d = s[2][:n]  # Taylor patch at the root 1.4142135623730951
+    np.subtract(x, 1.4142135623730951, out=d)
+    near = s[1].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.4142135623730951, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 1.4142135623730951, -9.667293313452913e-17, (0.0, -0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, 0.05188843717757434, 0.02568346605540448, -0.014989992962410364, -0.0013103809211941063, 0.002254676139263647, -0.00016703312359665613, -0.0002210063064970759, 4.2653560793414215e-05, 1.495335269859717e-05, -5.011149261190424e-06, -6.544999353055732e-07, 4.109151170703807e-07, 8.65068269177755e-09, -2.6063711180651344e-08, 1.4467673479628094e-09, 1.3313362656654119e-09, -1.6553017394942887e-10, -5.535559772036968e-11, 1.1241119657947517e-11, 1.8347283303290582e-12, -5.898356331961257e-13, -4.3835679535066916e-14, 2.5770389053428482e-14, 3.7284677541280595e-16, -9.682845607188795e-16, 3.2485185678379244e-17, 3.1769255938625854e-17, -2.4854102609442066e-18, -9.144523064477857e-19, 1.155077942274404e-19, 2.294792594228217e-20, -4.289905935653235e-21, -4.895847562550371e-22, 1.3708706895178082e-22, 8.220631628503336e-24, -3.889742883564703e-24))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def gelu_prime2(x, out=None):
+    """Second derivative of gelu with respect to x.
+
+    gelu''(x) = sqrt(2)*(2 - x**2)*exp(-x**2/2)/(2*sqrt(pi))
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_gelu_prime2_block, 3, x, r)
+    return _result(r, scalar, out)
+
+
+def _gelu_tanh_block(x, r, s):
+    n = x.size
+    g = s[9].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.minimum(x, (32.0000000000000), out=b0)
+    np.maximum(b0, (-32.0000000000000), out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.square(t0, out=b1)
+    np.multiply((8943/100000), b1, out=b1)
+    np.add(b1, (2), out=b1)
+    b2 = s[2][:n]
+    np.multiply((np.sqrt(2)), (1/np.sqrt(np.pi)), out=b2)
+    np.multiply(b2, b1, out=b2)
+    t1 = b2
+    np.abs(t0, out=b1)
+    np.multiply(t1, b1, out=b1)
+    np.negative(b1, out=b1)
+    t2 = b1
+    b3 = s[3][:n]
+    np.exp(t2, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.add(t3, (1), out=b4)
+    np.divide(1.0, b4, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.multiply(t0, t4, out=b5)
+    _exp_times(t2, b5, r, t3)
+    np.multiply(t4, x, out=b5)
+    m6 = s[6].view(np.int64)[:n]
+    b7 = s[7][:n]
+    np.multiply(t0, t1, out=b7)
+    np.greater_equal(b7, (0), out=m6)
+    i8 = s[8].view(np.int64)[:n]
+    _select(r, b5, m6, i8)
+    d = s[10][:n]  # Taylor patch at the root 0.0
+    np.subtract(x, 0.0, out=d)
+    near = s[9].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.0, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, 0.5, 0.3989422804014327, 0.0, -0.06681947717750457, 0.0, 0.010201557106266497, 0.0, -0.0012430289543130754, 0.0, 0.00011778325520787746, 0.0, -6.998006825429088e-06, 0.0, -2.658052547086665e-07, 0.0, 1.6928577139141034e-07, 0.0, -3.394660929751259e-08, 0.0, 4.989769486648061e-09, 0.0, -5.914382970685287e-10, 0.0, 5.497605772097443e-11, 0.0, -3.1118077083350327e-12, 0.0, -1.605236568699276e-13, 0.0, 8.485827416453344e-14, 0.0, -1.658523949788152e-14, 0.0, 2.4039825817871285e-15, 0.0, -2.81345059891002e-16, 0.0, 2.5676851834539113e-17, 0.0, -1.3733377048683799e-18))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
+
+
+def gelu_tanh(x, out=None):
+    """GELU, tanh approximation: x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))).
+
+    gelu_tanh(x) = x*(tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi)) + 1)/2
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_gelu_tanh_block, 11, x, r)
+    return _result(r, scalar, out)
+
+
+def _gelu_tanh_prime_block(x, r, s):
+    n = x.size
+    g = s[13].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.minimum(x, (32.0000000000000), out=b0)
+    np.maximum(b0, (-32.0000000000000), out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.square(t0, out=b1)
+    t1 = b1
+    t2 = np.sqrt(2)/np.sqrt(np.pi)
+    b2 = s[2][:n]
+    np.multiply((8943/100000), t1, out=b2)
+    np.add(b2, (2), out=b2)
+    np.multiply(t2, b2, out=b2)
+    t3 = b2
+    b3 = s[3][:n]
+    np.abs(t0, out=b3)
+    np.multiply(t3, b3, out=b3)
+    np.negative(b3, out=b3)
+    t4 = b3
+    b4 = s[4][:n]
+    np.exp(t4, out=b4)
+    t5 = b4
+    b5 = s[5][:n]
+    np.add(t5, (1), out=b5)
+    t6 = b5
+    b6 = s[6][:n]
+    np.divide(1.0, t6, out=b6)
+    t7 = b6
+    b7 = s[7][:n]
+    np.multiply(t0, t2, out=b7)
+    t8 = b7
+    b8 = s[8][:n]
+    np.multiply((26829), t1, out=b8)
+    np.add(b8, (200000), out=b8)
+    b9 = s[9][:n]
+    np.multiply((1/100000), t8, out=b9)
+    np.multiply(b9, b8, out=b9)
+    t9 = b9
+    np.multiply(t5, t7, out=b8)
+    np.multiply(b8, t9, out=b8)
+    np.negative(b8, out=b8)
+    np.add(b8, t9, out=b8)
+    np.add(b8, (1), out=b8)
+    np.multiply(t7, b8, out=b8)
+    _exp_times(t4, b8, r, t5)
+    np.multiply((26829/200000), t1, out=b8)
+    np.add(b8, (1), out=b8)
+    b10 = s[10][:n]
+    np.multiply((2), t5, out=b10)
+    np.multiply(b10, t8, out=b10)
+    np.multiply(b10, b8, out=b10)
+    np.square(t6, out=b8)
+    np.divide(b10, b8, out=b10)
+    np.add(b10, t7, out=b10)
+    m11 = s[11].view(np.int64)[:n]
+    np.multiply(t0, t3, out=b8)
+    np.greater_equal(b8, (0), out=m11)
+    i12 = s[12].view(np.int64)[:n]
+    _select(r, b10, m11, i12)
+    d = s[14][:n]  # Taylor patch at the root -0.7524614220710163
+    np.subtract(x, -0.7524614220710163, out=d)
+    near = s[13].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.5, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -0.7524614220710163, 3.635560509207687e-17, (0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06, 2.4335516344299543e-06, -9.898647747433667e-07, -4.3102482988029016e-07, 1.4157556987729473e-07, 7.520740909289922e-08, -1.6978217459781023e-08, -1.196180847972441e-08, 1.7637802707907564e-09, 1.744987137846621e-09, -1.708811216951738e-10, -2.433873557833449e-10, 1.687283177355558e-11, 3.393384490409003e-11))
+    d = s[14][:n]  # Taylor patch at the root 0.19753857792898366
+    np.subtract(x, 0.19753857792898366, out=d)
+    near = s[13].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.5, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.19753857792898366, 0.0, (0.6555710314789224, 0.7670577129408156, -0.15373724261619298, -0.2439172296765861, 0.05781750332878662, 0.05328418938624044, -0.012999685844425856, -0.008332180167753141, 0.0019859577373337583, 0.0009943250626143164, -0.00018836622230561717, -9.010503761186625e-05, -1.136595852638661e-06, 5.316931528143022e-06, 5.154654125435951e-06, 1.4341213874913036e-08, -1.382483682511058e-06, -5.6006734735754855e-08, 2.5404988456139076e-07, 1.0091385072669754e-08, -3.729334688377122e-08, -1.5998666845757823e-09, 4.493128542015034e-09, 3.1498137752640166e-10, -4.2497133238056853e-10, -7.115003468751238e-11))
+    d = s[14][:n]  # Taylor patch at the root -1.7024614220710164
+    np.subtract(x, -1.7024614220710164, out=d)
+    near = s[13].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.5, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -1.7024614220710164, 0.0, (-0.11571191956585196, -0.08257648570569749, 0.08944302590288063, 0.12050314057600237, 0.034958464181044466, -0.013762088750962433, -0.010890026247957683, -0.001077224401259161, 0.001210077932812446, 0.00048282794852137805, -1.745049712766744e-05, -6.758764225959458e-05, -1.6342856050612718e-05, 4.635706643215178e-06, 3.3029404936304894e-06, 2.1172126815285754e-07, -3.6856271770640835e-07, -1.1850747052318013e-07, 1.6689184928462463e-08, 1.9438846895276847e-08, 2.898876803391948e-09, -1.7391836314141716e-09, -8.14827442835788e-10, 1.0968996965740111e-11, 1.0445282811212448e-10, 2.5266114125182366e-11))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
+
+
+def gelu_tanh_prime(x, out=None):
+    """Derivative of gelu_tanh with respect to x.
+
+    gelu_tanh'(x) = sqrt(2)*x*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/(2*sqrt(pi)) + tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/2 + 1/2
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_gelu_tanh_prime_block, 15, x, r)
+    return _result(r, scalar, out)
+
+
+def _gelu_tanh_prime2_block(x, r, s):
+    n = x.size
+    g = s[8].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.minimum(x, (32.0000000000000), out=b0)
+    np.maximum(b0, (-32.0000000000000), out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.square(t0, out=b1)
+    t1 = b1
+    t2 = np.sqrt(2)/np.sqrt(np.pi)
+    b2 = s[2][:n]
+    np.multiply((8943/100000), t1, out=b2)
+    np.add(b2, (2), out=b2)
+    b3 = s[3][:n]
+    np.abs(t0, out=b3)
+    np.multiply(t2, b2, out=b2)
+    np.multiply(b2, b3, out=b2)
+    np.negative(b2, out=b2)
+    t3 = b2
+    np.exp(t3, out=b3)
+    t4 = b3
+    b4 = s[4][:n]
+    np.multiply((26829), t1, out=b4)
+    np.add(b4, (200000), out=b4)
+    t5 = b4
+    b5 = s[5][:n]
+    np.square(t5, out=b5)
+    b6 = s[6][:n]
+    np.multiply((8943/200000), t1, out=b6)
+    np.add(b6, (1), out=b6)
+    b7 = s[7][:n]
+    np.multiply(t0, t2, out=b7)
+    np.multiply(b7, b6, out=b7)
+    np.tanh(b7, out=b7)
+    np.multiply(t0, b5, out=b5)
+    np.multiply(b5, b7, out=b5)
+    np.divide(b5, (np.pi), out=b5)
+    np.negative(b5, out=b5)
+    np.multiply((2682900000), t1, out=b7)
+    np.multiply(b7, t2, out=b7)
+    np.multiply((100000), t2, out=b6)
+    np.multiply(b6, t5, out=b6)
+    np.add(b5, b7, out=b5)
+    np.add(b5, b6, out=b5)
+    np.multiply((1/5000000000), b5, out=b5)
+    np.add(t4, (1), out=b6)
+    np.square(b6, out=b6)
+    np.divide(b5, b6, out=b5)
+    _exp_times(t3, b5, r, t4)
+    d = s[9][:n]  # Taylor patch at the root -1.4185040087908283
+    np.subtract(x, -1.4185040087908283, out=d)
+    near = s[8].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6290889328663158, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -1.4185040087908283, -8.089265124388305e-17, (0.0, 0.4095488174124191, 0.432081111593848, 0.008168951883944803, -0.16109481693213482, -0.056750540975161724, 0.020035361162701274, 0.01671150756085392, 0.0007632001136916162, -0.002643461146696662, -0.0007514200775098502, 0.00026173756856854425, 0.00017619942054101047, -6.138879668243466e-06, -2.918654105104775e-05, -4.884341759522852e-06, 3.568864966961748e-06, 1.501746538549582e-06, -2.3134876605993593e-07, -2.779934168936508e-07, -2.4601994673299104e-08, 3.602721872649386e-08, 1.1237042794566375e-08, -2.851641780735067e-09, -2.207298319503112e-09, -5.3427653791305414e-11, 3.007050913088175e-10, 6.931417480332243e-11, -2.787241549853563e-11, -1.533448743221207e-11, 7.52274364284972e-13, 2.2733038317868422e-12))
+    d = s[9][:n]  # Taylor patch at the root -0.15108827196863972
+    np.subtract(x, -0.15108827196863972, out=d)
+    near = s[8].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7092520043954141, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -0.15108827196863972, 0.0, (0.7797392248581062, 0.2381058639605586, -0.7604563199549249, -0.18020515287505684, 0.28259569753873465, 0.06107416031611521, -0.06293564011672445, -0.012427795123928016, 0.009640525918651487, 0.0014261710717576464, -0.0009763967581327286, 4.0168848417733284e-05, 2.6579685273251902e-05, -6.711755798642116e-05, 1.5073569565452117e-05, 2.0099234902467397e-05, -4.428582394777516e-06, -4.143936356518585e-06, 8.23374576394403e-07, 6.713875267444233e-07, -1.2469316328529044e-07, -8.627040181934891e-08, 1.696338850153587e-08, 7.908633168332752e-09, -2.244100984805906e-09, -1.8841757648970987e-10, 3.0811226513940877e-10, -1.2141229079389343e-10, -4.4385166405020155e-11, 3.567066323076335e-11, 6.3276816355801175e-12, -6.745947978649311e-12, -8.073618117175628e-13, 1.020685458967108e-12, 7.730850378216282e-14, -1.291695524918879e-13))
+    d = s[9][:n]  # Taylor patch at the root -2.685919745613017
+    np.subtract(x, -2.685919745613017, out=d)
+    near = s[8].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7092520043954141, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -2.685919745613017, 0.0, (-0.058052994911079604, -0.0952330569197723, -0.02510379287343516, 0.0504127859510635, 0.046028196591990485, 0.010306403616527255, -0.004609097623467992, -0.003008870659796895, -0.0004264209326194538, 8.07524910463407e-05, 5.1196451368573e-05, 3.1412695648056164e-05, 1.0174019319231935e-05, -2.2818592689467907e-06, -2.185433116009967e-06, -2.462915684097505e-07, 1.2324550017088104e-07, 3.191285011253673e-08, 4.922192318541695e-09, 2.856000403883545e-09, -4.2509754993616513e-10, -8.406224590185552e-10, -1.306185928265507e-10, 6.518531329325577e-11, 1.939465770480727e-11, -9.06385212616716e-13, -1.6663935641088114e-13, 4.0118093479445853e-14, -1.909210465224786e-13, -5.846451410515718e-14, 1.8813596569425714e-14, 9.111471268479397e-15))
+    d = s[9][:n]  # Taylor patch at the root 1.4185040087908283
+    np.subtract(x, 1.4185040087908283, out=d)
+    near = s[8].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6290889328663158, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 1.4185040087908283, 8.089265124388305e-17, (0.0, -0.4095488174124191, 0.432081111593848, -0.008168951883944803, -0.16109481693213482, 0.056750540975161724, 0.020035361162701274, -0.01671150756085392, 0.0007632001136916162, 0.002643461146696662, -0.0007514200775098502, -0.00026173756856854425, 0.00017619942054101047, 6.138879668243466e-06, -2.918654105104775e-05, 4.884341759522852e-06, 3.568864966961748e-06, -1.501746538549582e-06, -2.3134876605993593e-07, 2.779934168936508e-07, -2.4601994673299104e-08, -3.602721872649386e-08, 1.1237042794566375e-08, 2.851641780735067e-09, -2.207298319503112e-09, 5.3427653791305414e-11, 3.007050913088175e-10, -6.931417480332243e-11, -2.787241549853563e-11, 1.533448743221207e-11, 7.52274364284972e-13, -2.2733038317868422e-12))
+    d = s[9][:n]  # Taylor patch at the root 2.685919745613017
+    np.subtract(x, 2.685919745613017, out=d)
+    near = s[8].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7092520043954141, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 2.685919745613017, 0.0, (-0.058052994911079604, 0.0952330569197723, -0.02510379287343516, -0.0504127859510635, 0.046028196591990485, -0.010306403616527255, -0.004609097623467992, 0.003008870659796895, -0.0004264209326194538, -8.07524910463407e-05, 5.1196451368573e-05, -3.1412695648056164e-05, 1.0174019319231935e-05, 2.2818592689467907e-06, -2.185433116009967e-06, 2.462915684097505e-07, 1.2324550017088104e-07, -3.191285011253673e-08, 4.922192318541695e-09, -2.856000403883545e-09, -4.2509754993616513e-10, 8.406224590185552e-10, -1.306185928265507e-10, -6.518531329325577e-11, 1.939465770480727e-11, 9.06385212616716e-13, -1.6663935641088114e-13, -4.0118093479445853e-14, -1.909210465224786e-13, 5.846451410515718e-14, 1.8813596569425714e-14, -9.111471268479397e-15))
+    d = s[9][:n]  # Taylor patch at the root 0.15108827196863972
+    np.subtract(x, 0.15108827196863972, out=d)
+    near = s[8].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7092520043954141, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.15108827196863972, 0.0, (0.7797392248581062, -0.2381058639605586, -0.7604563199549249, 0.18020515287505684, 0.28259569753873465, -0.06107416031611521, -0.06293564011672445, 0.012427795123928016, 0.009640525918651487, -0.0014261710717576464, -0.0009763967581327286, -4.0168848417733284e-05, 2.6579685273251902e-05, 6.711755798642116e-05, 1.5073569565452117e-05, -2.0099234902467397e-05, -4.428582394777516e-06, 4.143936356518585e-06, 8.23374576394403e-07, -6.713875267444233e-07, -1.2469316328529044e-07, 8.627040181934891e-08, 1.696338850153587e-08, -7.908633168332752e-09, -2.244100984805906e-09, 1.8841757648970987e-10, 3.0811226513940877e-10, 1.2141229079389343e-10, -4.4385166405020155e-11, -3.567066323076335e-11, 6.3276816355801175e-12, 6.745947978649311e-12, -8.073618117175628e-13, -1.020685458967108e-12, 7.730850378216282e-14, 1.291695524918879e-13))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def gelu_tanh_prime2(x, out=None):
+    """Second derivative of gelu_tanh with respect to x.
+
+    gelu_tanh''(x) = 26829*sqrt(2)*x**2*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)/(200000*sqrt(pi)) + 2*x*(26829*x**2/200000 + 1)**2*(tanh(8943*sqrt(2)*x**3/(200000*sqrt(pi)) + sqrt(2)*x/sqrt(pi))**2 - 1)*tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/pi + sqrt(2)*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/sqrt(pi)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_gelu_tanh_prime2_block, 10, x, r)
+    return _result(r, scalar, out)
+
+
+def _swish_beta_block(x, r, s, 1.0):
+    n = x.size
+    g = s[6].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
+    np.negative(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    np.divide(x, b2, out=b2)
+    t2 = b2
+    _exp_times(t0, t2, r, t1)
+    m3 = s[3].view(np.int64)[:n]
+    b4 = s[4][:n]
+    np.multiply((beta), x, out=b4)
+    np.greater_equal(b4, (0), out=m3)
+    i5 = s[5].view(np.int64)[:n]
+    _select(r, t2, m3, i5)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
+
+
+def swish_beta(x, 1.0=None, out=None):
+    """Swish with a slope parameter: x*sigmoid(beta*x).
+
+    swish_beta(x) = x/(1 + exp(-beta*x))
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_swish_beta_block, 8, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _swish_beta_prime_block(x, r, s, 1.0):
+    n = x.size
+    g = s[9].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
+    np.negative(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.divide(1.0, t2, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply((beta), x, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.multiply(t1, t4, out=b5)
+    t5 = b5
+    b6 = s[6][:n]
+    np.multiply(t3, t5, out=b6)
+    np.negative(b6, out=b6)
+    np.add(b6, t4, out=b6)
+    np.add(b6, (1), out=b6)
+    np.multiply(t3, b6, out=b6)
+    _exp_times(t0, b6, r, t1)
+    np.square(t2, out=b6)
+    np.divide(t5, b6, out=b6)
+    np.add(t3, b6, out=b6)
+    m7 = s[7].view(np.int64)[:n]
+    np.greater_equal(t4, (0), out=m7)
+    i8 = s[8].view(np.int64)[:n]
+    _select(r, b6, m7, i8)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
+
+
+def swish_beta_prime(x, 1.0=None, out=None):
+    """Derivative of swish_beta with respect to x.
+
+    swish_beta'(x) = (beta*x + exp(beta*x) + 1)*exp(beta*x)/(exp(beta*x) + 1)**2
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_swish_beta_prime_block, 11, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _swish_beta_prime2_block(x, r, s, 1.0):
+    n = x.size
+    g = s[11].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.negative(t0, out=b1)
+    np.exp(b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t1, (1), out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.multiply((beta), x, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply((beta**2), x, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.multiply((2), t3, out=b5)
+    np.negative(b5, out=b5)
+    np.exp(b5, out=b5)
+    b6 = s[6][:n]
+    np.multiply((2), t4, out=b6)
+    np.multiply(b6, b5, out=b6)
+    np.power(t2, (3), out=b5)
+    np.divide(b6, b5, out=b6)
+    t5 = b6
+    np.square(t2, out=b5)
+    np.divide(t1, b5, out=b5)
+    t6 = b5
+    b7 = s[7][:n]
+    np.multiply((2), (beta), out=b7)
+    np.multiply(b7, t6, out=b7)
+    b8 = s[8][:n]
+    np.multiply(t4, t6, out=b8)
+    np.negative(b8, out=b8)
+    np.add(b7, b8, out=b7)
+    t7 = b7
+    np.multiply((3), t0, out=b8)
+    np.negative(b8, out=b8)
+    np.exp(b8, out=b8)
+    np.multiply(t5, b8, out=b8)
+    np.add(b8, t7, out=r)
+    np.add(t5, t7, out=b8)
+    m9 = s[9].view(np.int64)[:n]
+    np.greater_equal(t3, (0), out=m9)
+    i10 = s[10].view(np.int64)[:n]
+    _select(r, b8, m9, i10)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def swish_beta_prime2(x, 1.0=None, out=None):
+    """Second derivative of swish_beta with respect to x.
+
+    swish_beta''(x) = beta*(2*beta*x + (-beta*x + 2)*(exp(beta*x) + 1))*exp(beta*x)/(exp(beta*x) + 1)**3
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_swish_beta_prime2_block, 13, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _swish_beta_dbeta_block(x, r, s, 1.0):
+    n = x.size
+    g = s[4].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.multiply((beta), b0, out=b0)
+    np.negative(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.square(x, out=b2)
+    b3 = s[3][:n]
+    np.add(t1, (1), out=b3)
+    np.square(b3, out=b3)
+    np.divide(b2, b3, out=b2)
+    _exp_times(t0, b2, r, t1)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def swish_beta_dbeta(x, 1.0=None, out=None):
+    """Derivative of swish_beta with respect to beta.
+
+    swish_beta_dbeta(x) = x**2*exp(beta*x)/(exp(beta*x) + 1)**2
+
+    Parameters: 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_swish_beta_dbeta_block, 6, x, r, 1.0)
+    return _result(r, scalar, out)
+
+
+def _mish_block(x, r, s):
+    n = x.size
+    g = s[9].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.negative(t0, out=b1)
+    np.exp(b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.multiply((2), t1, out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.add(t2, (1), out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply((2), t0, out=b4)
+    np.negative(b4, out=b4)
+    np.exp(b4, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.add(t1, (2), out=b5)
+    b6 = s[6][:n]
+    np.multiply(t1, x, out=b6)
+    np.multiply(b6, b5, out=b6)
+    np.add(t2, t4, out=b5)
+    np.add(b5, (2), out=b5)
+    np.divide(b6, b5, out=r)
+    np.multiply(t3, x, out=b5)
+    np.multiply((2), t4, out=b6)
+    np.add(t3, b6, out=b6)
+    np.divide(b5, b6, out=b5)
+    m7 = s[7].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m7)
+    i8 = s[8].view(np.int64)[:n]
+    _select(r, b5, m7, i8)
+    d = s[10][:n]  # Taylor patch at the root 0.0
+    np.subtract(x, 0.0, out=d)
+    near = s[9].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7183043710894966, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, 0.6, 0.32, -0.016, -0.04586666666666667, -0.0003733333333333333, 0.007818666666666666, 0.0008579555555555555, -0.0012696279365079365, -0.0002957376507936508, 0.0001879577114638448, 7.443550419753087e-05, -2.4089052362353696e-05, -1.6026317269114425e-05, 2.2934651877281567e-06, 3.103463470365674e-06, -2.5512528721935637e-08, -5.50156573585028e-07, -6.270319334073847e-08, 8.932875129686503e-08, 2.196972095818993e-08, -1.3064433716893278e-08, -5.469954171614517e-09, 1.6349159375808912e-09, 1.164209460772523e-09, -1.4597652819232304e-10, -2.2310303830921812e-10, -1.5280409428578768e-12, 3.9148935676895474e-11, 5.053805513076917e-12, -6.284795311192518e-12, -1.6591115330725944e-12, 9.053240200092617e-13, 4.0316089818161976e-13, -1.1034907781351947e-13, -8.456785068659944e-14))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
+
+
+def mish(x, out=None):
+    """Mish: x*tanh(softplus(x)).
+
+    mish(x) = x*tanh(log(exp(x) + 1))
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_mish_block, 11, x, r)
+    return _result(r, scalar, out)
+
+
+def _mish_prime_block(x, r, s):
+    n = x.size
+    g = s[13].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.negative(t0, out=b1)
+    np.exp(b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.multiply((2), t1, out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.add(t2, (1), out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply((2), t0, out=b4)
+    np.negative(b4, out=b4)
+    np.exp(b4, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.multiply((2), t4, out=b5)
+    np.add(t3, b5, out=b5)
+    t5 = b5
+    b6 = s[6][:n]
+    np.add(t1, (1), out=b6)
+    b7 = s[7][:n]
+    np.multiply((4), x, out=b7)
+    np.multiply(b7, b6, out=b7)
+    t6 = b7
+    np.add(t2, t4, out=b6)
+    np.add(b6, (2), out=b6)
+    t7 = b6
+    b8 = s[8][:n]
+    np.multiply(t1, t6, out=b8)
+    b9 = s[9][:n]
+    np.square(t7, out=b9)
+    np.divide(b8, b9, out=b8)
+    np.add(t1, (2), out=b9)
+    np.multiply(t1, b9, out=b9)
+    np.divide(b9, t7, out=b9)
+    np.add(b8, b9, out=r)
+    np.divide(t3, t5, out=b9)
+    np.multiply(t4, t6, out=b8)
+    b10 = s[10][:n]
+    np.square(t5, out=b10)
+    np.divide(b8, b10, out=b8)
+    np.add(b9, b8, out=b9)
+    m11 = s[11].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m11)
+    i12 = s[12].view(np.int64)[:n]
+    _select(r, b9, m11, i12)
+    d = s[14][:n]  # Taylor patch at the root -1.1924312145154952
+    np.subtract(x, -1.1924312145154952, out=d)
+    near = s[13].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.1924312145154952, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -1.1924312145154952, -4.8484829848031044e-17, (0.0, 0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05, 9.427361327376651e-07, 2.9088199364912223e-06, 1.071676702702074e-06, 2.6879417855557728e-08, -1.4117255919499382e-07, -6.174424363104907e-08, -5.460186173028381e-09, 6.3895954615089855e-09, 3.3604012383661332e-09, 4.817646300218697e-10, -2.6751871594311224e-10, -1.7442209713382678e-10, -3.3904729895707114e-11, 1.0101727316036154e-11, 8.681382594457511e-12, 2.124385967466607e-12, -3.20344479568135e-13, -4.153673469447499e-13, -1.2348725029307754e-13, 6.337359322280651e-15, 1.9103418630556258e-14, 6.79383226720695e-15, 1.6183924412509285e-16, -8.421603581894615e-16, -3.577018575431464e-16, -3.059285498528877e-17, 3.534620906867835e-17, 1.8140677609631626e-17, 2.535993308788154e-18, -1.3931390485019807e-18, -8.894451932354624e-19, -1.6944112412937898e-19, 5.009265951614554e-20, 4.2235030313879056e-20, 1.0163291536450476e-20, -1.5274679146715112e-21, -1.942412562431019e-21, -5.6924483830766045e-22, 2.9495798198439895e-23, 8.637451825664467e-23, 3.0333572113707516e-23))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
+
+
+def mish_prime(x, out=None):
+    """Derivative of mish with respect to x.
+
+    mish'(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + tanh(log(exp(x) + 1))
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_mish_prime_block, 15, x, r)
+    return _result(r, scalar, out)
+
+
+def _mish_prime2_block(x, r, s):
+    n = x.size
+    g = s[16].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.multiply((2), t0, out=b1)
+    np.negative(b1, out=b1)
+    np.exp(b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.negative(t0, out=b2)
+    np.exp(b2, out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.multiply((2), t2, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply((2), t1, out=b4)
+    np.add(b4, t3, out=b4)
+    np.add(b4, (1), out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.add(t2, (1), out=b5)
+    t5 = b5
+    b6 = s[6][:n]
+    np.multiply((3), t0, out=b6)
+    np.negative(b6, out=b6)
+    np.exp(b6, out=b6)
+    np.multiply((2), b6, out=b6)
+    np.negative(b6, out=b6)
+    t6 = b6
+    b7 = s[7][:n]
+    np.multiply((4), x, out=b7)
+    t7 = b7
+    b8 = s[8][:n]
+    np.add(t3, (2), out=b8)
+    t8 = b8
+    b9 = s[9][:n]
+    np.add(t1, t8, out=b9)
+    t9 = b9
+    b10 = s[10][:n]
+    np.multiply((8), t2, out=b10)
+    np.multiply(b10, t5, out=b10)
+    b11 = s[11][:n]
+    np.square(t9, out=b11)
+    np.divide(b10, b11, out=b10)
+    np.multiply((3), t1, out=b11)
+    b12 = s[12][:n]
+    np.negative(t6, out=b12)
+    b13 = s[13][:n]
+    np.negative(t8, out=b13)
+    np.add(b11, b12, out=b11)
+    np.add(b11, b13, out=b11)
+    np.multiply(t2, t7, out=b13)
+    np.multiply(b13, b11, out=b13)
+    np.power(t9, (3), out=b11)
+    np.divide(b13, b11, out=b13)
+    np.negative(b13, out=b13)
+    np.add(b10, b13, out=r)
+    np.multiply((8), t1, out=b13)
+    np.multiply(b13, t5, out=b13)
+    np.square(t4, out=b10)
+    np.divide(b13, b10, out=b13)
+    np.multiply((2), t1, out=b10)
+    np.multiply((3), t2, out=b11)
+    np.negative(b11, out=b11)
+    np.negative(t6, out=b12)
+    np.add(b10, b11, out=b10)
+    np.add(b10, b12, out=b10)
+    np.add(b10, (-2), out=b10)
+    np.multiply(t1, t7, out=b12)
+    np.multiply(b12, b10, out=b12)
+    np.power(t4, (3), out=b10)
+    np.divide(b12, b10, out=b12)
+    np.add(b13, b12, out=b13)
+    m14 = s[14].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m14)
+    i15 = s[15].view(np.int64)[:n]
+    _select(r, b13, m14, i15)
+    d = s[17][:n]  # Taylor patch at the root -2.256376396360793
+    np.subtract(x, -2.256376396360793, out=d)
+    near = s[16].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7926799464445665, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -2.256376396360793, -1.0703174875019247e-16, (0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05, 2.1972274370071305e-06, -1.9166311947636233e-07, -3.2886827478945233e-07, -1.3816841246787867e-07, -3.179194815463423e-08, -9.041836791970716e-10, 2.7897687645450417e-09, 1.3947241287864647e-09, 3.7278297023353565e-10, 3.5985149601048556e-11, -1.9587615834869195e-11, -1.2454763156836604e-11, -3.825711124112797e-12, -5.62352281949575e-13, 1.0524303612559649e-13, 1.0049318356822413e-13, 3.5641099798568405e-14, 6.752266962512083e-15, -2.549411105501397e-16, -7.365272211745935e-16, -3.070869847775889e-16))
+    d = s[17][:n]  # Taylor patch at the root -0.4734343296466803
+    np.subtract(x, -0.4734343296466803, out=d)
+    near = s[16].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.1002912447439404, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -0.4734343296466803, 0.0, (0.5731469765296962, 0.3375801336659368, -0.30196263085409875, -0.2712458667194486, 0.02114050452940809, 0.09528767310162457, 0.025639615740566286, -0.017335158510152833, -0.012150017778927151, 0.00034363353039382167, 0.002955456212030042, 0.00083995346949495, -0.0003953493913063212, -0.0003015566792922196, -7.106214762814624e-06, 6.060069084089734e-05, 1.942071163728156e-05, -6.520341163483455e-06, -5.7835981601766446e-06, -3.980148223757261e-07, 1.0143513862129896e-06, 3.697831380559495e-07, -8.84225225448296e-08, -9.577403796008618e-08, -1.0610636227335062e-08, 1.4984064195750837e-08, 6.234755647269072e-09, -1.020147053868219e-09, -1.4407761811533826e-09, -2.1809879704740176e-10, 2.026465057045143e-10, 9.663022342417815e-11, -9.772263949832868e-12, -2.0226330652008095e-11, -3.879870633873239e-12, 2.5567278265040176e-12, 1.4067117171341893e-12, -6.634150334046622e-14, -2.691676666137096e-13, -6.276649870236742e-14, 3.037158606340611e-14, 1.9498401237538334e-14, 2.096562157753253e-17, -3.4287880928719485e-15, -9.482239421580157e-16, 3.405718649637153e-16, 2.596782480508436e-16, 1.180851643660714e-17, -4.2068268740584793e-17, -1.359421006942048e-17, 3.5909400475326486e-18, 3.343884578401473e-18, 2.923582936708526e-19, -4.990255298743186e-19, -1.8691137284368107e-19, 3.512848554505455e-20, 4.1820754926544816e-20, 5.355595661221485e-21, -5.73495122322676e-21, -2.4826723955034892e-21))
+    d = s[17][:n]  # Taylor patch at the root -4.064425721167717
+    np.subtract(x, -4.064425721167717, out=d)
+    near = s[16].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.1281881981803965, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -4.064425721167717, 0.0, (-0.033645836754882745, -0.015258608902755894, 0.0018739109559307375, 0.0038981772970921123, 0.0017946749159253172, 0.0005026318281010388, 9.363901501547865e-05, 8.551737749377188e-06, -1.6849333504826733e-06, -1.1102286260966618e-06, -3.5373547174088413e-07, -8.488480412689406e-08, -1.6209991903794608e-08, -2.2401477189217086e-09, -8.022097260110024e-11, 8.263947389959607e-11, 3.7675536098509056e-11, 1.096990934275325e-11, 2.476910811380364e-12, 4.309313580147173e-13, 4.62100347743257e-14, -3.204594847730286e-15, -3.503015373735127e-15, -1.1981502249092328e-15, -2.927398044748183e-16, -5.51870848674759e-17, -7.279346065077344e-18, -1.956578028434811e-19, 2.613419749614396e-19, 1.072723530116872e-19, 2.8373954861675245e-20, 5.771983578362793e-21, 8.792189852314576e-22))
+    d = s[17][:n]  # Taylor patch at the root 1.4905711794854284
+    np.subtract(x, 1.4905711794854284, out=d)
+    near = s[16].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.5823839198675391, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 1.4905711794854284, 7.126036715834263e-17, (0.0, -0.23069451159746054, 0.28127277803034306, -0.0797073551654253, -0.06665173991852782, 0.05998888116276497, -0.008932244292082872, -0.011535248884490047, 0.0070027488703032735, -0.00026852183677313475, -0.0014013096671622836, 0.0006082701059370484, 4.5850287012401906e-05, -0.00013717566879765472, 4.3428925985047434e-05, 9.503876307943976e-06, -1.1636938135269531e-05, 2.5942176688726364e-06, 1.1453549858100461e-06, -8.865033422620115e-07, 1.222151382038124e-07, 1.1103700734940431e-07, -6.16810624585734e-08, 3.1677243749092252e-09, 9.442493225813562e-09, -3.941286131233074e-09, -1.8526850078138173e-10, 7.308833536897959e-10, -2.3008883584136917e-10, -3.99898645660731e-11, 5.2467960724023725e-11, -1.2008596317614772e-11, -4.3949358112940776e-12))
+    d = s[17][:n]  # Taylor patch at the root 2.7437121301214105
+    np.subtract(x, 2.7437121301214105, out=d)
+    near = s[16].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7452855897427142, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 2.7437121301214105, 0.0, (-0.040241680333100126, 0.040735105656101264, -0.0031127201660760633, -0.01927207046297495, 0.016519205324597094, -0.00670825620380574, 0.0009205398322333698, 0.0005979381434059827, -0.0004609282944315084, 0.00015584551382083651, -1.798797338082977e-05, -1.0795767422461801e-05, 7.507105926373562e-06, -2.3646490555584932e-06, 2.661996983463101e-07, 1.426741238561676e-07, -9.778936967784032e-08, 3.0432032330907563e-08, -3.6041035130513e-09, -1.612531416822655e-09, 1.139537895698895e-09, -3.576969934036286e-10, 4.5142055003321566e-11, 1.6705987119883593e-11, -1.2385074484688805e-11, 3.946827686081557e-12, -5.28868598320526e-13, -1.6302947055374854e-13, 1.280030856249972e-13, -4.153972713243572e-14, 5.884060721950696e-15, 1.5170237806973125e-15, -1.2730760668294805e-15))
+    d = s[17][:n]  # Taylor patch at the root 0.2374302288494463
+    np.subtract(x, 0.2374302288494463, out=d)
+    near = s[16].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7452855897427142, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.2374302288494463, 0.0, (0.5868381464362115, -0.34583751526481227, -0.47518909284392935, 0.2150301830199638, 0.21163167123954965, -0.0752912498022199, -0.07346040357398777, 0.020164926808494743, 0.022069594812502907, -0.004548061507969203, -0.0060200519620907805, 0.0008867291959143962, 0.0015315369308875639, -0.00014580434834599954, -0.000369470894445227, 1.7565701041798833e-05, 8.54415906184126e-05, -2.273064004462868e-07, -1.9080766921658992e-05, -7.76924978412262e-07, 4.136110201167323e-06, 3.459481222323165e-07, -8.734431397432645e-07, -1.1097989705601044e-07, 1.8014822639327224e-07, 3.097213502285768e-08, -3.6351758212442364e-08, -7.971174214469773e-09, 7.18407834056323e-09, 1.942258650234801e-09, -1.3910626251301097e-09, -4.5450066258086573e-10, 2.6385007419393994e-10, 1.0303818033894149e-10, -4.8977106954814534e-11, -2.2761568504222788e-11, 8.88057490699718e-12, 4.9191669918009605e-12, -1.5678734435861339e-12, -1.0431099265267217e-12, 2.6810313867958993e-13, 2.1749924944743742e-13))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def mish_prime2(x, out=None):
+    """Second derivative of mish with respect to x.
+
+    mish''(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + 2*x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)*tanh(log(exp(x) + 1))/(exp(x) + 1)**2 + x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)/(exp(x) + 1)**2 + 2*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_mish_prime2_block, 18, x, r)
+    return _result(r, scalar, out)
+
+
+def _log_sigmoid_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    np.log1p(b0, out=b0)
+    np.negative(b0, out=b0)
+    b1 = s[1][:n]
+    np.negative(x, out=b1)
+    np.maximum(b1, (0), out=b1)
+    np.negative(b1, out=b1)
+    np.add(b0, b1, out=r)
+
+
+def log_sigmoid(x, out=None):
+    """Log of the sigmoid: -softplus(-x).
+
+    log_sigmoid(x) = -log(1 + exp(-x))
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_log_sigmoid_block, 4, x, r)
+    return _result(r, scalar, out)
+
+
+def _log_sigmoid_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.divide(1.0, b1, out=b1)
+    t1 = b1
+    np.copyto(r, t1)
+    b2 = s[2][:n]
+    np.multiply(t0, t1, out=b2)
+    m3 = s[3].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m3)
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, b2, m3, i4)
+
+
+def log_sigmoid_prime(x, out=None):
+    """Derivative of log_sigmoid with respect to x.
+
+    log_sigmoid'(x) = 1/(exp(x) + 1)
+    log_sigmoid'(x) = 1 - exp(y)  with y = log_sigmoid(x)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_log_sigmoid_prime_block, 7, x, r)
+    return _result(r, scalar, out)
+
+
+def _log_sigmoid_prime2_block(x, r, s):
+    n = x.size
+    g = s[10].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.multiply((2), x, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.abs(x, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.negative(t1, out=b2)
+    np.exp(b2, out=b2)
+    t2 = b2
+    b3 = s[3][:n]
+    np.add(t2, (1), out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.divide(1.0, t3, out=b4)
+    np.square(b4, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.divide(1.0, t3, out=b5)
+    t5 = b5
+    b6 = s[6][:n]
+    np.multiply((2), t1, out=b6)
+    np.negative(b6, out=b6)
+    np.exp(b6, out=b6)
+    b7 = s[7][:n]
+    np.multiply(t0, t4, out=b7)
+    np.multiply(b7, b6, out=b7)
+    np.negative(t5, out=b6)
+    np.add(b7, b6, out=r)
+    np.multiply(t0, t4, out=b6)
+    np.multiply(t2, t5, out=b7)
+    np.negative(b7, out=b7)
+    np.add(b6, b7, out=b6)
+    m8 = s[8].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m8)
+    i9 = s[9].view(np.int64)[:n]
+    _select(r, b6, m8, i9)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def log_sigmoid_prime2(x, out=None):
+    """Second derivative of log_sigmoid with respect to x.
+
+    log_sigmoid''(x) = -exp(x)/(exp(x) + 1)**2
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_log_sigmoid_prime2_block, 12, x, r)
+    return _result(r, scalar, out)
+
+
+def _softsign_block(x, r, s):
+    n = x.size
+    g = s[1].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.add(b0, (1), out=b0)
+    np.divide(x, b0, out=r)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0, -1.0), where=at_inf)
+
+
+def softsign(x, out=None):
+    """Softsign: x/(1 + |x|).
+
+    softsign(x) = x/(Abs(x) + 1)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softsign_block, 3, x, r)
+    return _result(r, scalar, out)
+
+
+def _softsign_prime_block(x, r, s):
+    n = x.size
+    g = s[4].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.add(b0, (1), out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.divide(1.0, t0, out=b1)
+    b2 = s[2][:n]
+    np.copyto(b2, np.sign(x))
+    np.multiply(x, b2, out=b2)
+    b3 = s[3][:n]
+    np.square(t0, out=b3)
+    np.divide(b2, b3, out=b2)
+    np.negative(b2, out=b2)
+    np.add(b1, b2, out=r)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def softsign_prime(x, out=None):
+    """Derivative of softsign with respect to x.
+
+    softsign'(x) = -x*sign(x)/(Abs(x) + 1)**2 + 1/(Abs(x) + 1)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softsign_prime_block, 6, x, r)
+    return _result(r, scalar, out)
+
+
+def _softsign_prime2_block(x, r, s):
+    n = x.size
+    g = s[5].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.copyto(b0, np.sign(x))
+    t0 = b0
+    b1 = s[1][:n]
+    np.abs(x, out=b1)
+    np.add(b1, (1), out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.square(t0, out=b2)
+    np.multiply((2), b2, out=b2)
+    np.multiply(b2, x, out=b2)
+    b3 = s[3][:n]
+    np.power(t1, (3), out=b3)
+    np.divide(b2, b3, out=b2)
+    np.multiply((2), t0, out=b3)
+    b4 = s[4][:n]
+    np.square(t1, out=b4)
+    np.divide(b3, b4, out=b3)
+    np.negative(b3, out=b3)
+    np.add(b2, b3, out=r)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def softsign_prime2(x, out=None):
+    """Second derivative of softsign with respect to x.
+
+    softsign''(x) = 2*(x*sign(x) - Abs(x) - 1)*sign(x)/(Abs(x) + 1)**3
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softsign_prime2_block, 7, x, r)
+    return _result(r, scalar, out)
+
+
+def _hard_sigmoid_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.add(x, (3), out=b0)
+    np.multiply((1/6), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater_equal(x, (3), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m1, i2)
+    np.less_equal(x, (-3), out=m1)
+    _select(r, (0), m1, i2)
+
+
+def hard_sigmoid(x, out=None):
+    """Hard sigmoid: relu6(x + 3)/6.
+
+    hard_sigmoid(x) = Piecewise((0, x <= -3), (1, x >= 3), (x/6 + 1/2, True))
+
+    Convention: hard_sigmoid'(-3) = hard_sigmoid'(3) = 0 (as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_sigmoid_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _hard_sigmoid_prime_block(x, r, s):
+    n = x.size
+    np.copyto(r, (1/6))
+    m0 = s[0].view(np.int64)[:n]
+    np.copyto(m0, np.logical_or.reduce(((x >= 3),(x <= -3))))
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (0), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hard_sigmoid_prime(x, out=None):
+    """Derivative of hard_sigmoid with respect to x.
+
+    hard_sigmoid'(x) = Piecewise((0, (x >= 3) | (x <= -3)), (1/6, True))
+    hard_sigmoid'(x) = Piecewise((0, Eq(y, 0) | Eq(y, 1)), (1/6, True))  with y = hard_sigmoid(x)
+
+    Convention: hard_sigmoid'(-3) = hard_sigmoid'(3) = 0 (as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_sigmoid_prime_block, 4, x, r)
+    return _result(r, scalar, out)
+
+
+def _hard_sigmoid_prime2_block(x, r, s):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hard_sigmoid_prime2(x, out=None):
+    """Second derivative of hard_sigmoid with respect to x.
+
+    hard_sigmoid''(x) = 0
+
+    Convention: hard_sigmoid'(-3) = hard_sigmoid'(3) = 0 (as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_sigmoid_prime2_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _hard_silu_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.add(x, (3), out=b0)
+    b1 = s[1][:n]
+    np.multiply((1/6), x, out=b1)
+    np.multiply(b1, b0, out=r)
+    m2 = s[2].view(np.int64)[:n]
+    np.greater(x, (3), out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    _select(r, x, m2, i3)
+    np.less(x, (-3), out=m2)
+    _select(r, (0), m2, i3)
+
+
+def hard_silu(x, out=None):
+    """Hard SiLU (hard swish): x*relu6(x + 3)/6.
+
+    hard_silu(x) = Piecewise((0, x < -3), (x, x > 3), (x*(x + 3)/6, True))
+
+    Convention: hard_silu'(-3) = -1/2, hard_silu'(3) = 3/2 (the middle branch, as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_silu_block, 6, x, r)
+    return _result(r, scalar, out)
+
+
+def _hard_silu_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.multiply((2), x, out=b0)
+    np.add(b0, (3), out=b0)
+    np.multiply((1/6), b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (3), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m1, i2)
+    np.less(x, (-3), out=m1)
+    _select(r, (0), m1, i2)
+
+
+def hard_silu_prime(x, out=None):
+    """Derivative of hard_silu with respect to x.
+
+    hard_silu'(x) = Piecewise((0, x < -3), (1, x > 3), (x/3 + 1/2, True))
+
+    Convention: hard_silu'(-3) = -1/2, hard_silu'(3) = 3/2 (the middle branch, as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_silu_prime_block, 5, x, r)
+    return _result(r, scalar, out)
+
+
+def _hard_silu_prime2_block(x, r, s):
+    n = x.size
+    np.copyto(r, (1/3))
+    m0 = s[0].view(np.int64)[:n]
+    np.copyto(m0, np.logical_or.reduce(((x > 3),(x < -3))))
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (0), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hard_silu_prime2(x, out=None):
+    """Second derivative of hard_silu with respect to x.
+
+    hard_silu''(x) = Piecewise((0, (x > 3) | (x < -3)), (1/3, True))
+
+    Convention: hard_silu'(-3) = -1/2, hard_silu'(3) = 3/2 (the middle branch, as PyTorch).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_silu_prime2_block, 4, x, r)
+    return _result(r, scalar, out)
+
+
+hard_swish = hard_silu
+
+
+hard_swish_prime = hard_silu_prime
+
+
+hard_swish_prime2 = hard_silu_prime2
+
+
+def _hard_tanh_block(x, r, s, -1.0, 1.0):
+    n = x.size
+    np.copyto(r, x)
+    m0 = s[0].view(np.int64)[:n]
+    np.less_equal((max_val), x, out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (max_val), m0, i1)
+    np.greater_equal((min_val), x, out=m0)
+    _select(r, (min_val), m0, i1)
+
+
+def hard_tanh(x, -1.0=None, 1.0=None, out=None):
+    """Hard tanh: x clipped to [min_val, max_val].
+
+    hard_tanh(x) = Piecewise((min_val, min_val >= x), (max_val, max_val <= x), (x, True))
+
+    Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
+
+    Parameters: -1.0 (default None), 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("-1.0", -1.0, False, None, False, min_val)
+    _check_range("1.0", 1.0, False, None, False, max_val)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_tanh_block, 4, x, r, -1.0, 1.0)
+    return _result(r, scalar, out)
+
+
+def _hard_tanh_prime_block(x, r, s, -1.0, 1.0):
+    n = x.size
+    np.copyto(r, (1))
+    m0 = s[0].view(np.int64)[:n]
+    np.copyto(m0, np.logical_or.reduce(((min_val >= x),(max_val <= x))))
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (0), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hard_tanh_prime(x, -1.0=None, 1.0=None, out=None):
+    """Derivative of hard_tanh with respect to x.
+
+    hard_tanh'(x) = Piecewise((0, (min_val >= x) | (max_val <= x)), (1, True))
+    hard_tanh'(x) = Piecewise((0, Eq(max_val, y) | Eq(min_val, y)), (1, True))  with y = hard_tanh(x)
+
+    Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
+
+    Parameters: -1.0 (default None), 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("-1.0", -1.0, False, None, False, min_val)
+    _check_range("1.0", 1.0, False, None, False, max_val)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_tanh_prime_block, 4, x, r, -1.0, 1.0)
+    return _result(r, scalar, out)
+
+
+def _hard_tanh_prime2_block(x, r, s, -1.0, 1.0):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hard_tanh_prime2(x, -1.0=None, 1.0=None, out=None):
+    """Second derivative of hard_tanh with respect to x.
+
+    hard_tanh''(x) = 0
+
+    Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
+
+    Parameters: -1.0 (default None), 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("-1.0", -1.0, False, None, False, min_val)
+    _check_range("1.0", 1.0, False, None, False, max_val)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_tanh_prime2_block, 2, x, r, -1.0, 1.0)
+    return _result(r, scalar, out)
+
+
+def _hard_tanh_dmin_val_block(x, r, s, -1.0, 1.0):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.greater_equal((min_val), x, out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hard_tanh_dmin_val(x, -1.0=None, 1.0=None, out=None):
+    """Derivative of hard_tanh with respect to min_val.
+
+    hard_tanh_dmin_val(x) = Piecewise((1, min_val >= x), (0, True))
+
+    Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
+
+    Parameters: -1.0 (default None), 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("-1.0", -1.0, False, None, False, min_val)
+    _check_range("1.0", 1.0, False, None, False, max_val)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_tanh_dmin_val_block, 4, x, r, -1.0, 1.0)
+    return _result(r, scalar, out)
+
+
+def _hard_tanh_dmax_val_block(x, r, s, -1.0, 1.0):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.less_equal((max_val), x, out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    np.greater_equal((min_val), x, out=m0)
+    _select(r, (0), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hard_tanh_dmax_val(x, -1.0=None, 1.0=None, out=None):
+    """Derivative of hard_tanh with respect to max_val.
+
+    hard_tanh_dmax_val(x) = Piecewise((0, min_val >= x), (1, max_val <= x), (0, True))
+
+    Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
+
+    Parameters: -1.0 (default None), 1.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("-1.0", -1.0, False, None, False, min_val)
+    _check_range("1.0", 1.0, False, None, False, max_val)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hard_tanh_dmax_val_block, 4, x, r, -1.0, 1.0)
+    return _result(r, scalar, out)
+
+
+def _hardshrink_block(x, r, s, 0.5):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    b1 = s[1][:n]
+    np.abs(x, out=b1)
+    np.less((lambd), b1, out=m0)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, x, m0, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hardshrink(x, 0.5=None, out=None):
+    """Hard shrinkage: x where |x| > lambd, else 0.
+
+    hardshrink(x) = Piecewise((x, lambd < Abs(x)), (0, True))
+
+    Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hardshrink_block, 5, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _hardshrink_prime_block(x, r, s, 0.5):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    b1 = s[1][:n]
+    np.abs(x, out=b1)
+    np.less((lambd), b1, out=m0)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m0, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hardshrink_prime(x, 0.5=None, out=None):
+    """Derivative of hardshrink with respect to x.
+
+    hardshrink'(x) = Piecewise((1, lambd < Abs(x)), (0, True))
+    hardshrink'(x) = Piecewise((1, lambd < Abs(y)), (0, True))  with y = hardshrink(x)
+
+    Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hardshrink_prime_block, 5, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _hardshrink_prime2_block(x, r, s, 0.5):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hardshrink_prime2(x, 0.5=None, out=None):
+    """Second derivative of hardshrink with respect to x.
+
+    hardshrink''(x) = 0
+
+    Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hardshrink_prime2_block, 2, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _hardshrink_dlambd_block(x, r, s, 0.5):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def hardshrink_dlambd(x, 0.5=None, out=None):
+    """Derivative of hardshrink with respect to lambd.
+
+    hardshrink_dlambd(x) = 0
+
+    Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_hardshrink_dlambd_block, 2, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _softshrink_block(x, r, s, 0.5):
+    n = x.size
+    b0 = s[0][:n]
+    np.negative(x, out=b0)
+    t0 = b0
+    np.copyto(r, (0))
+    b1 = s[1][:n]
+    np.add((lambd), x, out=b1)
+    m2 = s[2].view(np.int64)[:n]
+    np.less((lambd), t0, out=m2)
+    i3 = s[3].view(np.int64)[:n]
+    _select(r, b1, m2, i3)
+    np.negative(t0, out=b1)
+    np.add((-lambd), b1, out=b1)
+    np.less((lambd), x, out=m2)
+    _select(r, b1, m2, i3)
+    g = s[4].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def softshrink(x, 0.5=None, out=None):
+    """Soft shrinkage: x - lambd for x > lambd, x + lambd for x < -lambd, else 0.
+
+    softshrink(x) = Piecewise((-lambd + x, lambd < x), (lambd + x, lambd < -x), (0, True))
+
+    Convention: softshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softshrink_block, 6, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _softshrink_prime_block(x, r, s, 0.5):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.copyto(m0, np.logical_or.reduce(((lambd < x),(lambd < -x))))
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def softshrink_prime(x, 0.5=None, out=None):
+    """Derivative of softshrink with respect to x.
+
+    softshrink'(x) = Piecewise((1, (lambd < x) | (lambd < -x)), (0, True))
+    softshrink'(x) = Piecewise((1, (y > 0) | (y < 0)), (0, True))  with y = softshrink(x)
+
+    Convention: softshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softshrink_prime_block, 4, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _softshrink_prime2_block(x, r, s, 0.5):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def softshrink_prime2(x, 0.5=None, out=None):
+    """Second derivative of softshrink with respect to x.
+
+    softshrink''(x) = 0
+
+    Convention: softshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softshrink_prime2_block, 2, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _softshrink_dlambd_block(x, r, s, 0.5):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    b1 = s[1][:n]
+    np.negative(x, out=b1)
+    np.less((lambd), b1, out=m0)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (1), m0, i2)
+    np.less((lambd), x, out=m0)
+    _select(r, (-1), m0, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def softshrink_dlambd(x, 0.5=None, out=None):
+    """Derivative of softshrink with respect to lambd.
+
+    softshrink_dlambd(x) = Piecewise((-1, lambd < x), (1, lambd < -x), (0, True))
+
+    Convention: softshrink'(+-lambd) = 0 (as PyTorch).
+
+    Parameters: 0.5 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_softshrink_dlambd_block, 5, x, r, 0.5)
+    return _result(r, scalar, out)
+
+
+def _tanhshrink_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.tanh(x, out=b0)
+    np.negative(b0, out=b0)
+    np.add(x, b0, out=r)
+    d = s[2][:n]  # Taylor patch at the root 0.0
+    np.subtract(x, 0.0, out=d)
+    near = s[1].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.7816868754818744, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, 0.0, 0.0, 0.3333333333333333, 0.0, -0.13333333333333333, 0.0, 0.05396825396825397, 0.0, -0.021869488536155203, 0.0, 0.008863235529902197, 0.0, -0.003592128036572481, 0.0, 0.0014558343870513183, 0.0, -0.000590027440945586, 0.0, 0.00023912911424355248, 0.0, -9.691537956929451e-05, 0.0, 3.927832388331683e-05, 0.0, -1.5918905069328964e-05, 0.0, 6.451689215655431e-06, 0.0, -2.6147711512907546e-06, 0.0, 1.0597268320104654e-06, 0.0, -4.294911078273806e-07, 0.0, 1.7406618963571648e-07, 0.0, -7.054636946400968e-08, 0.0, 2.859136662305254e-08, 0.0, -1.1587644432798853e-08, 0.0, 4.6962953982309016e-09, 0.0, -1.903336833931276e-09, 0.0, 7.713933635359062e-10, 0.0, -3.126339545892087e-10, 0.0, 1.26705769303054e-10, 0.0, -5.135191408039368e-11, 0.0, 2.0812146867700473e-11, 0.0, -8.434845419094337e-12, 0.0, 3.4185140868111557e-12))
+    d = s[2][:n]  # Taylor patch at the root 0.9189185690081868
+    np.subtract(x, 0.9189185690081868, out=d)
+    near = s[1].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.15247965947368042, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.9189185690081868, 0.0, (0.1935331516236728, 0.5261840037541056, 0.34369921420028743, -0.09137573253210685, -0.048283780851811106, 0.054953683675775813, -0.016130246837136878, -0.007645035380926997, 0.009121967474268142, -0.0027542948101467496, -0.001226251993595307, 0.0015122001805069952, -0.00046889514008233054, -0.0001964053202831787, 0.0002505744358528122, -7.974762891838722e-05, -3.1406155178288504e-05, 4.1508089460868065e-05))
+    d = s[2][:n]  # Taylor patch at the root -0.9189185690081868
+    np.subtract(x, -0.9189185690081868, out=d)
+    near = s[1].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.15247965947368042, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], -0.9189185690081868, 0.0, (-0.1935331516236728, 0.5261840037541056, -0.34369921420028743, -0.09137573253210685, 0.048283780851811106, 0.054953683675775813, 0.016130246837136878, -0.007645035380926997, -0.009121967474268142, -0.0027542948101467496, 0.001226251993595307, 0.0015122001805069952, 0.00046889514008233054, -0.0001964053202831787, -0.0002505744358528122, -7.974762891838722e-05, 3.1406155178288504e-05, 4.1508089460868065e-05))
+
+
+def tanhshrink(x, out=None):
+    """Tanh shrinkage: x - tanh(x).
+
+    tanhshrink(x) = x - tanh(x)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_tanhshrink_block, 3, x, r)
+    return _result(r, scalar, out)
+
+
+def _tanhshrink_prime_block(x, r, s):
+    n = x.size
+    b0 = s[0][:n]
+    np.tanh(x, out=b0)
+    np.square(b0, out=r)
+
+
+def tanhshrink_prime(x, out=None):
+    """Derivative of tanhshrink with respect to x.
+
+    tanhshrink'(x) = tanh(x)**2
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_tanhshrink_prime_block, 3, x, r)
+    return _result(r, scalar, out)
+
+
+def _tanhshrink_prime2_block(x, r, s):
+    n = x.size
+    g = s[4].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    np.minimum(b0, (1.00000000000000e+300), out=b0)
+    np.multiply((2), b0, out=b0)
+    np.negative(b0, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.exp(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.tanh(x, out=b2)
+    np.multiply((8), b2, out=b2)
+    b3 = s[3][:n]
+    np.add(t1, (1), out=b3)
+    np.square(b3, out=b3)
+    np.divide(b2, b3, out=b2)
+    _exp_times(t0, b2, r, t1)
+    d = s[5][:n]  # Taylor patch at the root 0.0
+    np.subtract(x, 0.0, out=d)
+    near = s[4].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6254003692282499, out=near)
+    if near.any():
+        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, 2.0, 0.0, -2.6666666666666665, 0.0, 2.2666666666666666, 0.0, -1.5746031746031746, 0.0, 0.9749559082892416, 0.0, -0.560371973705307, 0.0, 0.30572522128077684, 0.0, -0.1604874639371994, 0.0, 0.08178215707129495, 0.0, -0.040704459419103695, 0.0, 0.019874831884958317, 0.0, -0.009551343041597379, 0.0, 0.0045290858293901125, 0.0, -0.0021231941748480927, 0.0, 0.000985545953769733, 0.0, -0.0004535426098657139, 0.0, 0.0002071387656665026, 0.0, -9.39677641260609e-05, 0.0, 4.2372405335363866e-05, 0.0, -1.9003736869790118e-05, 0.0, 8.481509489205008e-06, 0.0, -3.7686069311839265e-06, 0.0, 1.6677524519646292e-06, 0.0, -7.353150611938189e-07, 0.0, 3.230997117227877e-07, 0.0, -1.4152587520556499e-07))
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+
+
+def tanhshrink_prime2(x, out=None):
+    """Second derivative of tanhshrink with respect to x.
+
+    tanhshrink''(x) = (2 - 2*tanh(x)**2)*tanh(x)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_tanhshrink_prime2_block, 6, x, r)
+    return _result(r, scalar, out)
+
+
+def _threshold_block(x, r, s, 0.0, 0.0):
+    n = x.size
+    np.copyto(r, (value))
+    m0 = s[0].view(np.int64)[:n]
+    np.less((threshold), x, out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, x, m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def threshold(x, 0.0=None, 0.0=None, out=None):
+    """Threshold: x where x > threshold, else value.
+
+    threshold(x) = Piecewise((x, threshold < x), (value, True))
+
+    Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
+
+    Parameters: 0.0 (default None), 0.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.0", 0.0, False, None, False, threshold)
+    _check_range("0.0", 0.0, False, None, False, value)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_threshold_block, 4, x, r, 0.0, 0.0)
+    return _result(r, scalar, out)
+
+
+def _threshold_prime_block(x, r, s, 0.0, 0.0):
+    n = x.size
+    np.copyto(r, (0))
+    m0 = s[0].view(np.int64)[:n]
+    np.less((threshold), x, out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (1), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def threshold_prime(x, 0.0=None, 0.0=None, out=None):
+    """Derivative of threshold with respect to x.
+
+    threshold'(x) = Piecewise((1, threshold < x), (0, True))
+
+    Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
+
+    Parameters: 0.0 (default None), 0.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.0", 0.0, False, None, False, threshold)
+    _check_range("0.0", 0.0, False, None, False, value)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_threshold_prime_block, 4, x, r, 0.0, 0.0)
+    return _result(r, scalar, out)
+
+
+def _threshold_prime2_block(x, r, s, 0.0, 0.0):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def threshold_prime2(x, 0.0=None, 0.0=None, out=None):
+    """Second derivative of threshold with respect to x.
+
+    threshold''(x) = 0
+
+    Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
+
+    Parameters: 0.0 (default None), 0.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.0", 0.0, False, None, False, threshold)
+    _check_range("0.0", 0.0, False, None, False, value)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_threshold_prime2_block, 2, x, r, 0.0, 0.0)
+    return _result(r, scalar, out)
+
+
+def _threshold_dthreshold_block(x, r, s, 0.0, 0.0):
+    n = x.size
+    np.copyto(r, (0))
+    g = s[0].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def threshold_dthreshold(x, 0.0=None, 0.0=None, out=None):
+    """Derivative of threshold with respect to threshold.
+
+    threshold_dthreshold(x) = 0
+
+    Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
+
+    Parameters: 0.0 (default None), 0.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.0", 0.0, False, None, False, threshold)
+    _check_range("0.0", 0.0, False, None, False, value)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_threshold_dthreshold_block, 2, x, r, 0.0, 0.0)
+    return _result(r, scalar, out)
+
+
+def _threshold_dvalue_block(x, r, s, 0.0, 0.0):
+    n = x.size
+    np.copyto(r, (1))
+    m0 = s[0].view(np.int64)[:n]
+    np.less((threshold), x, out=m0)
+    i1 = s[1].view(np.int64)[:n]
+    _select(r, (0), m0, i1)
+    g = s[2].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
+
+
+def threshold_dvalue(x, 0.0=None, 0.0=None, out=None):
+    """Derivative of threshold with respect to value.
+
+    threshold_dvalue(x) = Piecewise((0, threshold < x), (1, True))
+
+    Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
+
+    Parameters: 0.0 (default None), 0.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("0.0", 0.0, False, None, False, threshold)
+    _check_range("0.0", 0.0, False, None, False, value)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_threshold_dvalue_block, 4, x, r, 0.0, 0.0)
+    return _result(r, scalar, out)
+
+
+def _squareplus_block(x, r, s, 4.0):
+    n = x.size
+    g = s[5].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.copyto(b0, np.hypot(x, np.sqrt(b)))
+    t0 = b0
+    b1 = s[1][:n]
+    np.multiply((1/2), t0, out=b1)
+    b2 = s[2][:n]
+    np.multiply((1/2), x, out=b2)
+    np.add(b1, b2, out=r)
+    np.multiply((1/2), (b), out=b2)
+    np.negative(t0, out=b1)
+    np.add(b1, x, out=b1)
+    np.divide(b2, b1, out=b2)
+    np.negative(b2, out=b2)
+    m3 = s[3].view(np.int64)[:n]
+    np.less(x, (0), out=m3)
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, b2, m3, i4)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
+
+
+def squareplus(x, 4.0=None, out=None):
+    """Squareplus, an algebraic softplus: (x + sqrt(x^2 + b))/2.
+
+    squareplus(x) = x/2 + sqrt(b + x**2)/2
+
+    Parameters: 4.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("4.0", 4.0, False, 0.0, True, b)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_squareplus_block, 7, x, r, 4.0)
+    return _result(r, scalar, out)
+
+
+def _squareplus_prime_block(x, r, s, 4.0):
+    n = x.size
+    g = s[6].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    b0 = s[0][:n]
+    np.copyto(b0, np.hypot(x, np.sqrt(b)))
+    t0 = b0
+    b1 = s[1][:n]
+    np.divide((1/2), t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.add(t0, x, out=b2)
+    np.multiply(t1, b2, out=r)
+    np.multiply((b), t1, out=b2)
+    b3 = s[3][:n]
+    np.negative(t0, out=b3)
+    np.add(b3, x, out=b3)
+    np.divide(b2, b3, out=b2)
+    np.negative(b2, out=b2)
+    m4 = s[4].view(np.int64)[:n]
+    np.less(x, (0), out=m4)
+    i5 = s[5].view(np.int64)[:n]
+    _select(r, b2, m4, i5)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
+
+
+def squareplus_prime(x, 4.0=None, out=None):
+    """Derivative of squareplus with respect to x.
+
+    squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
+
+    Parameters: 4.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("4.0", 4.0, False, 0.0, True, b)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_squareplus_prime_block, 8, x, r, 4.0)
+    return _result(r, scalar, out)
+
+
+def _squareplus_prime2_block(x, r, s, 4.0):
+    n = x.size
+    b0 = s[0][:n]
+    np.multiply((1/2), (b), out=b0)
+    b1 = s[1][:n]
+    np.copyto(b1, np.hypot(x, np.sqrt(b)))
+    np.power(b1, (3), out=b1)
+    np.divide(b0, b1, out=r)
+
+
+def squareplus_prime2(x, 4.0=None, out=None):
+    """Second derivative of squareplus with respect to x.
+
+    squareplus''(x) = b/(2*(b + x**2)**(3/2))
+
+    Parameters: 4.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("4.0", 4.0, False, 0.0, True, b)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_squareplus_prime2_block, 4, x, r, 4.0)
+    return _result(r, scalar, out)
+
+
+def _squareplus_db_block(x, r, s, 4.0):
+    n = x.size
+    b0 = s[0][:n]
+    np.copyto(b0, np.hypot(x, np.sqrt(b)))
+    np.divide((1/4), b0, out=r)
+
+
+def squareplus_db(x, 4.0=None, out=None):
+    """Derivative of squareplus with respect to b.
+
+    squareplus_db(x) = 1/(4*sqrt(b + x**2))
+
+    Parameters: 4.0 (default None).
+    out: optional array of x's shape to write the result into (returned).
+    """
+    _check_range("4.0", 4.0, False, 0.0, True, b)
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_squareplus_db_block, 3, x, r, 4.0)
+    return _result(r, scalar, out)
+
+
+def _exponential_block(x, r, s):
+    n = x.size
+    np.exp(x, out=r)
+
+
+def exponential(x, out=None):
+    """Exponential: exp(x).
+
+    exponential(x) = exp(x)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_exponential_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _exponential_prime_block(x, r, s):
+    n = x.size
+    np.exp(x, out=r)
+
+
+def exponential_prime(x, out=None):
+    """Derivative of exponential with respect to x.
+
+    exponential'(x) = exp(x)
+    exponential'(x) = y  with y = exponential(x)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_exponential_prime_block, 2, x, r)
+    return _result(r, scalar, out)
+
+
+def _exponential_prime2_block(x, r, s):
+    n = x.size
+    np.exp(x, out=r)
+
+
+def exponential_prime2(x, out=None):
+    """Second derivative of exponential with respect to x.
+
+    exponential''(x) = exp(x)
+    out: optional array of x's shape to write the result into (returned).
+    """
+    x, scalar = _as_array(x)
+    r = _buffer(x, out)
+    _blocks(_exponential_prime2_block, 2, x, r)
+    return _result(r, scalar, out)
