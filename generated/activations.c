@@ -680,40 +680,40 @@ void symact_relu_prime2_arrayf(const float *x, float *y, size_t n)
 /* leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_leaky_relu_core(double x, double 0.01)
+static inline double symact_leaky_relu_core(double x, double alpha)
 {
-    (void)0.01;
+    (void)alpha;
     return ((x > 0) ? x : alpha*x);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_leaky_relu_eval(double x, double 0.01)
+static inline double symact_leaky_relu_eval(double x, double alpha)
 {
-    const double r = symact_leaky_relu_core(x, 0.01);
+    const double r = symact_leaky_relu_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_leaky_relu(double x, double 0.01)
+double symact_leaky_relu(double x, double alpha)
 {
-    return symact_leaky_relu_eval(x, 0.01);
+    return symact_leaky_relu_eval(x, alpha);
 }
 
-float symact_leaky_reluf(float x, float 0.01)
+float symact_leaky_reluf(float x, float alpha)
 {
-    return (float)symact_leaky_relu_eval((double)x, (double)0.01);
+    return (float)symact_leaky_relu_eval((double)x, (double)alpha);
 }
 
-void symact_leaky_relu_array(const double *x, double *y, size_t n, double 0.01)
+void symact_leaky_relu_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_leaky_relu_eval(x[i], 0.01);
+        y[i] = symact_leaky_relu_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float 0.01)
+void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -724,7 +724,7 @@ void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float 0.01)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_eval(buf[i], (double)0.01);
+            buf[i] = symact_leaky_relu_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -737,40 +737,40 @@ void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float 0.01)
  * leaky_relu'(x) = Piecewise((1, y > 0), (alpha, True))  with y = leaky_relu(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_leaky_relu_prime_core(double x, double 0.01)
+static inline double symact_leaky_relu_prime_core(double x, double alpha)
 {
-    (void)0.01;
+    (void)alpha;
     return ((x > 0) ? 1 : alpha);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_leaky_relu_prime_eval(double x, double 0.01)
+static inline double symact_leaky_relu_prime_eval(double x, double alpha)
 {
-    const double r = symact_leaky_relu_prime_core(x, 0.01);
+    const double r = symact_leaky_relu_prime_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_leaky_relu_prime(double x, double 0.01)
+double symact_leaky_relu_prime(double x, double alpha)
 {
-    return symact_leaky_relu_prime_eval(x, 0.01);
+    return symact_leaky_relu_prime_eval(x, alpha);
 }
 
-float symact_leaky_relu_primef(float x, float 0.01)
+float symact_leaky_relu_primef(float x, float alpha)
 {
-    return (float)symact_leaky_relu_prime_eval((double)x, (double)0.01);
+    return (float)symact_leaky_relu_prime_eval((double)x, (double)alpha);
 }
 
-void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double 0.01)
+void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_leaky_relu_prime_eval(x[i], 0.01);
+        y[i] = symact_leaky_relu_prime_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float 0.01)
+void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -781,7 +781,7 @@ void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float 0.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_prime_eval(buf[i], (double)0.01);
+            buf[i] = symact_leaky_relu_prime_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -793,41 +793,41 @@ void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float 0.
 /* leaky_relu''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_leaky_relu_prime2_core(double x, double 0.01)
+static inline double symact_leaky_relu_prime2_core(double x, double alpha)
 {
     (void)x;
-    (void)0.01;
+    (void)alpha;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_leaky_relu_prime2_eval(double x, double 0.01)
+static inline double symact_leaky_relu_prime2_eval(double x, double alpha)
 {
-    const double r = symact_leaky_relu_prime2_core(x, 0.01);
+    const double r = symact_leaky_relu_prime2_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_leaky_relu_prime2(double x, double 0.01)
+double symact_leaky_relu_prime2(double x, double alpha)
 {
-    return symact_leaky_relu_prime2_eval(x, 0.01);
+    return symact_leaky_relu_prime2_eval(x, alpha);
 }
 
-float symact_leaky_relu_prime2f(float x, float 0.01)
+float symact_leaky_relu_prime2f(float x, float alpha)
 {
-    return (float)symact_leaky_relu_prime2_eval((double)x, (double)0.01);
+    return (float)symact_leaky_relu_prime2_eval((double)x, (double)alpha);
 }
 
-void symact_leaky_relu_prime2_array(const double *x, double *y, size_t n, double 0.01)
+void symact_leaky_relu_prime2_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_leaky_relu_prime2_eval(x[i], 0.01);
+        y[i] = symact_leaky_relu_prime2_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float 0.01)
+void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -838,7 +838,7 @@ void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float 0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_prime2_eval(buf[i], (double)0.01);
+            buf[i] = symact_leaky_relu_prime2_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -850,40 +850,40 @@ void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float 0
 /* leaky_relu_dalpha(x) = Piecewise((0, x > 0), (x, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_leaky_relu_dalpha_core(double x, double 0.01)
+static inline double symact_leaky_relu_dalpha_core(double x, double alpha)
 {
-    (void)0.01;
+    (void)alpha;
     return ((x > 0) ? 0 : x);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_leaky_relu_dalpha_eval(double x, double 0.01)
+static inline double symact_leaky_relu_dalpha_eval(double x, double alpha)
 {
-    const double r = symact_leaky_relu_dalpha_core(x, 0.01);
+    const double r = symact_leaky_relu_dalpha_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_leaky_relu_dalpha(double x, double 0.01)
+double symact_leaky_relu_dalpha(double x, double alpha)
 {
-    return symact_leaky_relu_dalpha_eval(x, 0.01);
+    return symact_leaky_relu_dalpha_eval(x, alpha);
 }
 
-float symact_leaky_relu_dalphaf(float x, float 0.01)
+float symact_leaky_relu_dalphaf(float x, float alpha)
 {
-    return (float)symact_leaky_relu_dalpha_eval((double)x, (double)0.01);
+    return (float)symact_leaky_relu_dalpha_eval((double)x, (double)alpha);
 }
 
-void symact_leaky_relu_dalpha_array(const double *x, double *y, size_t n, double 0.01)
+void symact_leaky_relu_dalpha_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_leaky_relu_dalpha_eval(x[i], 0.01);
+        y[i] = symact_leaky_relu_dalpha_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float 0.01)
+void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -894,7 +894,7 @@ void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float 0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_dalpha_eval(buf[i], (double)0.01);
+            buf[i] = symact_leaky_relu_dalpha_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1242,41 +1242,41 @@ void symact_linear_prime2_arrayf(const float *x, float *y, size_t n)
 /* softplus(x) = log(exp(beta*x) + 1)/beta
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softplus_core(double x, double 1.0, double 20.0)
+static inline double symact_softplus_core(double x, double beta, double threshold)
 {
-    (void)1.0;
-    (void)20.0;
+    (void)beta;
+    (void)threshold;
     return (log1p(exp(-beta*fabs(x))) + ((beta*x) < 0 ? 0 : (beta*x)))/beta;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softplus_eval(double x, double 1.0, double 20.0)
+static inline double symact_softplus_eval(double x, double beta, double threshold)
 {
-    const double r = symact_softplus_core(x, 1.0, 20.0);
+    const double r = symact_softplus_core(x, beta, threshold);
     return isnan(x) ? x : r;
 }
 
-double symact_softplus(double x, double 1.0, double 20.0)
+double symact_softplus(double x, double beta, double threshold)
 {
-    return symact_softplus_eval(x, 1.0, 20.0);
+    return symact_softplus_eval(x, beta, threshold);
 }
 
-float symact_softplusf(float x, float 1.0, float 20.0)
+float symact_softplusf(float x, float beta, float threshold)
 {
-    return (float)symact_softplus_eval((double)x, (double)1.0, (double)20.0);
+    return (float)symact_softplus_eval((double)x, (double)beta, (double)threshold);
 }
 
-void symact_softplus_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
+void symact_softplus_array(const double *x, double *y, size_t n, double beta, double threshold)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softplus_eval(x[i], 1.0, 20.0);
+        y[i] = symact_softplus_eval(x[i], beta, threshold);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softplus_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
+void symact_softplus_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -1287,7 +1287,7 @@ void symact_softplus_arrayf(const float *x, float *y, size_t n, float 1.0, float
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_eval(buf[i], (double)1.0, (double)20.0);
+            buf[i] = symact_softplus_eval(buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1300,43 +1300,43 @@ void symact_softplus_arrayf(const float *x, float *y, size_t n, float 1.0, float
  * softplus'(x) = 1 - exp(-beta*y)  with y = softplus(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softplus_prime_core(double x, double 1.0, double 20.0)
+static inline double symact_softplus_prime_core(double x, double beta, double threshold)
 {
     const double t0 = exp(-beta*fabs(x));
     const double t1 = 1.0/(t0 + 1);
-    (void)1.0;
-    (void)20.0;
+    (void)beta;
+    (void)threshold;
     return ((beta*x >= 0) ? t1 : t0*t1);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softplus_prime_eval(double x, double 1.0, double 20.0)
+static inline double symact_softplus_prime_eval(double x, double beta, double threshold)
 {
-    const double r = symact_softplus_prime_core(x, 1.0, 20.0);
+    const double r = symact_softplus_prime_core(x, beta, threshold);
     return isnan(x) ? x : r;
 }
 
-double symact_softplus_prime(double x, double 1.0, double 20.0)
+double symact_softplus_prime(double x, double beta, double threshold)
 {
-    return symact_softplus_prime_eval(x, 1.0, 20.0);
+    return symact_softplus_prime_eval(x, beta, threshold);
 }
 
-float symact_softplus_primef(float x, float 1.0, float 20.0)
+float symact_softplus_primef(float x, float beta, float threshold)
 {
-    return (float)symact_softplus_prime_eval((double)x, (double)1.0, (double)20.0);
+    return (float)symact_softplus_prime_eval((double)x, (double)beta, (double)threshold);
 }
 
-void symact_softplus_prime_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
+void symact_softplus_prime_array(const double *x, double *y, size_t n, double beta, double threshold)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softplus_prime_eval(x[i], 1.0, 20.0);
+        y[i] = symact_softplus_prime_eval(x[i], beta, threshold);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
+void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -1347,7 +1347,7 @@ void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float 1.0,
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_prime_eval(buf[i], (double)1.0, (double)20.0);
+            buf[i] = symact_softplus_prime_eval(buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1359,7 +1359,7 @@ void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float 1.0,
 /* softplus''(x) = beta*exp(beta*x)/(exp(beta*x) + 1)**2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softplus_prime2_core(double x, double 1.0, double 20.0)
+static inline double symact_softplus_prime2_core(double x, double beta, double threshold)
 {
     const double t0 = beta*fabs(x);
     const double t1 = exp(-t0);
@@ -1367,40 +1367,40 @@ static inline double symact_softplus_prime2_core(double x, double 1.0, double 20
     const double t3 = beta/t2;
     const double t4 = beta*x;
     const double t5 = beta*exp(2*t4)/((t2)*(t2));
-    (void)1.0;
-    (void)20.0;
+    (void)beta;
+    (void)threshold;
     return ((t4 >= 0) ? t3 - t5*exp(-2*t0) : t1*t3 - t5);
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_softplus_prime2_eval(double x, double 1.0, double 20.0)
+static inline double symact_softplus_prime2_eval(double x, double beta, double threshold)
 {
-    double r = symact_softplus_prime2_core(x, 1.0, 20.0);
+    double r = symact_softplus_prime2_core(x, beta, threshold);
     r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_softplus_prime2(double x, double 1.0, double 20.0)
+double symact_softplus_prime2(double x, double beta, double threshold)
 {
-    return symact_softplus_prime2_eval(x, 1.0, 20.0);
+    return symact_softplus_prime2_eval(x, beta, threshold);
 }
 
-float symact_softplus_prime2f(float x, float 1.0, float 20.0)
+float symact_softplus_prime2f(float x, float beta, float threshold)
 {
-    return (float)symact_softplus_prime2_eval((double)x, (double)1.0, (double)20.0);
+    return (float)symact_softplus_prime2_eval((double)x, (double)beta, (double)threshold);
 }
 
-void symact_softplus_prime2_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
+void symact_softplus_prime2_array(const double *x, double *y, size_t n, double beta, double threshold)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softplus_prime2_eval(x[i], 1.0, 20.0);
+        y[i] = symact_softplus_prime2_eval(x[i], beta, threshold);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
+void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -1411,7 +1411,7 @@ void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float 1.0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_prime2_eval(buf[i], (double)1.0, (double)20.0);
+            buf[i] = symact_softplus_prime2_eval(buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1423,46 +1423,46 @@ void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float 1.0
 /* softplus_dbeta(x) = x*exp(beta*x)/(beta*(exp(beta*x) + 1)) - log(exp(beta*x) + 1)/beta**2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softplus_dbeta_core(double x, double 1.0, double 20.0)
+static inline double symact_softplus_dbeta_core(double x, double beta, double threshold)
 {
     const double t0 = exp(-beta*fabs(x));
     const double t1 = x/(beta*(t0 + 1));
     const double t2 = beta*x;
     const double t3 = -(log1p(t0) + ((t2) < 0 ? 0 : (t2)))/((beta)*(beta));
-    (void)1.0;
-    (void)20.0;
+    (void)beta;
+    (void)threshold;
     return ((t2 >= 0) ? t1 + t3 : t0*t1 + t3);
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_softplus_dbeta_eval(double x, double 1.0, double 20.0)
+static inline double symact_softplus_dbeta_eval(double x, double beta, double threshold)
 {
-    double r = symact_softplus_dbeta_core(x, 1.0, 20.0);
+    double r = symact_softplus_dbeta_core(x, beta, threshold);
     r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_softplus_dbeta(double x, double 1.0, double 20.0)
+double symact_softplus_dbeta(double x, double beta, double threshold)
 {
-    return symact_softplus_dbeta_eval(x, 1.0, 20.0);
+    return symact_softplus_dbeta_eval(x, beta, threshold);
 }
 
-float symact_softplus_dbetaf(float x, float 1.0, float 20.0)
+float symact_softplus_dbetaf(float x, float beta, float threshold)
 {
-    return (float)symact_softplus_dbeta_eval((double)x, (double)1.0, (double)20.0);
+    return (float)symact_softplus_dbeta_eval((double)x, (double)beta, (double)threshold);
 }
 
-void symact_softplus_dbeta_array(const double *x, double *y, size_t n, double 1.0, double 20.0)
+void symact_softplus_dbeta_array(const double *x, double *y, size_t n, double beta, double threshold)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softplus_dbeta_eval(x[i], 1.0, 20.0);
+        y[i] = symact_softplus_dbeta_eval(x[i], beta, threshold);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0)
+void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -1473,7 +1473,7 @@ void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0,
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_dbeta_eval(buf[i], (double)1.0, (double)20.0);
+            buf[i] = symact_softplus_dbeta_eval(buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1864,40 +1864,40 @@ void symact_relu6_prime2_arrayf(const float *x, float *y, size_t n)
 /* prelu(x) = Piecewise((x, x > 0), (a*x, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_prelu_core(double x, double 0.25)
+static inline double symact_prelu_core(double x, double a)
 {
-    (void)0.25;
+    (void)a;
     return ((x > 0) ? x : a*x);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_prelu_eval(double x, double 0.25)
+static inline double symact_prelu_eval(double x, double a)
 {
-    const double r = symact_prelu_core(x, 0.25);
+    const double r = symact_prelu_core(x, a);
     return isnan(x) ? x : r;
 }
 
-double symact_prelu(double x, double 0.25)
+double symact_prelu(double x, double a)
 {
-    return symact_prelu_eval(x, 0.25);
+    return symact_prelu_eval(x, a);
 }
 
-float symact_preluf(float x, float 0.25)
+float symact_preluf(float x, float a)
 {
-    return (float)symact_prelu_eval((double)x, (double)0.25);
+    return (float)symact_prelu_eval((double)x, (double)a);
 }
 
-void symact_prelu_array(const double *x, double *y, size_t n, double 0.25)
+void symact_prelu_array(const double *x, double *y, size_t n, double a)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_prelu_eval(x[i], 0.25);
+        y[i] = symact_prelu_eval(x[i], a);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_prelu_arrayf(const float *x, float *y, size_t n, float 0.25)
+void symact_prelu_arrayf(const float *x, float *y, size_t n, float a)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -1908,7 +1908,7 @@ void symact_prelu_arrayf(const float *x, float *y, size_t n, float 0.25)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_eval(buf[i], (double)0.25);
+            buf[i] = symact_prelu_eval(buf[i], (double)a);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1920,40 +1920,40 @@ void symact_prelu_arrayf(const float *x, float *y, size_t n, float 0.25)
 /* prelu'(x) = Piecewise((1, x > 0), (a, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_prelu_prime_core(double x, double 0.25)
+static inline double symact_prelu_prime_core(double x, double a)
 {
-    (void)0.25;
+    (void)a;
     return ((x > 0) ? 1 : a);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_prelu_prime_eval(double x, double 0.25)
+static inline double symact_prelu_prime_eval(double x, double a)
 {
-    const double r = symact_prelu_prime_core(x, 0.25);
+    const double r = symact_prelu_prime_core(x, a);
     return isnan(x) ? x : r;
 }
 
-double symact_prelu_prime(double x, double 0.25)
+double symact_prelu_prime(double x, double a)
 {
-    return symact_prelu_prime_eval(x, 0.25);
+    return symact_prelu_prime_eval(x, a);
 }
 
-float symact_prelu_primef(float x, float 0.25)
+float symact_prelu_primef(float x, float a)
 {
-    return (float)symact_prelu_prime_eval((double)x, (double)0.25);
+    return (float)symact_prelu_prime_eval((double)x, (double)a);
 }
 
-void symact_prelu_prime_array(const double *x, double *y, size_t n, double 0.25)
+void symact_prelu_prime_array(const double *x, double *y, size_t n, double a)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_prelu_prime_eval(x[i], 0.25);
+        y[i] = symact_prelu_prime_eval(x[i], a);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float 0.25)
+void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float a)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -1964,7 +1964,7 @@ void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float 0.25)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_prime_eval(buf[i], (double)0.25);
+            buf[i] = symact_prelu_prime_eval(buf[i], (double)a);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1976,41 +1976,41 @@ void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float 0.25)
 /* prelu''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_prelu_prime2_core(double x, double 0.25)
+static inline double symact_prelu_prime2_core(double x, double a)
 {
     (void)x;
-    (void)0.25;
+    (void)a;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_prelu_prime2_eval(double x, double 0.25)
+static inline double symact_prelu_prime2_eval(double x, double a)
 {
-    const double r = symact_prelu_prime2_core(x, 0.25);
+    const double r = symact_prelu_prime2_core(x, a);
     return isnan(x) ? x : r;
 }
 
-double symact_prelu_prime2(double x, double 0.25)
+double symact_prelu_prime2(double x, double a)
 {
-    return symact_prelu_prime2_eval(x, 0.25);
+    return symact_prelu_prime2_eval(x, a);
 }
 
-float symact_prelu_prime2f(float x, float 0.25)
+float symact_prelu_prime2f(float x, float a)
 {
-    return (float)symact_prelu_prime2_eval((double)x, (double)0.25);
+    return (float)symact_prelu_prime2_eval((double)x, (double)a);
 }
 
-void symact_prelu_prime2_array(const double *x, double *y, size_t n, double 0.25)
+void symact_prelu_prime2_array(const double *x, double *y, size_t n, double a)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_prelu_prime2_eval(x[i], 0.25);
+        y[i] = symact_prelu_prime2_eval(x[i], a);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float 0.25)
+void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float a)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2021,7 +2021,7 @@ void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float 0.25)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_prime2_eval(buf[i], (double)0.25);
+            buf[i] = symact_prelu_prime2_eval(buf[i], (double)a);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2033,40 +2033,40 @@ void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float 0.25)
 /* prelu_da(x) = Piecewise((0, x > 0), (x, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_prelu_da_core(double x, double 0.25)
+static inline double symact_prelu_da_core(double x, double a)
 {
-    (void)0.25;
+    (void)a;
     return ((x > 0) ? 0 : x);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_prelu_da_eval(double x, double 0.25)
+static inline double symact_prelu_da_eval(double x, double a)
 {
-    const double r = symact_prelu_da_core(x, 0.25);
+    const double r = symact_prelu_da_core(x, a);
     return isnan(x) ? x : r;
 }
 
-double symact_prelu_da(double x, double 0.25)
+double symact_prelu_da(double x, double a)
 {
-    return symact_prelu_da_eval(x, 0.25);
+    return symact_prelu_da_eval(x, a);
 }
 
-float symact_prelu_daf(float x, float 0.25)
+float symact_prelu_daf(float x, float a)
 {
-    return (float)symact_prelu_da_eval((double)x, (double)0.25);
+    return (float)symact_prelu_da_eval((double)x, (double)a);
 }
 
-void symact_prelu_da_array(const double *x, double *y, size_t n, double 0.25)
+void symact_prelu_da_array(const double *x, double *y, size_t n, double a)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_prelu_da_eval(x[i], 0.25);
+        y[i] = symact_prelu_da_eval(x[i], a);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float 0.25)
+void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float a)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2077,7 +2077,7 @@ void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float 0.25)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_da_eval(buf[i], (double)0.25);
+            buf[i] = symact_prelu_da_eval(buf[i], (double)a);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2089,40 +2089,40 @@ void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float 0.25)
 /* elu(x) = Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_elu_core(double x, double 1.0)
+static inline double symact_elu_core(double x, double alpha)
 {
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? x : alpha*expm1(x));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_elu_eval(double x, double 1.0)
+static inline double symact_elu_eval(double x, double alpha)
 {
-    const double r = symact_elu_core(x, 1.0);
+    const double r = symact_elu_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_elu(double x, double 1.0)
+double symact_elu(double x, double alpha)
 {
-    return symact_elu_eval(x, 1.0);
+    return symact_elu_eval(x, alpha);
 }
 
-float symact_eluf(float x, float 1.0)
+float symact_eluf(float x, float alpha)
 {
-    return (float)symact_elu_eval((double)x, (double)1.0);
+    return (float)symact_elu_eval((double)x, (double)alpha);
 }
 
-void symact_elu_array(const double *x, double *y, size_t n, double 1.0)
+void symact_elu_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_elu_eval(x[i], 1.0);
+        y[i] = symact_elu_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_elu_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_elu_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2133,7 +2133,7 @@ void symact_elu_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_eval(buf[i], (double)1.0);
+            buf[i] = symact_elu_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2146,40 +2146,40 @@ void symact_elu_arrayf(const float *x, float *y, size_t n, float 1.0)
  * elu'(x) = Piecewise((1, y > 0), (alpha + y, True))  with y = elu(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_elu_prime_core(double x, double 1.0)
+static inline double symact_elu_prime_core(double x, double alpha)
 {
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? 1 : alpha*exp(x));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_elu_prime_eval(double x, double 1.0)
+static inline double symact_elu_prime_eval(double x, double alpha)
 {
-    const double r = symact_elu_prime_core(x, 1.0);
+    const double r = symact_elu_prime_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_elu_prime(double x, double 1.0)
+double symact_elu_prime(double x, double alpha)
 {
-    return symact_elu_prime_eval(x, 1.0);
+    return symact_elu_prime_eval(x, alpha);
 }
 
-float symact_elu_primef(float x, float 1.0)
+float symact_elu_primef(float x, float alpha)
 {
-    return (float)symact_elu_prime_eval((double)x, (double)1.0);
+    return (float)symact_elu_prime_eval((double)x, (double)alpha);
 }
 
-void symact_elu_prime_array(const double *x, double *y, size_t n, double 1.0)
+void symact_elu_prime_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_elu_prime_eval(x[i], 1.0);
+        y[i] = symact_elu_prime_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2190,7 +2190,7 @@ void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_prime_eval(buf[i], (double)1.0);
+            buf[i] = symact_elu_prime_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2202,40 +2202,40 @@ void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
 /* elu''(x) = Piecewise((0, x > 0), (alpha*exp(x), True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_elu_prime2_core(double x, double 1.0)
+static inline double symact_elu_prime2_core(double x, double alpha)
 {
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? 0 : alpha*exp(x));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_elu_prime2_eval(double x, double 1.0)
+static inline double symact_elu_prime2_eval(double x, double alpha)
 {
-    const double r = symact_elu_prime2_core(x, 1.0);
+    const double r = symact_elu_prime2_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_elu_prime2(double x, double 1.0)
+double symact_elu_prime2(double x, double alpha)
 {
-    return symact_elu_prime2_eval(x, 1.0);
+    return symact_elu_prime2_eval(x, alpha);
 }
 
-float symact_elu_prime2f(float x, float 1.0)
+float symact_elu_prime2f(float x, float alpha)
 {
-    return (float)symact_elu_prime2_eval((double)x, (double)1.0);
+    return (float)symact_elu_prime2_eval((double)x, (double)alpha);
 }
 
-void symact_elu_prime2_array(const double *x, double *y, size_t n, double 1.0)
+void symact_elu_prime2_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_elu_prime2_eval(x[i], 1.0);
+        y[i] = symact_elu_prime2_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2246,7 +2246,7 @@ void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_prime2_eval(buf[i], (double)1.0);
+            buf[i] = symact_elu_prime2_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2258,40 +2258,40 @@ void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
 /* elu_dalpha(x) = Piecewise((0, x > 0), (exp(x) - 1, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_elu_dalpha_core(double x, double 1.0)
+static inline double symact_elu_dalpha_core(double x, double alpha)
 {
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? 0 : expm1(x));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_elu_dalpha_eval(double x, double 1.0)
+static inline double symact_elu_dalpha_eval(double x, double alpha)
 {
-    const double r = symact_elu_dalpha_core(x, 1.0);
+    const double r = symact_elu_dalpha_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_elu_dalpha(double x, double 1.0)
+double symact_elu_dalpha(double x, double alpha)
 {
-    return symact_elu_dalpha_eval(x, 1.0);
+    return symact_elu_dalpha_eval(x, alpha);
 }
 
-float symact_elu_dalphaf(float x, float 1.0)
+float symact_elu_dalphaf(float x, float alpha)
 {
-    return (float)symact_elu_dalpha_eval((double)x, (double)1.0);
+    return (float)symact_elu_dalpha_eval((double)x, (double)alpha);
 }
 
-void symact_elu_dalpha_array(const double *x, double *y, size_t n, double 1.0)
+void symact_elu_dalpha_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_elu_dalpha_eval(x[i], 1.0);
+        y[i] = symact_elu_dalpha_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2302,7 +2302,7 @@ void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_dalpha_eval(buf[i], (double)1.0);
+            buf[i] = symact_elu_dalpha_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2479,40 +2479,40 @@ void symact_selu_prime2_arrayf(const float *x, float *y, size_t n)
 /* celu(x) = Piecewise((x, x > 0), (alpha*(exp(x/alpha) - 1), True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_celu_core(double x, double 1.0)
+static inline double symact_celu_core(double x, double alpha)
 {
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? x : alpha*expm1(x/alpha));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_celu_eval(double x, double 1.0)
+static inline double symact_celu_eval(double x, double alpha)
 {
-    const double r = symact_celu_core(x, 1.0);
+    const double r = symact_celu_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_celu(double x, double 1.0)
+double symact_celu(double x, double alpha)
 {
-    return symact_celu_eval(x, 1.0);
+    return symact_celu_eval(x, alpha);
 }
 
-float symact_celuf(float x, float 1.0)
+float symact_celuf(float x, float alpha)
 {
-    return (float)symact_celu_eval((double)x, (double)1.0);
+    return (float)symact_celu_eval((double)x, (double)alpha);
 }
 
-void symact_celu_array(const double *x, double *y, size_t n, double 1.0)
+void symact_celu_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_celu_eval(x[i], 1.0);
+        y[i] = symact_celu_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_celu_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_celu_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2523,7 +2523,7 @@ void symact_celu_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_eval(buf[i], (double)1.0);
+            buf[i] = symact_celu_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2536,40 +2536,40 @@ void symact_celu_arrayf(const float *x, float *y, size_t n, float 1.0)
  * celu'(x) = Piecewise((1, y > 0), ((alpha + y)/alpha, True))  with y = celu(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_celu_prime_core(double x, double 1.0)
+static inline double symact_celu_prime_core(double x, double alpha)
 {
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? 1 : exp(x/alpha));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_celu_prime_eval(double x, double 1.0)
+static inline double symact_celu_prime_eval(double x, double alpha)
 {
-    const double r = symact_celu_prime_core(x, 1.0);
+    const double r = symact_celu_prime_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_celu_prime(double x, double 1.0)
+double symact_celu_prime(double x, double alpha)
 {
-    return symact_celu_prime_eval(x, 1.0);
+    return symact_celu_prime_eval(x, alpha);
 }
 
-float symact_celu_primef(float x, float 1.0)
+float symact_celu_primef(float x, float alpha)
 {
-    return (float)symact_celu_prime_eval((double)x, (double)1.0);
+    return (float)symact_celu_prime_eval((double)x, (double)alpha);
 }
 
-void symact_celu_prime_array(const double *x, double *y, size_t n, double 1.0)
+void symact_celu_prime_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_celu_prime_eval(x[i], 1.0);
+        y[i] = symact_celu_prime_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2580,7 +2580,7 @@ void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_prime_eval(buf[i], (double)1.0);
+            buf[i] = symact_celu_prime_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2592,41 +2592,41 @@ void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
 /* celu''(x) = Piecewise((0, x > 0), (exp(x/alpha)/alpha, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_celu_prime2_core(double x, double 1.0)
+static inline double symact_celu_prime2_core(double x, double alpha)
 {
     const double t0 = 1.0/alpha;
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? 0 : t0*exp(t0*x));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_celu_prime2_eval(double x, double 1.0)
+static inline double symact_celu_prime2_eval(double x, double alpha)
 {
-    const double r = symact_celu_prime2_core(x, 1.0);
+    const double r = symact_celu_prime2_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
-double symact_celu_prime2(double x, double 1.0)
+double symact_celu_prime2(double x, double alpha)
 {
-    return symact_celu_prime2_eval(x, 1.0);
+    return symact_celu_prime2_eval(x, alpha);
 }
 
-float symact_celu_prime2f(float x, float 1.0)
+float symact_celu_prime2f(float x, float alpha)
 {
-    return (float)symact_celu_prime2_eval((double)x, (double)1.0);
+    return (float)symact_celu_prime2_eval((double)x, (double)alpha);
 }
 
-void symact_celu_prime2_array(const double *x, double *y, size_t n, double 1.0)
+void symact_celu_prime2_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_celu_prime2_eval(x[i], 1.0);
+        y[i] = symact_celu_prime2_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2637,7 +2637,7 @@ void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_prime2_eval(buf[i], (double)1.0);
+            buf[i] = symact_celu_prime2_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2649,42 +2649,42 @@ void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
 /* celu_dalpha(x) = Piecewise((0, x > 0), (exp(x/alpha) - 1 - x*exp(x/alpha)/alpha, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_celu_dalpha_core(double x, double 1.0)
+static inline double symact_celu_dalpha_core(double x, double alpha)
 {
     const double t0 = x/alpha;
-    (void)1.0;
+    (void)alpha;
     return ((x > 0) ? 0 : -t0*exp(t0) + expm1(t0));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_celu_dalpha_eval(double x, double 1.0)
+static inline double symact_celu_dalpha_eval(double x, double alpha)
 {
-    double r = symact_celu_dalpha_core(x, 1.0);
+    double r = symact_celu_dalpha_core(x, alpha);
     r = isinf(x) ? (x > 0 ? 0.0 : -1.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_celu_dalpha(double x, double 1.0)
+double symact_celu_dalpha(double x, double alpha)
 {
-    return symact_celu_dalpha_eval(x, 1.0);
+    return symact_celu_dalpha_eval(x, alpha);
 }
 
-float symact_celu_dalphaf(float x, float 1.0)
+float symact_celu_dalphaf(float x, float alpha)
 {
-    return (float)symact_celu_dalpha_eval((double)x, (double)1.0);
+    return (float)symact_celu_dalpha_eval((double)x, (double)alpha);
 }
 
-void symact_celu_dalpha_array(const double *x, double *y, size_t n, double 1.0)
+void symact_celu_dalpha_array(const double *x, double *y, size_t n, double alpha)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_celu_dalpha_eval(x[i], 1.0);
+        y[i] = symact_celu_dalpha_eval(x[i], alpha);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -2695,7 +2695,7 @@ void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_dalpha_eval(buf[i], (double)1.0);
+            buf[i] = symact_celu_dalpha_eval(buf[i], (double)alpha);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3123,43 +3123,43 @@ void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n)
 /* swish_beta(x) = x/(1 + exp(-beta*x))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_swish_beta_core(double x, double 1.0)
+static inline double symact_swish_beta_core(double x, double beta)
 {
     const double t0 = -beta*fabs(x);
     const double t1 = x/(exp(t0) + 1);
-    (void)1.0;
+    (void)beta;
     return ((beta*x >= 0) ? t1 : symact_exp_times(t0, t1));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_swish_beta_eval(double x, double 1.0)
+static inline double symact_swish_beta_eval(double x, double beta)
 {
-    double r = symact_swish_beta_core(x, 1.0);
+    double r = symact_swish_beta_core(x, beta);
     r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_swish_beta(double x, double 1.0)
+double symact_swish_beta(double x, double beta)
 {
-    return symact_swish_beta_eval(x, 1.0);
+    return symact_swish_beta_eval(x, beta);
 }
 
-float symact_swish_betaf(float x, float 1.0)
+float symact_swish_betaf(float x, float beta)
 {
-    return (float)symact_swish_beta_eval((double)x, (double)1.0);
+    return (float)symact_swish_beta_eval((double)x, (double)beta);
 }
 
-void symact_swish_beta_array(const double *x, double *y, size_t n, double 1.0)
+void symact_swish_beta_array(const double *x, double *y, size_t n, double beta)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_swish_beta_eval(x[i], 1.0);
+        y[i] = symact_swish_beta_eval(x[i], beta);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float beta)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -3170,7 +3170,7 @@ void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float 1.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_eval(buf[i], (double)1.0);
+            buf[i] = symact_swish_beta_eval(buf[i], (double)beta);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3182,7 +3182,7 @@ void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float 1.0)
 /* swish_beta'(x) = (beta*x + exp(beta*x) + 1)*exp(beta*x)/(exp(beta*x) + 1)**2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_swish_beta_prime_core(double x, double 1.0)
+static inline double symact_swish_beta_prime_core(double x, double beta)
 {
     const double t0 = -beta*fabs(x);
     const double t1 = exp(t0);
@@ -3190,39 +3190,39 @@ static inline double symact_swish_beta_prime_core(double x, double 1.0)
     const double t3 = 1.0/t2;
     const double t4 = beta*x;
     const double t5 = t1*t4;
-    (void)1.0;
+    (void)beta;
     return ((t4 >= 0) ? t3 + t5/((t2)*(t2)) : symact_exp_times(t0, t3*(-t3*t5 + t4 + 1)));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_swish_beta_prime_eval(double x, double 1.0)
+static inline double symact_swish_beta_prime_eval(double x, double beta)
 {
-    double r = symact_swish_beta_prime_core(x, 1.0);
+    double r = symact_swish_beta_prime_core(x, beta);
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_swish_beta_prime(double x, double 1.0)
+double symact_swish_beta_prime(double x, double beta)
 {
-    return symact_swish_beta_prime_eval(x, 1.0);
+    return symact_swish_beta_prime_eval(x, beta);
 }
 
-float symact_swish_beta_primef(float x, float 1.0)
+float symact_swish_beta_primef(float x, float beta)
 {
-    return (float)symact_swish_beta_prime_eval((double)x, (double)1.0);
+    return (float)symact_swish_beta_prime_eval((double)x, (double)beta);
 }
 
-void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double 1.0)
+void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double beta)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_swish_beta_prime_eval(x[i], 1.0);
+        y[i] = symact_swish_beta_prime_eval(x[i], beta);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float beta)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -3233,7 +3233,7 @@ void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float 1.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_prime_eval(buf[i], (double)1.0);
+            buf[i] = symact_swish_beta_prime_eval(buf[i], (double)beta);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3245,7 +3245,7 @@ void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float 1.
 /* swish_beta''(x) = beta*(2*beta*x + (-beta*x + 2)*(exp(beta*x) + 1))*exp(beta*x)/(exp(beta*x) + 1)**3
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_swish_beta_prime2_core(double x, double 1.0)
+static inline double symact_swish_beta_prime2_core(double x, double beta)
 {
     const double t0 = beta*fabs(x);
     const double t1 = exp(-t0);
@@ -3255,39 +3255,39 @@ static inline double symact_swish_beta_prime2_core(double x, double 1.0)
     const double t5 = 2*t4*exp(-2*t3)/pow(t2, 3);
     const double t6 = t1/((t2)*(t2));
     const double t7 = 2*beta*t6 - t4*t6;
-    (void)1.0;
+    (void)beta;
     return ((t3 >= 0) ? t5 + t7 : t5*exp(-3*t0) + t7);
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_swish_beta_prime2_eval(double x, double 1.0)
+static inline double symact_swish_beta_prime2_eval(double x, double beta)
 {
-    double r = symact_swish_beta_prime2_core(x, 1.0);
+    double r = symact_swish_beta_prime2_core(x, beta);
     r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_swish_beta_prime2(double x, double 1.0)
+double symact_swish_beta_prime2(double x, double beta)
 {
-    return symact_swish_beta_prime2_eval(x, 1.0);
+    return symact_swish_beta_prime2_eval(x, beta);
 }
 
-float symact_swish_beta_prime2f(float x, float 1.0)
+float symact_swish_beta_prime2f(float x, float beta)
 {
-    return (float)symact_swish_beta_prime2_eval((double)x, (double)1.0);
+    return (float)symact_swish_beta_prime2_eval((double)x, (double)beta);
 }
 
-void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double 1.0)
+void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double beta)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_swish_beta_prime2_eval(x[i], 1.0);
+        y[i] = symact_swish_beta_prime2_eval(x[i], beta);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float beta)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -3298,7 +3298,7 @@ void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float 1
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_prime2_eval(buf[i], (double)1.0);
+            buf[i] = symact_swish_beta_prime2_eval(buf[i], (double)beta);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3310,42 +3310,42 @@ void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float 1
 /* swish_beta_dbeta(x) = x**2*exp(beta*x)/(exp(beta*x) + 1)**2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_swish_beta_dbeta_core(double x, double 1.0)
+static inline double symact_swish_beta_dbeta_core(double x, double beta)
 {
     const double t0 = -beta*fabs(x);
-    (void)1.0;
+    (void)beta;
     return symact_exp_times(t0, ((x)*(x))/((exp(t0) + 1)*(exp(t0) + 1)));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_swish_beta_dbeta_eval(double x, double 1.0)
+static inline double symact_swish_beta_dbeta_eval(double x, double beta)
 {
-    double r = symact_swish_beta_dbeta_core(x, 1.0);
+    double r = symact_swish_beta_dbeta_core(x, beta);
     r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_swish_beta_dbeta(double x, double 1.0)
+double symact_swish_beta_dbeta(double x, double beta)
 {
-    return symact_swish_beta_dbeta_eval(x, 1.0);
+    return symact_swish_beta_dbeta_eval(x, beta);
 }
 
-float symact_swish_beta_dbetaf(float x, float 1.0)
+float symact_swish_beta_dbetaf(float x, float beta)
 {
-    return (float)symact_swish_beta_dbeta_eval((double)x, (double)1.0);
+    return (float)symact_swish_beta_dbeta_eval((double)x, (double)beta);
 }
 
-void symact_swish_beta_dbeta_array(const double *x, double *y, size_t n, double 1.0)
+void symact_swish_beta_dbeta_array(const double *x, double *y, size_t n, double beta)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_swish_beta_dbeta_eval(x[i], 1.0);
+        y[i] = symact_swish_beta_dbeta_eval(x[i], beta);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0)
+void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float beta)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -3356,7 +3356,7 @@ void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float 1.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_dbeta_eval(buf[i], (double)1.0);
+            buf[i] = symact_swish_beta_dbeta_eval(buf[i], (double)beta);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4272,41 +4272,41 @@ void symact_hard_silu_prime2_arrayf(const float *x, float *y, size_t n)
 /* hard_tanh(x) = Piecewise((min_val, min_val >= x), (max_val, max_val <= x), (x, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hard_tanh_core(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_core(double x, double min_val, double max_val)
 {
-    (void)-1.0;
-    (void)1.0;
+    (void)min_val;
+    (void)max_val;
     return ((min_val >= x) ? min_val : ((max_val <= x) ? max_val : x));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hard_tanh_eval(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_eval(double x, double min_val, double max_val)
 {
-    const double r = symact_hard_tanh_core(x, -1.0, 1.0);
+    const double r = symact_hard_tanh_core(x, min_val, max_val);
     return isnan(x) ? x : r;
 }
 
-double symact_hard_tanh(double x, double -1.0, double 1.0)
+double symact_hard_tanh(double x, double min_val, double max_val)
 {
-    return symact_hard_tanh_eval(x, -1.0, 1.0);
+    return symact_hard_tanh_eval(x, min_val, max_val);
 }
 
-float symact_hard_tanhf(float x, float -1.0, float 1.0)
+float symact_hard_tanhf(float x, float min_val, float max_val)
 {
-    return (float)symact_hard_tanh_eval((double)x, (double)-1.0, (double)1.0);
+    return (float)symact_hard_tanh_eval((double)x, (double)min_val, (double)max_val);
 }
 
-void symact_hard_tanh_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+void symact_hard_tanh_array(const double *x, double *y, size_t n, double min_val, double max_val)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hard_tanh_eval(x[i], -1.0, 1.0);
+        y[i] = symact_hard_tanh_eval(x[i], min_val, max_val);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4317,7 +4317,7 @@ void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float -1.0, flo
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_eval(buf[i], (double)-1.0, (double)1.0);
+            buf[i] = symact_hard_tanh_eval(buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4330,41 +4330,41 @@ void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float -1.0, flo
  * hard_tanh'(x) = Piecewise((0, Eq(max_val, y) | Eq(min_val, y)), (1, True))  with y = hard_tanh(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hard_tanh_prime_core(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_prime_core(double x, double min_val, double max_val)
 {
-    (void)-1.0;
-    (void)1.0;
+    (void)min_val;
+    (void)max_val;
     return ((min_val >= x || max_val <= x) ? 0 : 1);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hard_tanh_prime_eval(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_prime_eval(double x, double min_val, double max_val)
 {
-    const double r = symact_hard_tanh_prime_core(x, -1.0, 1.0);
+    const double r = symact_hard_tanh_prime_core(x, min_val, max_val);
     return isnan(x) ? x : r;
 }
 
-double symact_hard_tanh_prime(double x, double -1.0, double 1.0)
+double symact_hard_tanh_prime(double x, double min_val, double max_val)
 {
-    return symact_hard_tanh_prime_eval(x, -1.0, 1.0);
+    return symact_hard_tanh_prime_eval(x, min_val, max_val);
 }
 
-float symact_hard_tanh_primef(float x, float -1.0, float 1.0)
+float symact_hard_tanh_primef(float x, float min_val, float max_val)
 {
-    return (float)symact_hard_tanh_prime_eval((double)x, (double)-1.0, (double)1.0);
+    return (float)symact_hard_tanh_prime_eval((double)x, (double)min_val, (double)max_val);
 }
 
-void symact_hard_tanh_prime_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+void symact_hard_tanh_prime_array(const double *x, double *y, size_t n, double min_val, double max_val)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hard_tanh_prime_eval(x[i], -1.0, 1.0);
+        y[i] = symact_hard_tanh_prime_eval(x[i], min_val, max_val);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4375,7 +4375,7 @@ void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float -1.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_prime_eval(buf[i], (double)-1.0, (double)1.0);
+            buf[i] = symact_hard_tanh_prime_eval(buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4387,42 +4387,42 @@ void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float -1.
 /* hard_tanh''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hard_tanh_prime2_core(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_prime2_core(double x, double min_val, double max_val)
 {
     (void)x;
-    (void)-1.0;
-    (void)1.0;
+    (void)min_val;
+    (void)max_val;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hard_tanh_prime2_eval(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_prime2_eval(double x, double min_val, double max_val)
 {
-    const double r = symact_hard_tanh_prime2_core(x, -1.0, 1.0);
+    const double r = symact_hard_tanh_prime2_core(x, min_val, max_val);
     return isnan(x) ? x : r;
 }
 
-double symact_hard_tanh_prime2(double x, double -1.0, double 1.0)
+double symact_hard_tanh_prime2(double x, double min_val, double max_val)
 {
-    return symact_hard_tanh_prime2_eval(x, -1.0, 1.0);
+    return symact_hard_tanh_prime2_eval(x, min_val, max_val);
 }
 
-float symact_hard_tanh_prime2f(float x, float -1.0, float 1.0)
+float symact_hard_tanh_prime2f(float x, float min_val, float max_val)
 {
-    return (float)symact_hard_tanh_prime2_eval((double)x, (double)-1.0, (double)1.0);
+    return (float)symact_hard_tanh_prime2_eval((double)x, (double)min_val, (double)max_val);
 }
 
-void symact_hard_tanh_prime2_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+void symact_hard_tanh_prime2_array(const double *x, double *y, size_t n, double min_val, double max_val)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hard_tanh_prime2_eval(x[i], -1.0, 1.0);
+        y[i] = symact_hard_tanh_prime2_eval(x[i], min_val, max_val);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4433,7 +4433,7 @@ void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float -1
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_prime2_eval(buf[i], (double)-1.0, (double)1.0);
+            buf[i] = symact_hard_tanh_prime2_eval(buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4445,41 +4445,41 @@ void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float -1
 /* hard_tanh_dmin_val(x) = Piecewise((1, min_val >= x), (0, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hard_tanh_dmin_val_core(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_dmin_val_core(double x, double min_val, double max_val)
 {
-    (void)-1.0;
-    (void)1.0;
+    (void)min_val;
+    (void)max_val;
     return ((min_val >= x) ? 1 : 0);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hard_tanh_dmin_val_eval(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_dmin_val_eval(double x, double min_val, double max_val)
 {
-    const double r = symact_hard_tanh_dmin_val_core(x, -1.0, 1.0);
+    const double r = symact_hard_tanh_dmin_val_core(x, min_val, max_val);
     return isnan(x) ? x : r;
 }
 
-double symact_hard_tanh_dmin_val(double x, double -1.0, double 1.0)
+double symact_hard_tanh_dmin_val(double x, double min_val, double max_val)
 {
-    return symact_hard_tanh_dmin_val_eval(x, -1.0, 1.0);
+    return symact_hard_tanh_dmin_val_eval(x, min_val, max_val);
 }
 
-float symact_hard_tanh_dmin_valf(float x, float -1.0, float 1.0)
+float symact_hard_tanh_dmin_valf(float x, float min_val, float max_val)
 {
-    return (float)symact_hard_tanh_dmin_val_eval((double)x, (double)-1.0, (double)1.0);
+    return (float)symact_hard_tanh_dmin_val_eval((double)x, (double)min_val, (double)max_val);
 }
 
-void symact_hard_tanh_dmin_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+void symact_hard_tanh_dmin_val_array(const double *x, double *y, size_t n, double min_val, double max_val)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hard_tanh_dmin_val_eval(x[i], -1.0, 1.0);
+        y[i] = symact_hard_tanh_dmin_val_eval(x[i], min_val, max_val);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4490,7 +4490,7 @@ void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float 
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_dmin_val_eval(buf[i], (double)-1.0, (double)1.0);
+            buf[i] = symact_hard_tanh_dmin_val_eval(buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4502,41 +4502,41 @@ void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float 
 /* hard_tanh_dmax_val(x) = Piecewise((0, min_val >= x), (1, max_val <= x), (0, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hard_tanh_dmax_val_core(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_dmax_val_core(double x, double min_val, double max_val)
 {
-    (void)-1.0;
-    (void)1.0;
+    (void)min_val;
+    (void)max_val;
     return ((min_val >= x) ? 0 : ((max_val <= x) ? 1 : 0));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hard_tanh_dmax_val_eval(double x, double -1.0, double 1.0)
+static inline double symact_hard_tanh_dmax_val_eval(double x, double min_val, double max_val)
 {
-    const double r = symact_hard_tanh_dmax_val_core(x, -1.0, 1.0);
+    const double r = symact_hard_tanh_dmax_val_core(x, min_val, max_val);
     return isnan(x) ? x : r;
 }
 
-double symact_hard_tanh_dmax_val(double x, double -1.0, double 1.0)
+double symact_hard_tanh_dmax_val(double x, double min_val, double max_val)
 {
-    return symact_hard_tanh_dmax_val_eval(x, -1.0, 1.0);
+    return symact_hard_tanh_dmax_val_eval(x, min_val, max_val);
 }
 
-float symact_hard_tanh_dmax_valf(float x, float -1.0, float 1.0)
+float symact_hard_tanh_dmax_valf(float x, float min_val, float max_val)
 {
-    return (float)symact_hard_tanh_dmax_val_eval((double)x, (double)-1.0, (double)1.0);
+    return (float)symact_hard_tanh_dmax_val_eval((double)x, (double)min_val, (double)max_val);
 }
 
-void symact_hard_tanh_dmax_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0)
+void symact_hard_tanh_dmax_val_array(const double *x, double *y, size_t n, double min_val, double max_val)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hard_tanh_dmax_val_eval(x[i], -1.0, 1.0);
+        y[i] = symact_hard_tanh_dmax_val_eval(x[i], min_val, max_val);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0)
+void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4547,7 +4547,7 @@ void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float 
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_dmax_val_eval(buf[i], (double)-1.0, (double)1.0);
+            buf[i] = symact_hard_tanh_dmax_val_eval(buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4559,40 +4559,40 @@ void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float 
 /* hardshrink(x) = Piecewise((x, lambd < Abs(x)), (0, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hardshrink_core(double x, double 0.5)
+static inline double symact_hardshrink_core(double x, double lambd)
 {
-    (void)0.5;
+    (void)lambd;
     return ((lambd < fabs(x)) ? x : 0);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hardshrink_eval(double x, double 0.5)
+static inline double symact_hardshrink_eval(double x, double lambd)
 {
-    const double r = symact_hardshrink_core(x, 0.5);
+    const double r = symact_hardshrink_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_hardshrink(double x, double 0.5)
+double symact_hardshrink(double x, double lambd)
 {
-    return symact_hardshrink_eval(x, 0.5);
+    return symact_hardshrink_eval(x, lambd);
 }
 
-float symact_hardshrinkf(float x, float 0.5)
+float symact_hardshrinkf(float x, float lambd)
 {
-    return (float)symact_hardshrink_eval((double)x, (double)0.5);
+    return (float)symact_hardshrink_eval((double)x, (double)lambd);
 }
 
-void symact_hardshrink_array(const double *x, double *y, size_t n, double 0.5)
+void symact_hardshrink_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hardshrink_eval(x[i], 0.5);
+        y[i] = symact_hardshrink_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4603,7 +4603,7 @@ void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_eval(buf[i], (double)0.5);
+            buf[i] = symact_hardshrink_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4616,40 +4616,40 @@ void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
  * hardshrink'(x) = Piecewise((1, lambd < Abs(y)), (0, True))  with y = hardshrink(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hardshrink_prime_core(double x, double 0.5)
+static inline double symact_hardshrink_prime_core(double x, double lambd)
 {
-    (void)0.5;
+    (void)lambd;
     return ((lambd < fabs(x)) ? 1 : 0);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hardshrink_prime_eval(double x, double 0.5)
+static inline double symact_hardshrink_prime_eval(double x, double lambd)
 {
-    const double r = symact_hardshrink_prime_core(x, 0.5);
+    const double r = symact_hardshrink_prime_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_hardshrink_prime(double x, double 0.5)
+double symact_hardshrink_prime(double x, double lambd)
 {
-    return symact_hardshrink_prime_eval(x, 0.5);
+    return symact_hardshrink_prime_eval(x, lambd);
 }
 
-float symact_hardshrink_primef(float x, float 0.5)
+float symact_hardshrink_primef(float x, float lambd)
 {
-    return (float)symact_hardshrink_prime_eval((double)x, (double)0.5);
+    return (float)symact_hardshrink_prime_eval((double)x, (double)lambd);
 }
 
-void symact_hardshrink_prime_array(const double *x, double *y, size_t n, double 0.5)
+void symact_hardshrink_prime_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hardshrink_prime_eval(x[i], 0.5);
+        y[i] = symact_hardshrink_prime_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4660,7 +4660,7 @@ void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_prime_eval(buf[i], (double)0.5);
+            buf[i] = symact_hardshrink_prime_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4672,41 +4672,41 @@ void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.
 /* hardshrink''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hardshrink_prime2_core(double x, double 0.5)
+static inline double symact_hardshrink_prime2_core(double x, double lambd)
 {
     (void)x;
-    (void)0.5;
+    (void)lambd;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hardshrink_prime2_eval(double x, double 0.5)
+static inline double symact_hardshrink_prime2_eval(double x, double lambd)
 {
-    const double r = symact_hardshrink_prime2_core(x, 0.5);
+    const double r = symact_hardshrink_prime2_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_hardshrink_prime2(double x, double 0.5)
+double symact_hardshrink_prime2(double x, double lambd)
 {
-    return symact_hardshrink_prime2_eval(x, 0.5);
+    return symact_hardshrink_prime2_eval(x, lambd);
 }
 
-float symact_hardshrink_prime2f(float x, float 0.5)
+float symact_hardshrink_prime2f(float x, float lambd)
 {
-    return (float)symact_hardshrink_prime2_eval((double)x, (double)0.5);
+    return (float)symact_hardshrink_prime2_eval((double)x, (double)lambd);
 }
 
-void symact_hardshrink_prime2_array(const double *x, double *y, size_t n, double 0.5)
+void symact_hardshrink_prime2_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hardshrink_prime2_eval(x[i], 0.5);
+        y[i] = symact_hardshrink_prime2_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4717,7 +4717,7 @@ void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_prime2_eval(buf[i], (double)0.5);
+            buf[i] = symact_hardshrink_prime2_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4729,41 +4729,41 @@ void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0
 /* hardshrink_dlambd(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_hardshrink_dlambd_core(double x, double 0.5)
+static inline double symact_hardshrink_dlambd_core(double x, double lambd)
 {
     (void)x;
-    (void)0.5;
+    (void)lambd;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_hardshrink_dlambd_eval(double x, double 0.5)
+static inline double symact_hardshrink_dlambd_eval(double x, double lambd)
 {
-    const double r = symact_hardshrink_dlambd_core(x, 0.5);
+    const double r = symact_hardshrink_dlambd_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_hardshrink_dlambd(double x, double 0.5)
+double symact_hardshrink_dlambd(double x, double lambd)
 {
-    return symact_hardshrink_dlambd_eval(x, 0.5);
+    return symact_hardshrink_dlambd_eval(x, lambd);
 }
 
-float symact_hardshrink_dlambdf(float x, float 0.5)
+float symact_hardshrink_dlambdf(float x, float lambd)
 {
-    return (float)symact_hardshrink_dlambd_eval((double)x, (double)0.5);
+    return (float)symact_hardshrink_dlambd_eval((double)x, (double)lambd);
 }
 
-void symact_hardshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5)
+void symact_hardshrink_dlambd_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_hardshrink_dlambd_eval(x[i], 0.5);
+        y[i] = symact_hardshrink_dlambd_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4774,7 +4774,7 @@ void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_dlambd_eval(buf[i], (double)0.5);
+            buf[i] = symact_hardshrink_dlambd_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4786,41 +4786,41 @@ void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0
 /* softshrink(x) = Piecewise((-lambd + x, lambd < x), (lambd + x, lambd < -x), (0, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softshrink_core(double x, double 0.5)
+static inline double symact_softshrink_core(double x, double lambd)
 {
     const double t0 = -x;
-    (void)0.5;
+    (void)lambd;
     return ((lambd < x) ? -lambd - t0 : ((lambd < t0) ? lambd + x : 0));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softshrink_eval(double x, double 0.5)
+static inline double symact_softshrink_eval(double x, double lambd)
 {
-    const double r = symact_softshrink_core(x, 0.5);
+    const double r = symact_softshrink_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_softshrink(double x, double 0.5)
+double symact_softshrink(double x, double lambd)
 {
-    return symact_softshrink_eval(x, 0.5);
+    return symact_softshrink_eval(x, lambd);
 }
 
-float symact_softshrinkf(float x, float 0.5)
+float symact_softshrinkf(float x, float lambd)
 {
-    return (float)symact_softshrink_eval((double)x, (double)0.5);
+    return (float)symact_softshrink_eval((double)x, (double)lambd);
 }
 
-void symact_softshrink_array(const double *x, double *y, size_t n, double 0.5)
+void symact_softshrink_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softshrink_eval(x[i], 0.5);
+        y[i] = symact_softshrink_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_softshrink_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4831,7 +4831,7 @@ void symact_softshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_eval(buf[i], (double)0.5);
+            buf[i] = symact_softshrink_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4844,40 +4844,40 @@ void symact_softshrink_arrayf(const float *x, float *y, size_t n, float 0.5)
  * softshrink'(x) = Piecewise((1, (y > 0) | (y < 0)), (0, True))  with y = softshrink(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softshrink_prime_core(double x, double 0.5)
+static inline double symact_softshrink_prime_core(double x, double lambd)
 {
-    (void)0.5;
+    (void)lambd;
     return ((lambd < -x || lambd < x) ? 1 : 0);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softshrink_prime_eval(double x, double 0.5)
+static inline double symact_softshrink_prime_eval(double x, double lambd)
 {
-    const double r = symact_softshrink_prime_core(x, 0.5);
+    const double r = symact_softshrink_prime_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_softshrink_prime(double x, double 0.5)
+double symact_softshrink_prime(double x, double lambd)
 {
-    return symact_softshrink_prime_eval(x, 0.5);
+    return symact_softshrink_prime_eval(x, lambd);
 }
 
-float symact_softshrink_primef(float x, float 0.5)
+float symact_softshrink_primef(float x, float lambd)
 {
-    return (float)symact_softshrink_prime_eval((double)x, (double)0.5);
+    return (float)symact_softshrink_prime_eval((double)x, (double)lambd);
 }
 
-void symact_softshrink_prime_array(const double *x, double *y, size_t n, double 0.5)
+void symact_softshrink_prime_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softshrink_prime_eval(x[i], 0.5);
+        y[i] = symact_softshrink_prime_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4888,7 +4888,7 @@ void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_prime_eval(buf[i], (double)0.5);
+            buf[i] = symact_softshrink_prime_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4900,41 +4900,41 @@ void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.
 /* softshrink''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softshrink_prime2_core(double x, double 0.5)
+static inline double symact_softshrink_prime2_core(double x, double lambd)
 {
     (void)x;
-    (void)0.5;
+    (void)lambd;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softshrink_prime2_eval(double x, double 0.5)
+static inline double symact_softshrink_prime2_eval(double x, double lambd)
 {
-    const double r = symact_softshrink_prime2_core(x, 0.5);
+    const double r = symact_softshrink_prime2_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_softshrink_prime2(double x, double 0.5)
+double symact_softshrink_prime2(double x, double lambd)
 {
-    return symact_softshrink_prime2_eval(x, 0.5);
+    return symact_softshrink_prime2_eval(x, lambd);
 }
 
-float symact_softshrink_prime2f(float x, float 0.5)
+float symact_softshrink_prime2f(float x, float lambd)
 {
-    return (float)symact_softshrink_prime2_eval((double)x, (double)0.5);
+    return (float)symact_softshrink_prime2_eval((double)x, (double)lambd);
 }
 
-void symact_softshrink_prime2_array(const double *x, double *y, size_t n, double 0.5)
+void symact_softshrink_prime2_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softshrink_prime2_eval(x[i], 0.5);
+        y[i] = symact_softshrink_prime2_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -4945,7 +4945,7 @@ void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_prime2_eval(buf[i], (double)0.5);
+            buf[i] = symact_softshrink_prime2_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -4957,40 +4957,40 @@ void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0
 /* softshrink_dlambd(x) = Piecewise((-1, lambd < x), (1, lambd < -x), (0, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_softshrink_dlambd_core(double x, double 0.5)
+static inline double symact_softshrink_dlambd_core(double x, double lambd)
 {
-    (void)0.5;
+    (void)lambd;
     return ((lambd < x) ? -1 : ((lambd < -x) ? 1 : 0));
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_softshrink_dlambd_eval(double x, double 0.5)
+static inline double symact_softshrink_dlambd_eval(double x, double lambd)
 {
-    const double r = symact_softshrink_dlambd_core(x, 0.5);
+    const double r = symact_softshrink_dlambd_core(x, lambd);
     return isnan(x) ? x : r;
 }
 
-double symact_softshrink_dlambd(double x, double 0.5)
+double symact_softshrink_dlambd(double x, double lambd)
 {
-    return symact_softshrink_dlambd_eval(x, 0.5);
+    return symact_softshrink_dlambd_eval(x, lambd);
 }
 
-float symact_softshrink_dlambdf(float x, float 0.5)
+float symact_softshrink_dlambdf(float x, float lambd)
 {
-    return (float)symact_softshrink_dlambd_eval((double)x, (double)0.5);
+    return (float)symact_softshrink_dlambd_eval((double)x, (double)lambd);
 }
 
-void symact_softshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5)
+void symact_softshrink_dlambd_array(const double *x, double *y, size_t n, double lambd)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_softshrink_dlambd_eval(x[i], 0.5);
+        y[i] = symact_softshrink_dlambd_eval(x[i], lambd);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5)
+void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float lambd)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5001,7 +5001,7 @@ void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_dlambd_eval(buf[i], (double)0.5);
+            buf[i] = symact_softshrink_dlambd_eval(buf[i], (double)lambd);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5198,41 +5198,41 @@ void symact_tanhshrink_prime2_arrayf(const float *x, float *y, size_t n)
 /* threshold(x) = Piecewise((x, threshold < x), (value, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_threshold_core(double x, double 0.0, double 0.0)
+static inline double symact_threshold_core(double x, double threshold, double value)
 {
-    (void)0.0;
-    (void)0.0;
+    (void)threshold;
+    (void)value;
     return ((threshold < x) ? x : value);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_threshold_eval(double x, double 0.0, double 0.0)
+static inline double symact_threshold_eval(double x, double threshold, double value)
 {
-    const double r = symact_threshold_core(x, 0.0, 0.0);
+    const double r = symact_threshold_core(x, threshold, value);
     return isnan(x) ? x : r;
 }
 
-double symact_threshold(double x, double 0.0, double 0.0)
+double symact_threshold(double x, double threshold, double value)
 {
-    return symact_threshold_eval(x, 0.0, 0.0);
+    return symact_threshold_eval(x, threshold, value);
 }
 
-float symact_thresholdf(float x, float 0.0, float 0.0)
+float symact_thresholdf(float x, float threshold, float value)
 {
-    return (float)symact_threshold_eval((double)x, (double)0.0, (double)0.0);
+    return (float)symact_threshold_eval((double)x, (double)threshold, (double)value);
 }
 
-void symact_threshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+void symact_threshold_array(const double *x, double *y, size_t n, double threshold, double value)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_threshold_eval(x[i], 0.0, 0.0);
+        y[i] = symact_threshold_eval(x[i], threshold, value);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_threshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+void symact_threshold_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5243,7 +5243,7 @@ void symact_threshold_arrayf(const float *x, float *y, size_t n, float 0.0, floa
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_eval(buf[i], (double)0.0, (double)0.0);
+            buf[i] = symact_threshold_eval(buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5255,41 +5255,41 @@ void symact_threshold_arrayf(const float *x, float *y, size_t n, float 0.0, floa
 /* threshold'(x) = Piecewise((1, threshold < x), (0, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_threshold_prime_core(double x, double 0.0, double 0.0)
+static inline double symact_threshold_prime_core(double x, double threshold, double value)
 {
-    (void)0.0;
-    (void)0.0;
+    (void)threshold;
+    (void)value;
     return ((threshold < x) ? 1 : 0);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_threshold_prime_eval(double x, double 0.0, double 0.0)
+static inline double symact_threshold_prime_eval(double x, double threshold, double value)
 {
-    const double r = symact_threshold_prime_core(x, 0.0, 0.0);
+    const double r = symact_threshold_prime_core(x, threshold, value);
     return isnan(x) ? x : r;
 }
 
-double symact_threshold_prime(double x, double 0.0, double 0.0)
+double symact_threshold_prime(double x, double threshold, double value)
 {
-    return symact_threshold_prime_eval(x, 0.0, 0.0);
+    return symact_threshold_prime_eval(x, threshold, value);
 }
 
-float symact_threshold_primef(float x, float 0.0, float 0.0)
+float symact_threshold_primef(float x, float threshold, float value)
 {
-    return (float)symact_threshold_prime_eval((double)x, (double)0.0, (double)0.0);
+    return (float)symact_threshold_prime_eval((double)x, (double)threshold, (double)value);
 }
 
-void symact_threshold_prime_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+void symact_threshold_prime_array(const double *x, double *y, size_t n, double threshold, double value)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_threshold_prime_eval(x[i], 0.0, 0.0);
+        y[i] = symact_threshold_prime_eval(x[i], threshold, value);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5300,7 +5300,7 @@ void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float 0.0
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_prime_eval(buf[i], (double)0.0, (double)0.0);
+            buf[i] = symact_threshold_prime_eval(buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5312,42 +5312,42 @@ void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float 0.0
 /* threshold''(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_threshold_prime2_core(double x, double 0.0, double 0.0)
+static inline double symact_threshold_prime2_core(double x, double threshold, double value)
 {
     (void)x;
-    (void)0.0;
-    (void)0.0;
+    (void)threshold;
+    (void)value;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_threshold_prime2_eval(double x, double 0.0, double 0.0)
+static inline double symact_threshold_prime2_eval(double x, double threshold, double value)
 {
-    const double r = symact_threshold_prime2_core(x, 0.0, 0.0);
+    const double r = symact_threshold_prime2_core(x, threshold, value);
     return isnan(x) ? x : r;
 }
 
-double symact_threshold_prime2(double x, double 0.0, double 0.0)
+double symact_threshold_prime2(double x, double threshold, double value)
 {
-    return symact_threshold_prime2_eval(x, 0.0, 0.0);
+    return symact_threshold_prime2_eval(x, threshold, value);
 }
 
-float symact_threshold_prime2f(float x, float 0.0, float 0.0)
+float symact_threshold_prime2f(float x, float threshold, float value)
 {
-    return (float)symact_threshold_prime2_eval((double)x, (double)0.0, (double)0.0);
+    return (float)symact_threshold_prime2_eval((double)x, (double)threshold, (double)value);
 }
 
-void symact_threshold_prime2_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+void symact_threshold_prime2_array(const double *x, double *y, size_t n, double threshold, double value)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_threshold_prime2_eval(x[i], 0.0, 0.0);
+        y[i] = symact_threshold_prime2_eval(x[i], threshold, value);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5358,7 +5358,7 @@ void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float 0.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_prime2_eval(buf[i], (double)0.0, (double)0.0);
+            buf[i] = symact_threshold_prime2_eval(buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5370,42 +5370,42 @@ void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float 0.
 /* threshold_dthreshold(x) = 0
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_threshold_dthreshold_core(double x, double 0.0, double 0.0)
+static inline double symact_threshold_dthreshold_core(double x, double threshold, double value)
 {
     (void)x;
-    (void)0.0;
-    (void)0.0;
+    (void)threshold;
+    (void)value;
     return 0;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_threshold_dthreshold_eval(double x, double 0.0, double 0.0)
+static inline double symact_threshold_dthreshold_eval(double x, double threshold, double value)
 {
-    const double r = symact_threshold_dthreshold_core(x, 0.0, 0.0);
+    const double r = symact_threshold_dthreshold_core(x, threshold, value);
     return isnan(x) ? x : r;
 }
 
-double symact_threshold_dthreshold(double x, double 0.0, double 0.0)
+double symact_threshold_dthreshold(double x, double threshold, double value)
 {
-    return symact_threshold_dthreshold_eval(x, 0.0, 0.0);
+    return symact_threshold_dthreshold_eval(x, threshold, value);
 }
 
-float symact_threshold_dthresholdf(float x, float 0.0, float 0.0)
+float symact_threshold_dthresholdf(float x, float threshold, float value)
 {
-    return (float)symact_threshold_dthreshold_eval((double)x, (double)0.0, (double)0.0);
+    return (float)symact_threshold_dthreshold_eval((double)x, (double)threshold, (double)value);
 }
 
-void symact_threshold_dthreshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+void symact_threshold_dthreshold_array(const double *x, double *y, size_t n, double threshold, double value)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_threshold_dthreshold_eval(x[i], 0.0, 0.0);
+        y[i] = symact_threshold_dthreshold_eval(x[i], threshold, value);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5416,7 +5416,7 @@ void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, floa
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_dthreshold_eval(buf[i], (double)0.0, (double)0.0);
+            buf[i] = symact_threshold_dthreshold_eval(buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5428,41 +5428,41 @@ void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, floa
 /* threshold_dvalue(x) = Piecewise((0, threshold < x), (1, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_threshold_dvalue_core(double x, double 0.0, double 0.0)
+static inline double symact_threshold_dvalue_core(double x, double threshold, double value)
 {
-    (void)0.0;
-    (void)0.0;
+    (void)threshold;
+    (void)value;
     return ((threshold < x) ? 0 : 1);
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_threshold_dvalue_eval(double x, double 0.0, double 0.0)
+static inline double symact_threshold_dvalue_eval(double x, double threshold, double value)
 {
-    const double r = symact_threshold_dvalue_core(x, 0.0, 0.0);
+    const double r = symact_threshold_dvalue_core(x, threshold, value);
     return isnan(x) ? x : r;
 }
 
-double symact_threshold_dvalue(double x, double 0.0, double 0.0)
+double symact_threshold_dvalue(double x, double threshold, double value)
 {
-    return symact_threshold_dvalue_eval(x, 0.0, 0.0);
+    return symact_threshold_dvalue_eval(x, threshold, value);
 }
 
-float symact_threshold_dvaluef(float x, float 0.0, float 0.0)
+float symact_threshold_dvaluef(float x, float threshold, float value)
 {
-    return (float)symact_threshold_dvalue_eval((double)x, (double)0.0, (double)0.0);
+    return (float)symact_threshold_dvalue_eval((double)x, (double)threshold, (double)value);
 }
 
-void symact_threshold_dvalue_array(const double *x, double *y, size_t n, double 0.0, double 0.0)
+void symact_threshold_dvalue_array(const double *x, double *y, size_t n, double threshold, double value)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_threshold_dvalue_eval(x[i], 0.0, 0.0);
+        y[i] = symact_threshold_dvalue_eval(x[i], threshold, value);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0)
+void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5473,7 +5473,7 @@ void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float 0.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_dvalue_eval(buf[i], (double)0.0, (double)0.0);
+            buf[i] = symact_threshold_dvalue_eval(buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5485,42 +5485,42 @@ void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float 0.
 /* squareplus(x) = x/2 + sqrt(b + x**2)/2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_squareplus_core(double x, double 4.0)
+static inline double symact_squareplus_core(double x, double b)
 {
     const double t0 = hypot(x, sqrt(b));
-    (void)4.0;
+    (void)b;
     return ((x < 0) ? (-b/(-t0 + x))/2 : t0/2 + x/2);
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_squareplus_eval(double x, double 4.0)
+static inline double symact_squareplus_eval(double x, double b)
 {
-    double r = symact_squareplus_core(x, 4.0);
+    double r = symact_squareplus_core(x, b);
     r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_squareplus(double x, double 4.0)
+double symact_squareplus(double x, double b)
 {
-    return symact_squareplus_eval(x, 4.0);
+    return symact_squareplus_eval(x, b);
 }
 
-float symact_squareplusf(float x, float 4.0)
+float symact_squareplusf(float x, float b)
 {
-    return (float)symact_squareplus_eval((double)x, (double)4.0);
+    return (float)symact_squareplus_eval((double)x, (double)b);
 }
 
-void symact_squareplus_array(const double *x, double *y, size_t n, double 4.0)
+void symact_squareplus_array(const double *x, double *y, size_t n, double b)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_squareplus_eval(x[i], 4.0);
+        y[i] = symact_squareplus_eval(x[i], b);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_squareplus_arrayf(const float *x, float *y, size_t n, float 4.0)
+void symact_squareplus_arrayf(const float *x, float *y, size_t n, float b)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5531,7 +5531,7 @@ void symact_squareplus_arrayf(const float *x, float *y, size_t n, float 4.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_eval(buf[i], (double)4.0);
+            buf[i] = symact_squareplus_eval(buf[i], (double)b);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5543,43 +5543,43 @@ void symact_squareplus_arrayf(const float *x, float *y, size_t n, float 4.0)
 /* squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_squareplus_prime_core(double x, double 4.0)
+static inline double symact_squareplus_prime_core(double x, double b)
 {
     const double t0 = hypot(x, sqrt(b));
     const double t1 = 1.0/t0/2;
-    (void)4.0;
+    (void)b;
     return ((x < 0) ? -b*t1/(-t0 + x) : t1*(t0 + x));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
-static inline double symact_squareplus_prime_eval(double x, double 4.0)
+static inline double symact_squareplus_prime_eval(double x, double b)
 {
-    double r = symact_squareplus_prime_core(x, 4.0);
+    double r = symact_squareplus_prime_core(x, b);
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
-double symact_squareplus_prime(double x, double 4.0)
+double symact_squareplus_prime(double x, double b)
 {
-    return symact_squareplus_prime_eval(x, 4.0);
+    return symact_squareplus_prime_eval(x, b);
 }
 
-float symact_squareplus_primef(float x, float 4.0)
+float symact_squareplus_primef(float x, float b)
 {
-    return (float)symact_squareplus_prime_eval((double)x, (double)4.0);
+    return (float)symact_squareplus_prime_eval((double)x, (double)b);
 }
 
-void symact_squareplus_prime_array(const double *x, double *y, size_t n, double 4.0)
+void symact_squareplus_prime_array(const double *x, double *y, size_t n, double b)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_squareplus_prime_eval(x[i], 4.0);
+        y[i] = symact_squareplus_prime_eval(x[i], b);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float 4.0)
+void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float b)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5590,7 +5590,7 @@ void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float 4.
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_prime_eval(buf[i], (double)4.0);
+            buf[i] = symact_squareplus_prime_eval(buf[i], (double)b);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5602,40 +5602,40 @@ void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float 4.
 /* squareplus''(x) = b/(2*(b + x**2)**(3/2))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_squareplus_prime2_core(double x, double 4.0)
+static inline double symact_squareplus_prime2_core(double x, double b)
 {
-    (void)4.0;
+    (void)b;
     return (b/pow(hypot(x, sqrt(b)), 3))/2;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_squareplus_prime2_eval(double x, double 4.0)
+static inline double symact_squareplus_prime2_eval(double x, double b)
 {
-    const double r = symact_squareplus_prime2_core(x, 4.0);
+    const double r = symact_squareplus_prime2_core(x, b);
     return isnan(x) ? x : r;
 }
 
-double symact_squareplus_prime2(double x, double 4.0)
+double symact_squareplus_prime2(double x, double b)
 {
-    return symact_squareplus_prime2_eval(x, 4.0);
+    return symact_squareplus_prime2_eval(x, b);
 }
 
-float symact_squareplus_prime2f(float x, float 4.0)
+float symact_squareplus_prime2f(float x, float b)
 {
-    return (float)symact_squareplus_prime2_eval((double)x, (double)4.0);
+    return (float)symact_squareplus_prime2_eval((double)x, (double)b);
 }
 
-void symact_squareplus_prime2_array(const double *x, double *y, size_t n, double 4.0)
+void symact_squareplus_prime2_array(const double *x, double *y, size_t n, double b)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_squareplus_prime2_eval(x[i], 4.0);
+        y[i] = symact_squareplus_prime2_eval(x[i], b);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float 4.0)
+void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float b)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5646,7 +5646,7 @@ void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float 4
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_prime2_eval(buf[i], (double)4.0);
+            buf[i] = symact_squareplus_prime2_eval(buf[i], (double)b);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5658,40 +5658,40 @@ void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float 4
 /* squareplus_db(x) = 1/(4*sqrt(b + x**2))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_squareplus_db_core(double x, double 4.0)
+static inline double symact_squareplus_db_core(double x, double b)
 {
-    (void)4.0;
+    (void)b;
     return 1.0/hypot(x, sqrt(b))/4;
 }
 
 /* The core plus its guards: NaN -> NaN. */
-static inline double symact_squareplus_db_eval(double x, double 4.0)
+static inline double symact_squareplus_db_eval(double x, double b)
 {
-    const double r = symact_squareplus_db_core(x, 4.0);
+    const double r = symact_squareplus_db_core(x, b);
     return isnan(x) ? x : r;
 }
 
-double symact_squareplus_db(double x, double 4.0)
+double symact_squareplus_db(double x, double b)
 {
-    return symact_squareplus_db_eval(x, 4.0);
+    return symact_squareplus_db_eval(x, b);
 }
 
-float symact_squareplus_dbf(float x, float 4.0)
+float symact_squareplus_dbf(float x, float b)
 {
-    return (float)symact_squareplus_db_eval((double)x, (double)4.0);
+    return (float)symact_squareplus_db_eval((double)x, (double)b);
 }
 
-void symact_squareplus_db_array(const double *x, double *y, size_t n, double 4.0)
+void symact_squareplus_db_array(const double *x, double *y, size_t n, double b)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_squareplus_db_eval(x[i], 4.0);
+        y[i] = symact_squareplus_db_eval(x[i], b);
     }
 }
 
 /* float arrays: widened to double a block at a time, the double loop, rounded once. (gcc 12 does
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
-void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float 4.0)
+void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float b)
 {
     double buf[SYMACT_BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
@@ -5702,7 +5702,7 @@ void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float 4.0)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_db_eval(buf[i], (double)4.0);
+            buf[i] = symact_squareplus_db_eval(buf[i], (double)b);
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {

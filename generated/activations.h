@@ -93,37 +93,37 @@ void symact_relu_prime2_arrayf(const float *x, float *y, size_t n);
 /* Convention: leaky_relu'(0) = alpha (as PyTorch). */
 
 /* leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
- * 0.01: default None
+ * alpha: default 0.01
  */
-double symact_leaky_relu(double x, double 0.01);
-float symact_leaky_reluf(float x, float 0.01);
-void symact_leaky_relu_array(const double *x, double *y, size_t n, double 0.01);
-void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float 0.01);
+double symact_leaky_relu(double x, double alpha);
+float symact_leaky_reluf(float x, float alpha);
+void symact_leaky_relu_array(const double *x, double *y, size_t n, double alpha);
+void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* leaky_relu'(x) = Piecewise((1, x > 0), (alpha, True))
  * leaky_relu'(x) = Piecewise((1, y > 0), (alpha, True))  with y = leaky_relu(x)
- * 0.01: default None
+ * alpha: default 0.01
  */
-double symact_leaky_relu_prime(double x, double 0.01);
-float symact_leaky_relu_primef(float x, float 0.01);
-void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double 0.01);
-void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float 0.01);
+double symact_leaky_relu_prime(double x, double alpha);
+float symact_leaky_relu_primef(float x, float alpha);
+void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double alpha);
+void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* leaky_relu''(x) = 0
- * 0.01: default None
+ * alpha: default 0.01
  */
-double symact_leaky_relu_prime2(double x, double 0.01);
-float symact_leaky_relu_prime2f(float x, float 0.01);
-void symact_leaky_relu_prime2_array(const double *x, double *y, size_t n, double 0.01);
-void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float 0.01);
+double symact_leaky_relu_prime2(double x, double alpha);
+float symact_leaky_relu_prime2f(float x, float alpha);
+void symact_leaky_relu_prime2_array(const double *x, double *y, size_t n, double alpha);
+void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* leaky_relu_dalpha(x) = Piecewise((0, x > 0), (x, True))
- * 0.01: default None
+ * alpha: default 0.01
  */
-double symact_leaky_relu_dalpha(double x, double 0.01);
-float symact_leaky_relu_dalphaf(float x, float 0.01);
-void symact_leaky_relu_dalpha_array(const double *x, double *y, size_t n, double 0.01);
-void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float 0.01);
+double symact_leaky_relu_dalpha(double x, double alpha);
+float symact_leaky_relu_dalphaf(float x, float alpha);
+void symact_leaky_relu_dalpha_array(const double *x, double *y, size_t n, double alpha);
+void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* binary_step: Heaviside step: 1 for x >= 0, else 0. */
 /* Convention: binary_step(0) = 1; binary_step' = 0 almost everywhere (no Dirac delta). */
@@ -178,41 +178,41 @@ void symact_linear_prime2_arrayf(const float *x, float *y, size_t n);
 /* Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result. */
 
 /* softplus(x) = log(exp(beta*x) + 1)/beta
- * 1.0: default None
- * 20.0: default None
+ * beta: default 1.0
+ * threshold: default 20.0
  */
-double symact_softplus(double x, double 1.0, double 20.0);
-float symact_softplusf(float x, float 1.0, float 20.0);
-void symact_softplus_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
-void symact_softplus_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
+double symact_softplus(double x, double beta, double threshold);
+float symact_softplusf(float x, float beta, float threshold);
+void symact_softplus_array(const double *x, double *y, size_t n, double beta, double threshold);
+void symact_softplus_arrayf(const float *x, float *y, size_t n, float beta, float threshold);
 
 /* softplus'(x) = exp(beta*x)/(exp(beta*x) + 1)
  * softplus'(x) = 1 - exp(-beta*y)  with y = softplus(x)
- * 1.0: default None
- * 20.0: default None
+ * beta: default 1.0
+ * threshold: default 20.0
  */
-double symact_softplus_prime(double x, double 1.0, double 20.0);
-float symact_softplus_primef(float x, float 1.0, float 20.0);
-void symact_softplus_prime_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
-void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
+double symact_softplus_prime(double x, double beta, double threshold);
+float symact_softplus_primef(float x, float beta, float threshold);
+void symact_softplus_prime_array(const double *x, double *y, size_t n, double beta, double threshold);
+void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float beta, float threshold);
 
 /* softplus''(x) = beta*exp(beta*x)/(exp(beta*x) + 1)**2
- * 1.0: default None
- * 20.0: default None
+ * beta: default 1.0
+ * threshold: default 20.0
  */
-double symact_softplus_prime2(double x, double 1.0, double 20.0);
-float symact_softplus_prime2f(float x, float 1.0, float 20.0);
-void symact_softplus_prime2_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
-void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
+double symact_softplus_prime2(double x, double beta, double threshold);
+float symact_softplus_prime2f(float x, float beta, float threshold);
+void symact_softplus_prime2_array(const double *x, double *y, size_t n, double beta, double threshold);
+void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float beta, float threshold);
 
 /* softplus_dbeta(x) = x*exp(beta*x)/(beta*(exp(beta*x) + 1)) - log(exp(beta*x) + 1)/beta**2
- * 1.0: default None
- * 20.0: default None
+ * beta: default 1.0
+ * threshold: default 20.0
  */
-double symact_softplus_dbeta(double x, double 1.0, double 20.0);
-float symact_softplus_dbetaf(float x, float 1.0, float 20.0);
-void symact_softplus_dbeta_array(const double *x, double *y, size_t n, double 1.0, double 20.0);
-void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0, float 20.0);
+double symact_softplus_dbeta(double x, double beta, double threshold);
+float symact_softplus_dbetaf(float x, float beta, float threshold);
+void symact_softplus_dbeta_array(const double *x, double *y, size_t n, double beta, double threshold);
+void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float beta, float threshold);
 
 /* silu: Sigmoid linear unit: x * sigmoid(x). (alias: swish) */
 
@@ -266,72 +266,72 @@ void symact_relu6_prime2_arrayf(const float *x, float *y, size_t n);
 /* Convention: prelu'(0) = a (as PyTorch). */
 
 /* prelu(x) = Piecewise((x, x > 0), (a*x, True))
- * 0.25: default None
+ * a: default 0.25
  */
-double symact_prelu(double x, double 0.25);
-float symact_preluf(float x, float 0.25);
-void symact_prelu_array(const double *x, double *y, size_t n, double 0.25);
-void symact_prelu_arrayf(const float *x, float *y, size_t n, float 0.25);
+double symact_prelu(double x, double a);
+float symact_preluf(float x, float a);
+void symact_prelu_array(const double *x, double *y, size_t n, double a);
+void symact_prelu_arrayf(const float *x, float *y, size_t n, float a);
 
 /* prelu'(x) = Piecewise((1, x > 0), (a, True))
- * 0.25: default None
+ * a: default 0.25
  */
-double symact_prelu_prime(double x, double 0.25);
-float symact_prelu_primef(float x, float 0.25);
-void symact_prelu_prime_array(const double *x, double *y, size_t n, double 0.25);
-void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float 0.25);
+double symact_prelu_prime(double x, double a);
+float symact_prelu_primef(float x, float a);
+void symact_prelu_prime_array(const double *x, double *y, size_t n, double a);
+void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float a);
 
 /* prelu''(x) = 0
- * 0.25: default None
+ * a: default 0.25
  */
-double symact_prelu_prime2(double x, double 0.25);
-float symact_prelu_prime2f(float x, float 0.25);
-void symact_prelu_prime2_array(const double *x, double *y, size_t n, double 0.25);
-void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float 0.25);
+double symact_prelu_prime2(double x, double a);
+float symact_prelu_prime2f(float x, float a);
+void symact_prelu_prime2_array(const double *x, double *y, size_t n, double a);
+void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float a);
 
 /* prelu_da(x) = Piecewise((0, x > 0), (x, True))
- * 0.25: default None
+ * a: default 0.25
  */
-double symact_prelu_da(double x, double 0.25);
-float symact_prelu_daf(float x, float 0.25);
-void symact_prelu_da_array(const double *x, double *y, size_t n, double 0.25);
-void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float 0.25);
+double symact_prelu_da(double x, double a);
+float symact_prelu_daf(float x, float a);
+void symact_prelu_da_array(const double *x, double *y, size_t n, double a);
+void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float a);
 
 /* elu: Exponential linear unit: x for x > 0, else alpha*(exp(x) - 1). */
 /* Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch). */
 
 /* elu(x) = Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_elu(double x, double 1.0);
-float symact_eluf(float x, float 1.0);
-void symact_elu_array(const double *x, double *y, size_t n, double 1.0);
-void symact_elu_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_elu(double x, double alpha);
+float symact_eluf(float x, float alpha);
+void symact_elu_array(const double *x, double *y, size_t n, double alpha);
+void symact_elu_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* elu'(x) = Piecewise((1, x > 0), (alpha*exp(x), True))
  * elu'(x) = Piecewise((1, y > 0), (alpha + y, True))  with y = elu(x)
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_elu_prime(double x, double 1.0);
-float symact_elu_primef(float x, float 1.0);
-void symact_elu_prime_array(const double *x, double *y, size_t n, double 1.0);
-void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_elu_prime(double x, double alpha);
+float symact_elu_primef(float x, float alpha);
+void symact_elu_prime_array(const double *x, double *y, size_t n, double alpha);
+void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* elu''(x) = Piecewise((0, x > 0), (alpha*exp(x), True))
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_elu_prime2(double x, double 1.0);
-float symact_elu_prime2f(float x, float 1.0);
-void symact_elu_prime2_array(const double *x, double *y, size_t n, double 1.0);
-void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_elu_prime2(double x, double alpha);
+float symact_elu_prime2f(float x, float alpha);
+void symact_elu_prime2_array(const double *x, double *y, size_t n, double alpha);
+void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* elu_dalpha(x) = Piecewise((0, x > 0), (exp(x) - 1, True))
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_elu_dalpha(double x, double 1.0);
-float symact_elu_dalphaf(float x, float 1.0);
-void symact_elu_dalpha_array(const double *x, double *y, size_t n, double 1.0);
-void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_elu_dalpha(double x, double alpha);
+float symact_elu_dalphaf(float x, float alpha);
+void symact_elu_dalpha_array(const double *x, double *y, size_t n, double alpha);
+void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* selu: Scaled ELU: scale*(x for x > 0, else alpha*(exp(x) - 1)), self-normalizing constants. */
 /* Convention: alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946; selu'(0) = scale*alpha (the x <= 0 branch, as PyTorch). */
@@ -361,37 +361,37 @@ void symact_selu_prime2_arrayf(const float *x, float *y, size_t n);
 /* Convention: celu'(0) = 1 from both sides. */
 
 /* celu(x) = Piecewise((x, x > 0), (alpha*(exp(x/alpha) - 1), True))
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_celu(double x, double 1.0);
-float symact_celuf(float x, float 1.0);
-void symact_celu_array(const double *x, double *y, size_t n, double 1.0);
-void symact_celu_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_celu(double x, double alpha);
+float symact_celuf(float x, float alpha);
+void symact_celu_array(const double *x, double *y, size_t n, double alpha);
+void symact_celu_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* celu'(x) = Piecewise((1, x > 0), (exp(x/alpha), True))
  * celu'(x) = Piecewise((1, y > 0), ((alpha + y)/alpha, True))  with y = celu(x)
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_celu_prime(double x, double 1.0);
-float symact_celu_primef(float x, float 1.0);
-void symact_celu_prime_array(const double *x, double *y, size_t n, double 1.0);
-void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_celu_prime(double x, double alpha);
+float symact_celu_primef(float x, float alpha);
+void symact_celu_prime_array(const double *x, double *y, size_t n, double alpha);
+void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* celu''(x) = Piecewise((0, x > 0), (exp(x/alpha)/alpha, True))
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_celu_prime2(double x, double 1.0);
-float symact_celu_prime2f(float x, float 1.0);
-void symact_celu_prime2_array(const double *x, double *y, size_t n, double 1.0);
-void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_celu_prime2(double x, double alpha);
+float symact_celu_prime2f(float x, float alpha);
+void symact_celu_prime2_array(const double *x, double *y, size_t n, double alpha);
+void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* celu_dalpha(x) = Piecewise((0, x > 0), (exp(x/alpha) - 1 - x*exp(x/alpha)/alpha, True))
- * 1.0: default None
+ * alpha: default 1.0
  */
-double symact_celu_dalpha(double x, double 1.0);
-float symact_celu_dalphaf(float x, float 1.0);
-void symact_celu_dalpha_array(const double *x, double *y, size_t n, double 1.0);
-void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_celu_dalpha(double x, double alpha);
+float symact_celu_dalphaf(float x, float alpha);
+void symact_celu_dalpha_array(const double *x, double *y, size_t n, double alpha);
+void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha);
 
 /* gelu: Gaussian error linear unit (exact): x * Phi(x), Phi the standard normal distribution. */
 
@@ -442,36 +442,36 @@ void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n);
 /* swish_beta: Swish with a slope parameter: x*sigmoid(beta*x). */
 
 /* swish_beta(x) = x/(1 + exp(-beta*x))
- * 1.0: default None
+ * beta: default 1.0
  */
-double symact_swish_beta(double x, double 1.0);
-float symact_swish_betaf(float x, float 1.0);
-void symact_swish_beta_array(const double *x, double *y, size_t n, double 1.0);
-void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_swish_beta(double x, double beta);
+float symact_swish_betaf(float x, float beta);
+void symact_swish_beta_array(const double *x, double *y, size_t n, double beta);
+void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float beta);
 
 /* swish_beta'(x) = (beta*x + exp(beta*x) + 1)*exp(beta*x)/(exp(beta*x) + 1)**2
- * 1.0: default None
+ * beta: default 1.0
  */
-double symact_swish_beta_prime(double x, double 1.0);
-float symact_swish_beta_primef(float x, float 1.0);
-void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double 1.0);
-void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_swish_beta_prime(double x, double beta);
+float symact_swish_beta_primef(float x, float beta);
+void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double beta);
+void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float beta);
 
 /* swish_beta''(x) = beta*(2*beta*x + (-beta*x + 2)*(exp(beta*x) + 1))*exp(beta*x)/(exp(beta*x) + 1)**3
- * 1.0: default None
+ * beta: default 1.0
  */
-double symact_swish_beta_prime2(double x, double 1.0);
-float symact_swish_beta_prime2f(float x, float 1.0);
-void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double 1.0);
-void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_swish_beta_prime2(double x, double beta);
+float symact_swish_beta_prime2f(float x, float beta);
+void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double beta);
+void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float beta);
 
 /* swish_beta_dbeta(x) = x**2*exp(beta*x)/(exp(beta*x) + 1)**2
- * 1.0: default None
+ * beta: default 1.0
  */
-double symact_swish_beta_dbeta(double x, double 1.0);
-float symact_swish_beta_dbetaf(float x, float 1.0);
-void symact_swish_beta_dbeta_array(const double *x, double *y, size_t n, double 1.0);
-void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float 1.0);
+double symact_swish_beta_dbeta(double x, double beta);
+float symact_swish_beta_dbetaf(float x, float beta);
+void symact_swish_beta_dbeta_array(const double *x, double *y, size_t n, double beta);
+void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float beta);
 
 /* mish: Mish: x*tanh(softplus(x)). */
 
@@ -596,122 +596,122 @@ void symact_hard_silu_prime2_arrayf(const float *x, float *y, size_t n);
 /* Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val. */
 
 /* hard_tanh(x) = Piecewise((min_val, min_val >= x), (max_val, max_val <= x), (x, True))
- * -1.0: default None
- * 1.0: default None
+ * min_val: default -1.0
+ * max_val: default 1.0
  */
-double symact_hard_tanh(double x, double -1.0, double 1.0);
-float symact_hard_tanhf(float x, float -1.0, float 1.0);
-void symact_hard_tanh_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
-void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+double symact_hard_tanh(double x, double min_val, double max_val);
+float symact_hard_tanhf(float x, float min_val, float max_val);
+void symact_hard_tanh_array(const double *x, double *y, size_t n, double min_val, double max_val);
+void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float min_val, float max_val);
 
 /* hard_tanh'(x) = Piecewise((0, (min_val >= x) | (max_val <= x)), (1, True))
  * hard_tanh'(x) = Piecewise((0, Eq(max_val, y) | Eq(min_val, y)), (1, True))  with y = hard_tanh(x)
- * -1.0: default None
- * 1.0: default None
+ * min_val: default -1.0
+ * max_val: default 1.0
  */
-double symact_hard_tanh_prime(double x, double -1.0, double 1.0);
-float symact_hard_tanh_primef(float x, float -1.0, float 1.0);
-void symact_hard_tanh_prime_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
-void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+double symact_hard_tanh_prime(double x, double min_val, double max_val);
+float symact_hard_tanh_primef(float x, float min_val, float max_val);
+void symact_hard_tanh_prime_array(const double *x, double *y, size_t n, double min_val, double max_val);
+void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float min_val, float max_val);
 
 /* hard_tanh''(x) = 0
- * -1.0: default None
- * 1.0: default None
+ * min_val: default -1.0
+ * max_val: default 1.0
  */
-double symact_hard_tanh_prime2(double x, double -1.0, double 1.0);
-float symact_hard_tanh_prime2f(float x, float -1.0, float 1.0);
-void symact_hard_tanh_prime2_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
-void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+double symact_hard_tanh_prime2(double x, double min_val, double max_val);
+float symact_hard_tanh_prime2f(float x, float min_val, float max_val);
+void symact_hard_tanh_prime2_array(const double *x, double *y, size_t n, double min_val, double max_val);
+void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float min_val, float max_val);
 
 /* hard_tanh_dmin_val(x) = Piecewise((1, min_val >= x), (0, True))
- * -1.0: default None
- * 1.0: default None
+ * min_val: default -1.0
+ * max_val: default 1.0
  */
-double symact_hard_tanh_dmin_val(double x, double -1.0, double 1.0);
-float symact_hard_tanh_dmin_valf(float x, float -1.0, float 1.0);
-void symact_hard_tanh_dmin_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
-void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+double symact_hard_tanh_dmin_val(double x, double min_val, double max_val);
+float symact_hard_tanh_dmin_valf(float x, float min_val, float max_val);
+void symact_hard_tanh_dmin_val_array(const double *x, double *y, size_t n, double min_val, double max_val);
+void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float min_val, float max_val);
 
 /* hard_tanh_dmax_val(x) = Piecewise((0, min_val >= x), (1, max_val <= x), (0, True))
- * -1.0: default None
- * 1.0: default None
+ * min_val: default -1.0
+ * max_val: default 1.0
  */
-double symact_hard_tanh_dmax_val(double x, double -1.0, double 1.0);
-float symact_hard_tanh_dmax_valf(float x, float -1.0, float 1.0);
-void symact_hard_tanh_dmax_val_array(const double *x, double *y, size_t n, double -1.0, double 1.0);
-void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float -1.0, float 1.0);
+double symact_hard_tanh_dmax_val(double x, double min_val, double max_val);
+float symact_hard_tanh_dmax_valf(float x, float min_val, float max_val);
+void symact_hard_tanh_dmax_val_array(const double *x, double *y, size_t n, double min_val, double max_val);
+void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float min_val, float max_val);
 
 /* hardshrink: Hard shrinkage: x where |x| > lambd, else 0. */
 /* Convention: hardshrink'(+-lambd) = 0 (as PyTorch). */
 
 /* hardshrink(x) = Piecewise((x, lambd < Abs(x)), (0, True))
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_hardshrink(double x, double 0.5);
-float symact_hardshrinkf(float x, float 0.5);
-void symact_hardshrink_array(const double *x, double *y, size_t n, double 0.5);
-void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_hardshrink(double x, double lambd);
+float symact_hardshrinkf(float x, float lambd);
+void symact_hardshrink_array(const double *x, double *y, size_t n, double lambd);
+void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* hardshrink'(x) = Piecewise((1, lambd < Abs(x)), (0, True))
  * hardshrink'(x) = Piecewise((1, lambd < Abs(y)), (0, True))  with y = hardshrink(x)
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_hardshrink_prime(double x, double 0.5);
-float symact_hardshrink_primef(float x, float 0.5);
-void symact_hardshrink_prime_array(const double *x, double *y, size_t n, double 0.5);
-void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_hardshrink_prime(double x, double lambd);
+float symact_hardshrink_primef(float x, float lambd);
+void symact_hardshrink_prime_array(const double *x, double *y, size_t n, double lambd);
+void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* hardshrink''(x) = 0
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_hardshrink_prime2(double x, double 0.5);
-float symact_hardshrink_prime2f(float x, float 0.5);
-void symact_hardshrink_prime2_array(const double *x, double *y, size_t n, double 0.5);
-void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_hardshrink_prime2(double x, double lambd);
+float symact_hardshrink_prime2f(float x, float lambd);
+void symact_hardshrink_prime2_array(const double *x, double *y, size_t n, double lambd);
+void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* hardshrink_dlambd(x) = 0
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_hardshrink_dlambd(double x, double 0.5);
-float symact_hardshrink_dlambdf(float x, float 0.5);
-void symact_hardshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5);
-void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_hardshrink_dlambd(double x, double lambd);
+float symact_hardshrink_dlambdf(float x, float lambd);
+void symact_hardshrink_dlambd_array(const double *x, double *y, size_t n, double lambd);
+void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* softshrink: Soft shrinkage: x - lambd for x > lambd, x + lambd for x < -lambd, else 0. */
 /* Convention: softshrink'(+-lambd) = 0 (as PyTorch). */
 
 /* softshrink(x) = Piecewise((-lambd + x, lambd < x), (lambd + x, lambd < -x), (0, True))
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_softshrink(double x, double 0.5);
-float symact_softshrinkf(float x, float 0.5);
-void symact_softshrink_array(const double *x, double *y, size_t n, double 0.5);
-void symact_softshrink_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_softshrink(double x, double lambd);
+float symact_softshrinkf(float x, float lambd);
+void symact_softshrink_array(const double *x, double *y, size_t n, double lambd);
+void symact_softshrink_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* softshrink'(x) = Piecewise((1, (lambd < x) | (lambd < -x)), (0, True))
  * softshrink'(x) = Piecewise((1, (y > 0) | (y < 0)), (0, True))  with y = softshrink(x)
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_softshrink_prime(double x, double 0.5);
-float symact_softshrink_primef(float x, float 0.5);
-void symact_softshrink_prime_array(const double *x, double *y, size_t n, double 0.5);
-void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_softshrink_prime(double x, double lambd);
+float symact_softshrink_primef(float x, float lambd);
+void symact_softshrink_prime_array(const double *x, double *y, size_t n, double lambd);
+void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* softshrink''(x) = 0
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_softshrink_prime2(double x, double 0.5);
-float symact_softshrink_prime2f(float x, float 0.5);
-void symact_softshrink_prime2_array(const double *x, double *y, size_t n, double 0.5);
-void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_softshrink_prime2(double x, double lambd);
+float symact_softshrink_prime2f(float x, float lambd);
+void symact_softshrink_prime2_array(const double *x, double *y, size_t n, double lambd);
+void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* softshrink_dlambd(x) = Piecewise((-1, lambd < x), (1, lambd < -x), (0, True))
- * 0.5: default None
+ * lambd: default 0.5
  */
-double symact_softshrink_dlambd(double x, double 0.5);
-float symact_softshrink_dlambdf(float x, float 0.5);
-void symact_softshrink_dlambd_array(const double *x, double *y, size_t n, double 0.5);
-void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float 0.5);
+double symact_softshrink_dlambd(double x, double lambd);
+float symact_softshrink_dlambdf(float x, float lambd);
+void symact_softshrink_dlambd_array(const double *x, double *y, size_t n, double lambd);
+void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float lambd);
 
 /* tanhshrink: Tanh shrinkage: x - tanh(x). */
 
@@ -740,83 +740,83 @@ void symact_tanhshrink_prime2_arrayf(const float *x, float *y, size_t n);
 /* Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu. */
 
 /* threshold(x) = Piecewise((x, threshold < x), (value, True))
- * 0.0: default None
- * 0.0: default None
+ * threshold: default 0.0
+ * value: default 0.0
  */
-double symact_threshold(double x, double 0.0, double 0.0);
-float symact_thresholdf(float x, float 0.0, float 0.0);
-void symact_threshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
-void symact_threshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+double symact_threshold(double x, double threshold, double value);
+float symact_thresholdf(float x, float threshold, float value);
+void symact_threshold_array(const double *x, double *y, size_t n, double threshold, double value);
+void symact_threshold_arrayf(const float *x, float *y, size_t n, float threshold, float value);
 
 /* threshold'(x) = Piecewise((1, threshold < x), (0, True))
- * 0.0: default None
- * 0.0: default None
+ * threshold: default 0.0
+ * value: default 0.0
  */
-double symact_threshold_prime(double x, double 0.0, double 0.0);
-float symact_threshold_primef(float x, float 0.0, float 0.0);
-void symact_threshold_prime_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
-void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+double symact_threshold_prime(double x, double threshold, double value);
+float symact_threshold_primef(float x, float threshold, float value);
+void symact_threshold_prime_array(const double *x, double *y, size_t n, double threshold, double value);
+void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float threshold, float value);
 
 /* threshold''(x) = 0
- * 0.0: default None
- * 0.0: default None
+ * threshold: default 0.0
+ * value: default 0.0
  */
-double symact_threshold_prime2(double x, double 0.0, double 0.0);
-float symact_threshold_prime2f(float x, float 0.0, float 0.0);
-void symact_threshold_prime2_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
-void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+double symact_threshold_prime2(double x, double threshold, double value);
+float symact_threshold_prime2f(float x, float threshold, float value);
+void symact_threshold_prime2_array(const double *x, double *y, size_t n, double threshold, double value);
+void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float threshold, float value);
 
 /* threshold_dthreshold(x) = 0
- * 0.0: default None
- * 0.0: default None
+ * threshold: default 0.0
+ * value: default 0.0
  */
-double symact_threshold_dthreshold(double x, double 0.0, double 0.0);
-float symact_threshold_dthresholdf(float x, float 0.0, float 0.0);
-void symact_threshold_dthreshold_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
-void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+double symact_threshold_dthreshold(double x, double threshold, double value);
+float symact_threshold_dthresholdf(float x, float threshold, float value);
+void symact_threshold_dthreshold_array(const double *x, double *y, size_t n, double threshold, double value);
+void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, float threshold, float value);
 
 /* threshold_dvalue(x) = Piecewise((0, threshold < x), (1, True))
- * 0.0: default None
- * 0.0: default None
+ * threshold: default 0.0
+ * value: default 0.0
  */
-double symact_threshold_dvalue(double x, double 0.0, double 0.0);
-float symact_threshold_dvaluef(float x, float 0.0, float 0.0);
-void symact_threshold_dvalue_array(const double *x, double *y, size_t n, double 0.0, double 0.0);
-void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float 0.0, float 0.0);
+double symact_threshold_dvalue(double x, double threshold, double value);
+float symact_threshold_dvaluef(float x, float threshold, float value);
+void symact_threshold_dvalue_array(const double *x, double *y, size_t n, double threshold, double value);
+void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float threshold, float value);
 
 /* squareplus: Squareplus, an algebraic softplus: (x + sqrt(x^2 + b))/2. */
 
 /* squareplus(x) = x/2 + sqrt(b + x**2)/2
- * 4.0: default None
+ * b: default 4.0
  */
-double symact_squareplus(double x, double 4.0);
-float symact_squareplusf(float x, float 4.0);
-void symact_squareplus_array(const double *x, double *y, size_t n, double 4.0);
-void symact_squareplus_arrayf(const float *x, float *y, size_t n, float 4.0);
+double symact_squareplus(double x, double b);
+float symact_squareplusf(float x, float b);
+void symact_squareplus_array(const double *x, double *y, size_t n, double b);
+void symact_squareplus_arrayf(const float *x, float *y, size_t n, float b);
 
 /* squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
- * 4.0: default None
+ * b: default 4.0
  */
-double symact_squareplus_prime(double x, double 4.0);
-float symact_squareplus_primef(float x, float 4.0);
-void symact_squareplus_prime_array(const double *x, double *y, size_t n, double 4.0);
-void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float 4.0);
+double symact_squareplus_prime(double x, double b);
+float symact_squareplus_primef(float x, float b);
+void symact_squareplus_prime_array(const double *x, double *y, size_t n, double b);
+void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float b);
 
 /* squareplus''(x) = b/(2*(b + x**2)**(3/2))
- * 4.0: default None
+ * b: default 4.0
  */
-double symact_squareplus_prime2(double x, double 4.0);
-float symact_squareplus_prime2f(float x, float 4.0);
-void symact_squareplus_prime2_array(const double *x, double *y, size_t n, double 4.0);
-void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float 4.0);
+double symact_squareplus_prime2(double x, double b);
+float symact_squareplus_prime2f(float x, float b);
+void symact_squareplus_prime2_array(const double *x, double *y, size_t n, double b);
+void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float b);
 
 /* squareplus_db(x) = 1/(4*sqrt(b + x**2))
- * 4.0: default None
+ * b: default 4.0
  */
-double symact_squareplus_db(double x, double 4.0);
-float symact_squareplus_dbf(float x, float 4.0);
-void symact_squareplus_db_array(const double *x, double *y, size_t n, double 4.0);
-void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float 4.0);
+double symact_squareplus_db(double x, double b);
+float symact_squareplus_dbf(float x, float b);
+void symact_squareplus_db_array(const double *x, double *y, size_t n, double b);
+void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float b);
 
 /* exponential: Exponential: exp(x). */
 

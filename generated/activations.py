@@ -615,7 +615,7 @@ def relu_prime2(x, out=None):
     return _result(r, scalar, out)
 
 
-def _leaky_relu_block(x, r, s, 0.01):
+def _leaky_relu_block(x, r, s, alpha):
     n = x.size
     np.multiply((alpha), x, out=r)
     m0 = s[0].view(np.int64)[:n]
@@ -624,24 +624,24 @@ def _leaky_relu_block(x, r, s, 0.01):
     _select(r, x, m0, i1)
 
 
-def leaky_relu(x, 0.01=None, out=None):
+def leaky_relu(x, alpha=0.01, out=None):
     """Leaky ReLU: x for x > 0, else alpha*x.
 
     leaky_relu(x) = Piecewise((x, x > 0), (alpha*x, True))
 
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
-    Parameters: 0.01 (default None).
+    Parameters: alpha (default 0.01).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.01", 0.01, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_block, 4, x, r, 0.01)
+    _blocks(_leaky_relu_block, 4, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _leaky_relu_prime_block(x, r, s, 0.01):
+def _leaky_relu_prime_block(x, r, s, alpha):
     n = x.size
     np.copyto(r, (alpha))
     m0 = s[0].view(np.int64)[:n]
@@ -654,7 +654,7 @@ def _leaky_relu_prime_block(x, r, s, 0.01):
         np.copyto(r, x, where=g)
 
 
-def leaky_relu_prime(x, 0.01=None, out=None):
+def leaky_relu_prime(x, alpha=0.01, out=None):
     """Derivative of leaky_relu with respect to x.
 
     leaky_relu'(x) = Piecewise((1, x > 0), (alpha, True))
@@ -662,17 +662,17 @@ def leaky_relu_prime(x, 0.01=None, out=None):
 
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
-    Parameters: 0.01 (default None).
+    Parameters: alpha (default 0.01).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.01", 0.01, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_prime_block, 4, x, r, 0.01)
+    _blocks(_leaky_relu_prime_block, 4, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _leaky_relu_prime2_block(x, r, s, 0.01):
+def _leaky_relu_prime2_block(x, r, s, alpha):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -681,24 +681,24 @@ def _leaky_relu_prime2_block(x, r, s, 0.01):
         np.copyto(r, x, where=g)
 
 
-def leaky_relu_prime2(x, 0.01=None, out=None):
+def leaky_relu_prime2(x, alpha=0.01, out=None):
     """Second derivative of leaky_relu with respect to x.
 
     leaky_relu''(x) = 0
 
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
-    Parameters: 0.01 (default None).
+    Parameters: alpha (default 0.01).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.01", 0.01, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_prime2_block, 2, x, r, 0.01)
+    _blocks(_leaky_relu_prime2_block, 2, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _leaky_relu_dalpha_block(x, r, s, 0.01):
+def _leaky_relu_dalpha_block(x, r, s, alpha):
     n = x.size
     np.copyto(r, x)
     m0 = s[0].view(np.int64)[:n]
@@ -707,20 +707,20 @@ def _leaky_relu_dalpha_block(x, r, s, 0.01):
     _select(r, (0), m0, i1)
 
 
-def leaky_relu_dalpha(x, 0.01=None, out=None):
+def leaky_relu_dalpha(x, alpha=0.01, out=None):
     """Derivative of leaky_relu with respect to alpha.
 
     leaky_relu_dalpha(x) = Piecewise((0, x > 0), (x, True))
 
     Convention: leaky_relu'(0) = alpha (as PyTorch).
 
-    Parameters: 0.01 (default None).
+    Parameters: alpha (default 0.01).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.01", 0.01, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_dalpha_block, 4, x, r, 0.01)
+    _blocks(_leaky_relu_dalpha_block, 4, x, r, alpha)
     return _result(r, scalar, out)
 
 
@@ -867,7 +867,7 @@ identity_prime = linear_prime
 identity_prime2 = linear_prime2
 
 
-def _softplus_block(x, r, s, 1.0, 20.0):
+def _softplus_block(x, r, s, beta, threshold):
     n = x.size
     b0 = s[0][:n]
     np.abs(x, out=b0)
@@ -882,25 +882,25 @@ def _softplus_block(x, r, s, 1.0, 20.0):
     np.divide(b0, (beta), out=r)
 
 
-def softplus(x, 1.0=None, 20.0=None, out=None):
+def softplus(x, beta=1.0, threshold=20.0, out=None):
     """Softplus, a smooth ReLU: log(1 + exp(beta*x))/beta.
 
     softplus(x) = log(exp(beta*x) + 1)/beta
 
     Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
 
-    Parameters: 1.0 (default None), 20.0 (default None).
+    Parameters: beta (default 1.0), threshold (default 20.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
-    _check_range("20.0", 20.0, False, 0.0, True, threshold)
+    _check_range("beta", beta, 0.0, None, True, False)
+    _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_block, 4, x, r, 1.0, 20.0)
+    _blocks(_softplus_block, 4, x, r, beta, threshold)
     return _result(r, scalar, out)
 
 
-def _softplus_prime_block(x, r, s, 1.0, 20.0):
+def _softplus_prime_block(x, r, s, beta, threshold):
     n = x.size
     b0 = s[0][:n]
     np.abs(x, out=b0)
@@ -921,7 +921,7 @@ def _softplus_prime_block(x, r, s, 1.0, 20.0):
     _select(r, t1, m2, i4)
 
 
-def softplus_prime(x, 1.0=None, 20.0=None, out=None):
+def softplus_prime(x, beta=1.0, threshold=20.0, out=None):
     """Derivative of softplus with respect to x.
 
     softplus'(x) = exp(beta*x)/(exp(beta*x) + 1)
@@ -929,18 +929,18 @@ def softplus_prime(x, 1.0=None, 20.0=None, out=None):
 
     Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
 
-    Parameters: 1.0 (default None), 20.0 (default None).
+    Parameters: beta (default 1.0), threshold (default 20.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
-    _check_range("20.0", 20.0, False, 0.0, True, threshold)
+    _check_range("beta", beta, 0.0, None, True, False)
+    _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_prime_block, 7, x, r, 1.0, 20.0)
+    _blocks(_softplus_prime_block, 7, x, r, beta, threshold)
     return _result(r, scalar, out)
 
 
-def _softplus_prime2_block(x, r, s, 1.0, 20.0):
+def _softplus_prime2_block(x, r, s, beta, threshold):
     n = x.size
     g = s[10].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -991,25 +991,25 @@ def _softplus_prime2_block(x, r, s, 1.0, 20.0):
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
-def softplus_prime2(x, 1.0=None, 20.0=None, out=None):
+def softplus_prime2(x, beta=1.0, threshold=20.0, out=None):
     """Second derivative of softplus with respect to x.
 
     softplus''(x) = beta*exp(beta*x)/(exp(beta*x) + 1)**2
 
     Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
 
-    Parameters: 1.0 (default None), 20.0 (default None).
+    Parameters: beta (default 1.0), threshold (default 20.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
-    _check_range("20.0", 20.0, False, 0.0, True, threshold)
+    _check_range("beta", beta, 0.0, None, True, False)
+    _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_prime2_block, 12, x, r, 1.0, 20.0)
+    _blocks(_softplus_prime2_block, 12, x, r, beta, threshold)
     return _result(r, scalar, out)
 
 
-def _softplus_dbeta_block(x, r, s, 1.0, 20.0):
+def _softplus_dbeta_block(x, r, s, beta, threshold):
     n = x.size
     g = s[7].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -1050,21 +1050,21 @@ def _softplus_dbeta_block(x, r, s, 1.0, 20.0):
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
-def softplus_dbeta(x, 1.0=None, 20.0=None, out=None):
+def softplus_dbeta(x, beta=1.0, threshold=20.0, out=None):
     """Derivative of softplus with respect to beta.
 
     softplus_dbeta(x) = x*exp(beta*x)/(beta*(exp(beta*x) + 1)) - log(exp(beta*x) + 1)/beta**2
 
     Convention: PyTorch returns x where beta*x > threshold (an approximation off by up to 5e5 ULP near the threshold); symact computes the exact value on both sides, so threshold does not change the result.
 
-    Parameters: 1.0 (default None), 20.0 (default None).
+    Parameters: beta (default 1.0), threshold (default 20.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
-    _check_range("20.0", 20.0, False, 0.0, True, threshold)
+    _check_range("beta", beta, 0.0, None, True, False)
+    _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_dbeta_block, 9, x, r, 1.0, 20.0)
+    _blocks(_softplus_dbeta_block, 9, x, r, beta, threshold)
     return _result(r, scalar, out)
 
 
@@ -1360,7 +1360,7 @@ def relu6_prime2(x, out=None):
     return _result(r, scalar, out)
 
 
-def _prelu_block(x, r, s, 0.25):
+def _prelu_block(x, r, s, a):
     n = x.size
     np.multiply((a), x, out=r)
     m0 = s[0].view(np.int64)[:n]
@@ -1369,24 +1369,24 @@ def _prelu_block(x, r, s, 0.25):
     _select(r, x, m0, i1)
 
 
-def prelu(x, 0.25=None, out=None):
+def prelu(x, a=0.25, out=None):
     """Parametric ReLU: x for x > 0, else a*x, with a learnable slope a.
 
     prelu(x) = Piecewise((x, x > 0), (a*x, True))
 
     Convention: prelu'(0) = a (as PyTorch).
 
-    Parameters: 0.25 (default None).
+    Parameters: a (default 0.25).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.25", 0.25, False, None, False, a)
+    _check_range("a", a, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_prelu_block, 4, x, r, 0.25)
+    _blocks(_prelu_block, 4, x, r, a)
     return _result(r, scalar, out)
 
 
-def _prelu_prime_block(x, r, s, 0.25):
+def _prelu_prime_block(x, r, s, a):
     n = x.size
     np.copyto(r, (a))
     m0 = s[0].view(np.int64)[:n]
@@ -1399,24 +1399,24 @@ def _prelu_prime_block(x, r, s, 0.25):
         np.copyto(r, x, where=g)
 
 
-def prelu_prime(x, 0.25=None, out=None):
+def prelu_prime(x, a=0.25, out=None):
     """Derivative of prelu with respect to x.
 
     prelu'(x) = Piecewise((1, x > 0), (a, True))
 
     Convention: prelu'(0) = a (as PyTorch).
 
-    Parameters: 0.25 (default None).
+    Parameters: a (default 0.25).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.25", 0.25, False, None, False, a)
+    _check_range("a", a, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_prelu_prime_block, 4, x, r, 0.25)
+    _blocks(_prelu_prime_block, 4, x, r, a)
     return _result(r, scalar, out)
 
 
-def _prelu_prime2_block(x, r, s, 0.25):
+def _prelu_prime2_block(x, r, s, a):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -1425,24 +1425,24 @@ def _prelu_prime2_block(x, r, s, 0.25):
         np.copyto(r, x, where=g)
 
 
-def prelu_prime2(x, 0.25=None, out=None):
+def prelu_prime2(x, a=0.25, out=None):
     """Second derivative of prelu with respect to x.
 
     prelu''(x) = 0
 
     Convention: prelu'(0) = a (as PyTorch).
 
-    Parameters: 0.25 (default None).
+    Parameters: a (default 0.25).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.25", 0.25, False, None, False, a)
+    _check_range("a", a, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_prelu_prime2_block, 2, x, r, 0.25)
+    _blocks(_prelu_prime2_block, 2, x, r, a)
     return _result(r, scalar, out)
 
 
-def _prelu_da_block(x, r, s, 0.25):
+def _prelu_da_block(x, r, s, a):
     n = x.size
     np.copyto(r, x)
     m0 = s[0].view(np.int64)[:n]
@@ -1451,24 +1451,24 @@ def _prelu_da_block(x, r, s, 0.25):
     _select(r, (0), m0, i1)
 
 
-def prelu_da(x, 0.25=None, out=None):
+def prelu_da(x, a=0.25, out=None):
     """Derivative of prelu with respect to a.
 
     prelu_da(x) = Piecewise((0, x > 0), (x, True))
 
     Convention: prelu'(0) = a (as PyTorch).
 
-    Parameters: 0.25 (default None).
+    Parameters: a (default 0.25).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.25", 0.25, False, None, False, a)
+    _check_range("a", a, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_prelu_da_block, 4, x, r, 0.25)
+    _blocks(_prelu_da_block, 4, x, r, a)
     return _result(r, scalar, out)
 
 
-def _elu_block(x, r, s, 1.0):
+def _elu_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
     np.expm1(x, out=b0)
@@ -1479,24 +1479,24 @@ def _elu_block(x, r, s, 1.0):
     _select(r, x, m1, i2)
 
 
-def elu(x, 1.0=None, out=None):
+def elu(x, alpha=1.0, out=None):
     """Exponential linear unit: x for x > 0, else alpha*(exp(x) - 1).
 
     elu(x) = Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))
 
     Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_elu_block, 5, x, r, 1.0)
+    _blocks(_elu_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _elu_prime_block(x, r, s, 1.0):
+def _elu_prime_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
     np.exp(x, out=b0)
@@ -1507,7 +1507,7 @@ def _elu_prime_block(x, r, s, 1.0):
     _select(r, (1), m1, i2)
 
 
-def elu_prime(x, 1.0=None, out=None):
+def elu_prime(x, alpha=1.0, out=None):
     """Derivative of elu with respect to x.
 
     elu'(x) = Piecewise((1, x > 0), (alpha*exp(x), True))
@@ -1515,17 +1515,17 @@ def elu_prime(x, 1.0=None, out=None):
 
     Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_elu_prime_block, 5, x, r, 1.0)
+    _blocks(_elu_prime_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _elu_prime2_block(x, r, s, 1.0):
+def _elu_prime2_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
     np.exp(x, out=b0)
@@ -1536,24 +1536,24 @@ def _elu_prime2_block(x, r, s, 1.0):
     _select(r, (0), m1, i2)
 
 
-def elu_prime2(x, 1.0=None, out=None):
+def elu_prime2(x, alpha=1.0, out=None):
     """Second derivative of elu with respect to x.
 
     elu''(x) = Piecewise((0, x > 0), (alpha*exp(x), True))
 
     Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_elu_prime2_block, 5, x, r, 1.0)
+    _blocks(_elu_prime2_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _elu_dalpha_block(x, r, s, 1.0):
+def _elu_dalpha_block(x, r, s, alpha):
     n = x.size
     np.expm1(x, out=r)
     m0 = s[0].view(np.int64)[:n]
@@ -1562,20 +1562,20 @@ def _elu_dalpha_block(x, r, s, 1.0):
     _select(r, (0), m0, i1)
 
 
-def elu_dalpha(x, 1.0=None, out=None):
+def elu_dalpha(x, alpha=1.0, out=None):
     """Derivative of elu with respect to alpha.
 
     elu_dalpha(x) = Piecewise((0, x > 0), (exp(x) - 1, True))
 
     Convention: elu'(0) = alpha (the x <= 0 branch, as PyTorch).
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_elu_dalpha_block, 4, x, r, 1.0)
+    _blocks(_elu_dalpha_block, 4, x, r, alpha)
     return _result(r, scalar, out)
 
 
@@ -1655,7 +1655,7 @@ def selu_prime2(x, out=None):
     return _result(r, scalar, out)
 
 
-def _celu_block(x, r, s, 1.0):
+def _celu_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
     np.divide(x, (alpha), out=b0)
@@ -1667,24 +1667,24 @@ def _celu_block(x, r, s, 1.0):
     _select(r, x, m1, i2)
 
 
-def celu(x, 1.0=None, out=None):
+def celu(x, alpha=1.0, out=None):
     """Continuously differentiable ELU: x for x > 0, else alpha*(exp(x/alpha) - 1).
 
     celu(x) = Piecewise((x, x > 0), (alpha*(exp(x/alpha) - 1), True))
 
     Convention: celu'(0) = 1 from both sides.
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_celu_block, 5, x, r, 1.0)
+    _blocks(_celu_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _celu_prime_block(x, r, s, 1.0):
+def _celu_prime_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
     np.divide(x, (alpha), out=b0)
@@ -1695,7 +1695,7 @@ def _celu_prime_block(x, r, s, 1.0):
     _select(r, (1), m1, i2)
 
 
-def celu_prime(x, 1.0=None, out=None):
+def celu_prime(x, alpha=1.0, out=None):
     """Derivative of celu with respect to x.
 
     celu'(x) = Piecewise((1, x > 0), (exp(x/alpha), True))
@@ -1703,17 +1703,17 @@ def celu_prime(x, 1.0=None, out=None):
 
     Convention: celu'(0) = 1 from both sides.
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_celu_prime_block, 5, x, r, 1.0)
+    _blocks(_celu_prime_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _celu_prime2_block(x, r, s, 1.0):
+def _celu_prime2_block(x, r, s, alpha):
     n = x.size
     t0 = 1/(alpha)
     b0 = s[0][:n]
@@ -1726,24 +1726,24 @@ def _celu_prime2_block(x, r, s, 1.0):
     _select(r, (0), m1, i2)
 
 
-def celu_prime2(x, 1.0=None, out=None):
+def celu_prime2(x, alpha=1.0, out=None):
     """Second derivative of celu with respect to x.
 
     celu''(x) = Piecewise((0, x > 0), (exp(x/alpha)/alpha, True))
 
     Convention: celu'(0) = 1 from both sides.
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_celu_prime2_block, 5, x, r, 1.0)
+    _blocks(_celu_prime2_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
-def _celu_dalpha_block(x, r, s, 1.0):
+def _celu_dalpha_block(x, r, s, alpha):
     n = x.size
     g = s[5].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -1769,20 +1769,20 @@ def _celu_dalpha_block(x, r, s, 1.0):
         np.copyto(r, np.where(x_in > 0, 0.0, -1.0), where=at_inf)
 
 
-def celu_dalpha(x, 1.0=None, out=None):
+def celu_dalpha(x, alpha=1.0, out=None):
     """Derivative of celu with respect to alpha.
 
     celu_dalpha(x) = Piecewise((0, x > 0), (exp(x/alpha) - 1 - x*exp(x/alpha)/alpha, True))
 
     Convention: celu'(0) = 1 from both sides.
 
-    Parameters: 1.0 (default None).
+    Parameters: alpha (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, alpha)
+    _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_celu_dalpha_block, 7, x, r, 1.0)
+    _blocks(_celu_dalpha_block, 7, x, r, alpha)
     return _result(r, scalar, out)
 
 
@@ -2177,7 +2177,7 @@ def gelu_tanh_prime2(x, out=None):
     return _result(r, scalar, out)
 
 
-def _swish_beta_block(x, r, s, 1.0):
+def _swish_beta_block(x, r, s, beta):
     n = x.size
     g = s[6].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -2208,22 +2208,22 @@ def _swish_beta_block(x, r, s, 1.0):
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
 
-def swish_beta(x, 1.0=None, out=None):
+def swish_beta(x, beta=1.0, out=None):
     """Swish with a slope parameter: x*sigmoid(beta*x).
 
     swish_beta(x) = x/(1 + exp(-beta*x))
 
-    Parameters: 1.0 (default None).
+    Parameters: beta (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("beta", beta, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_swish_beta_block, 8, x, r, 1.0)
+    _blocks(_swish_beta_block, 8, x, r, beta)
     return _result(r, scalar, out)
 
 
-def _swish_beta_prime_block(x, r, s, 1.0):
+def _swish_beta_prime_block(x, r, s, beta):
     n = x.size
     g = s[9].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -2269,22 +2269,22 @@ def _swish_beta_prime_block(x, r, s, 1.0):
         np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
 
 
-def swish_beta_prime(x, 1.0=None, out=None):
+def swish_beta_prime(x, beta=1.0, out=None):
     """Derivative of swish_beta with respect to x.
 
     swish_beta'(x) = (beta*x + exp(beta*x) + 1)*exp(beta*x)/(exp(beta*x) + 1)**2
 
-    Parameters: 1.0 (default None).
+    Parameters: beta (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("beta", beta, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_swish_beta_prime_block, 11, x, r, 1.0)
+    _blocks(_swish_beta_prime_block, 11, x, r, beta)
     return _result(r, scalar, out)
 
 
-def _swish_beta_prime2_block(x, r, s, 1.0):
+def _swish_beta_prime2_block(x, r, s, beta):
     n = x.size
     g = s[11].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -2344,22 +2344,22 @@ def _swish_beta_prime2_block(x, r, s, 1.0):
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
-def swish_beta_prime2(x, 1.0=None, out=None):
+def swish_beta_prime2(x, beta=1.0, out=None):
     """Second derivative of swish_beta with respect to x.
 
     swish_beta''(x) = beta*(2*beta*x + (-beta*x + 2)*(exp(beta*x) + 1))*exp(beta*x)/(exp(beta*x) + 1)**3
 
-    Parameters: 1.0 (default None).
+    Parameters: beta (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("beta", beta, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_swish_beta_prime2_block, 13, x, r, 1.0)
+    _blocks(_swish_beta_prime2_block, 13, x, r, beta)
     return _result(r, scalar, out)
 
 
-def _swish_beta_dbeta_block(x, r, s, 1.0):
+def _swish_beta_dbeta_block(x, r, s, beta):
     n = x.size
     g = s[4].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -2386,18 +2386,18 @@ def _swish_beta_dbeta_block(x, r, s, 1.0):
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
-def swish_beta_dbeta(x, 1.0=None, out=None):
+def swish_beta_dbeta(x, beta=1.0, out=None):
     """Derivative of swish_beta with respect to beta.
 
     swish_beta_dbeta(x) = x**2*exp(beta*x)/(exp(beta*x) + 1)**2
 
-    Parameters: 1.0 (default None).
+    Parameters: beta (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("1.0", 1.0, False, 0.0, True, beta)
+    _check_range("beta", beta, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_swish_beta_dbeta_block, 6, x, r, 1.0)
+    _blocks(_swish_beta_dbeta_block, 6, x, r, beta)
     return _result(r, scalar, out)
 
 
@@ -3087,7 +3087,7 @@ hard_swish_prime = hard_silu_prime
 hard_swish_prime2 = hard_silu_prime2
 
 
-def _hard_tanh_block(x, r, s, -1.0, 1.0):
+def _hard_tanh_block(x, r, s, min_val, max_val):
     n = x.size
     np.copyto(r, x)
     m0 = s[0].view(np.int64)[:n]
@@ -3098,25 +3098,25 @@ def _hard_tanh_block(x, r, s, -1.0, 1.0):
     _select(r, (min_val), m0, i1)
 
 
-def hard_tanh(x, -1.0=None, 1.0=None, out=None):
+def hard_tanh(x, min_val=-1.0, max_val=1.0, out=None):
     """Hard tanh: x clipped to [min_val, max_val].
 
     hard_tanh(x) = Piecewise((min_val, min_val >= x), (max_val, max_val <= x), (x, True))
 
     Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
 
-    Parameters: -1.0 (default None), 1.0 (default None).
+    Parameters: min_val (default -1.0), max_val (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("-1.0", -1.0, False, None, False, min_val)
-    _check_range("1.0", 1.0, False, None, False, max_val)
+    _check_range("min_val", min_val, None, None, False, False)
+    _check_range("max_val", max_val, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hard_tanh_block, 4, x, r, -1.0, 1.0)
+    _blocks(_hard_tanh_block, 4, x, r, min_val, max_val)
     return _result(r, scalar, out)
 
 
-def _hard_tanh_prime_block(x, r, s, -1.0, 1.0):
+def _hard_tanh_prime_block(x, r, s, min_val, max_val):
     n = x.size
     np.copyto(r, (1))
     m0 = s[0].view(np.int64)[:n]
@@ -3129,7 +3129,7 @@ def _hard_tanh_prime_block(x, r, s, -1.0, 1.0):
         np.copyto(r, x, where=g)
 
 
-def hard_tanh_prime(x, -1.0=None, 1.0=None, out=None):
+def hard_tanh_prime(x, min_val=-1.0, max_val=1.0, out=None):
     """Derivative of hard_tanh with respect to x.
 
     hard_tanh'(x) = Piecewise((0, (min_val >= x) | (max_val <= x)), (1, True))
@@ -3137,18 +3137,18 @@ def hard_tanh_prime(x, -1.0=None, 1.0=None, out=None):
 
     Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
 
-    Parameters: -1.0 (default None), 1.0 (default None).
+    Parameters: min_val (default -1.0), max_val (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("-1.0", -1.0, False, None, False, min_val)
-    _check_range("1.0", 1.0, False, None, False, max_val)
+    _check_range("min_val", min_val, None, None, False, False)
+    _check_range("max_val", max_val, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hard_tanh_prime_block, 4, x, r, -1.0, 1.0)
+    _blocks(_hard_tanh_prime_block, 4, x, r, min_val, max_val)
     return _result(r, scalar, out)
 
 
-def _hard_tanh_prime2_block(x, r, s, -1.0, 1.0):
+def _hard_tanh_prime2_block(x, r, s, min_val, max_val):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -3157,25 +3157,25 @@ def _hard_tanh_prime2_block(x, r, s, -1.0, 1.0):
         np.copyto(r, x, where=g)
 
 
-def hard_tanh_prime2(x, -1.0=None, 1.0=None, out=None):
+def hard_tanh_prime2(x, min_val=-1.0, max_val=1.0, out=None):
     """Second derivative of hard_tanh with respect to x.
 
     hard_tanh''(x) = 0
 
     Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
 
-    Parameters: -1.0 (default None), 1.0 (default None).
+    Parameters: min_val (default -1.0), max_val (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("-1.0", -1.0, False, None, False, min_val)
-    _check_range("1.0", 1.0, False, None, False, max_val)
+    _check_range("min_val", min_val, None, None, False, False)
+    _check_range("max_val", max_val, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hard_tanh_prime2_block, 2, x, r, -1.0, 1.0)
+    _blocks(_hard_tanh_prime2_block, 2, x, r, min_val, max_val)
     return _result(r, scalar, out)
 
 
-def _hard_tanh_dmin_val_block(x, r, s, -1.0, 1.0):
+def _hard_tanh_dmin_val_block(x, r, s, min_val, max_val):
     n = x.size
     np.copyto(r, (0))
     m0 = s[0].view(np.int64)[:n]
@@ -3188,25 +3188,25 @@ def _hard_tanh_dmin_val_block(x, r, s, -1.0, 1.0):
         np.copyto(r, x, where=g)
 
 
-def hard_tanh_dmin_val(x, -1.0=None, 1.0=None, out=None):
+def hard_tanh_dmin_val(x, min_val=-1.0, max_val=1.0, out=None):
     """Derivative of hard_tanh with respect to min_val.
 
     hard_tanh_dmin_val(x) = Piecewise((1, min_val >= x), (0, True))
 
     Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
 
-    Parameters: -1.0 (default None), 1.0 (default None).
+    Parameters: min_val (default -1.0), max_val (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("-1.0", -1.0, False, None, False, min_val)
-    _check_range("1.0", 1.0, False, None, False, max_val)
+    _check_range("min_val", min_val, None, None, False, False)
+    _check_range("max_val", max_val, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hard_tanh_dmin_val_block, 4, x, r, -1.0, 1.0)
+    _blocks(_hard_tanh_dmin_val_block, 4, x, r, min_val, max_val)
     return _result(r, scalar, out)
 
 
-def _hard_tanh_dmax_val_block(x, r, s, -1.0, 1.0):
+def _hard_tanh_dmax_val_block(x, r, s, min_val, max_val):
     n = x.size
     np.copyto(r, (0))
     m0 = s[0].view(np.int64)[:n]
@@ -3221,25 +3221,25 @@ def _hard_tanh_dmax_val_block(x, r, s, -1.0, 1.0):
         np.copyto(r, x, where=g)
 
 
-def hard_tanh_dmax_val(x, -1.0=None, 1.0=None, out=None):
+def hard_tanh_dmax_val(x, min_val=-1.0, max_val=1.0, out=None):
     """Derivative of hard_tanh with respect to max_val.
 
     hard_tanh_dmax_val(x) = Piecewise((0, min_val >= x), (1, max_val <= x), (0, True))
 
     Convention: hard_tanh' = 0 at min_val and max_val (as PyTorch); needs min_val < max_val.
 
-    Parameters: -1.0 (default None), 1.0 (default None).
+    Parameters: min_val (default -1.0), max_val (default 1.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("-1.0", -1.0, False, None, False, min_val)
-    _check_range("1.0", 1.0, False, None, False, max_val)
+    _check_range("min_val", min_val, None, None, False, False)
+    _check_range("max_val", max_val, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hard_tanh_dmax_val_block, 4, x, r, -1.0, 1.0)
+    _blocks(_hard_tanh_dmax_val_block, 4, x, r, min_val, max_val)
     return _result(r, scalar, out)
 
 
-def _hardshrink_block(x, r, s, 0.5):
+def _hardshrink_block(x, r, s, lambd):
     n = x.size
     np.copyto(r, (0))
     m0 = s[0].view(np.int64)[:n]
@@ -3254,24 +3254,24 @@ def _hardshrink_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def hardshrink(x, 0.5=None, out=None):
+def hardshrink(x, lambd=0.5, out=None):
     """Hard shrinkage: x where |x| > lambd, else 0.
 
     hardshrink(x) = Piecewise((x, lambd < Abs(x)), (0, True))
 
     Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hardshrink_block, 5, x, r, 0.5)
+    _blocks(_hardshrink_block, 5, x, r, lambd)
     return _result(r, scalar, out)
 
 
-def _hardshrink_prime_block(x, r, s, 0.5):
+def _hardshrink_prime_block(x, r, s, lambd):
     n = x.size
     np.copyto(r, (0))
     m0 = s[0].view(np.int64)[:n]
@@ -3286,7 +3286,7 @@ def _hardshrink_prime_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def hardshrink_prime(x, 0.5=None, out=None):
+def hardshrink_prime(x, lambd=0.5, out=None):
     """Derivative of hardshrink with respect to x.
 
     hardshrink'(x) = Piecewise((1, lambd < Abs(x)), (0, True))
@@ -3294,17 +3294,17 @@ def hardshrink_prime(x, 0.5=None, out=None):
 
     Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hardshrink_prime_block, 5, x, r, 0.5)
+    _blocks(_hardshrink_prime_block, 5, x, r, lambd)
     return _result(r, scalar, out)
 
 
-def _hardshrink_prime2_block(x, r, s, 0.5):
+def _hardshrink_prime2_block(x, r, s, lambd):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -3313,24 +3313,24 @@ def _hardshrink_prime2_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def hardshrink_prime2(x, 0.5=None, out=None):
+def hardshrink_prime2(x, lambd=0.5, out=None):
     """Second derivative of hardshrink with respect to x.
 
     hardshrink''(x) = 0
 
     Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hardshrink_prime2_block, 2, x, r, 0.5)
+    _blocks(_hardshrink_prime2_block, 2, x, r, lambd)
     return _result(r, scalar, out)
 
 
-def _hardshrink_dlambd_block(x, r, s, 0.5):
+def _hardshrink_dlambd_block(x, r, s, lambd):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -3339,24 +3339,24 @@ def _hardshrink_dlambd_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def hardshrink_dlambd(x, 0.5=None, out=None):
+def hardshrink_dlambd(x, lambd=0.5, out=None):
     """Derivative of hardshrink with respect to lambd.
 
     hardshrink_dlambd(x) = 0
 
     Convention: hardshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hardshrink_dlambd_block, 2, x, r, 0.5)
+    _blocks(_hardshrink_dlambd_block, 2, x, r, lambd)
     return _result(r, scalar, out)
 
 
-def _softshrink_block(x, r, s, 0.5):
+def _softshrink_block(x, r, s, lambd):
     n = x.size
     b0 = s[0][:n]
     np.negative(x, out=b0)
@@ -3378,24 +3378,24 @@ def _softshrink_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def softshrink(x, 0.5=None, out=None):
+def softshrink(x, lambd=0.5, out=None):
     """Soft shrinkage: x - lambd for x > lambd, x + lambd for x < -lambd, else 0.
 
     softshrink(x) = Piecewise((-lambd + x, lambd < x), (lambd + x, lambd < -x), (0, True))
 
     Convention: softshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softshrink_block, 6, x, r, 0.5)
+    _blocks(_softshrink_block, 6, x, r, lambd)
     return _result(r, scalar, out)
 
 
-def _softshrink_prime_block(x, r, s, 0.5):
+def _softshrink_prime_block(x, r, s, lambd):
     n = x.size
     np.copyto(r, (0))
     m0 = s[0].view(np.int64)[:n]
@@ -3408,7 +3408,7 @@ def _softshrink_prime_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def softshrink_prime(x, 0.5=None, out=None):
+def softshrink_prime(x, lambd=0.5, out=None):
     """Derivative of softshrink with respect to x.
 
     softshrink'(x) = Piecewise((1, (lambd < x) | (lambd < -x)), (0, True))
@@ -3416,17 +3416,17 @@ def softshrink_prime(x, 0.5=None, out=None):
 
     Convention: softshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softshrink_prime_block, 4, x, r, 0.5)
+    _blocks(_softshrink_prime_block, 4, x, r, lambd)
     return _result(r, scalar, out)
 
 
-def _softshrink_prime2_block(x, r, s, 0.5):
+def _softshrink_prime2_block(x, r, s, lambd):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -3435,24 +3435,24 @@ def _softshrink_prime2_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def softshrink_prime2(x, 0.5=None, out=None):
+def softshrink_prime2(x, lambd=0.5, out=None):
     """Second derivative of softshrink with respect to x.
 
     softshrink''(x) = 0
 
     Convention: softshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softshrink_prime2_block, 2, x, r, 0.5)
+    _blocks(_softshrink_prime2_block, 2, x, r, lambd)
     return _result(r, scalar, out)
 
 
-def _softshrink_dlambd_block(x, r, s, 0.5):
+def _softshrink_dlambd_block(x, r, s, lambd):
     n = x.size
     np.copyto(r, (0))
     m0 = s[0].view(np.int64)[:n]
@@ -3469,20 +3469,20 @@ def _softshrink_dlambd_block(x, r, s, 0.5):
         np.copyto(r, x, where=g)
 
 
-def softshrink_dlambd(x, 0.5=None, out=None):
+def softshrink_dlambd(x, lambd=0.5, out=None):
     """Derivative of softshrink with respect to lambd.
 
     softshrink_dlambd(x) = Piecewise((-1, lambd < x), (1, lambd < -x), (0, True))
 
     Convention: softshrink'(+-lambd) = 0 (as PyTorch).
 
-    Parameters: 0.5 (default None).
+    Parameters: lambd (default 0.5).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.5", 0.5, False, 0.0, False, lambd)
+    _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softshrink_dlambd_block, 5, x, r, 0.5)
+    _blocks(_softshrink_dlambd_block, 5, x, r, lambd)
     return _result(r, scalar, out)
 
 
@@ -3590,7 +3590,7 @@ def tanhshrink_prime2(x, out=None):
     return _result(r, scalar, out)
 
 
-def _threshold_block(x, r, s, 0.0, 0.0):
+def _threshold_block(x, r, s, threshold, value):
     n = x.size
     np.copyto(r, (value))
     m0 = s[0].view(np.int64)[:n]
@@ -3603,25 +3603,25 @@ def _threshold_block(x, r, s, 0.0, 0.0):
         np.copyto(r, x, where=g)
 
 
-def threshold(x, 0.0=None, 0.0=None, out=None):
+def threshold(x, threshold=0.0, value=0.0, out=None):
     """Threshold: x where x > threshold, else value.
 
     threshold(x) = Piecewise((x, threshold < x), (value, True))
 
     Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
 
-    Parameters: 0.0 (default None), 0.0 (default None).
+    Parameters: threshold (default 0.0), value (default 0.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.0", 0.0, False, None, False, threshold)
-    _check_range("0.0", 0.0, False, None, False, value)
+    _check_range("threshold", threshold, None, None, False, False)
+    _check_range("value", value, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_threshold_block, 4, x, r, 0.0, 0.0)
+    _blocks(_threshold_block, 4, x, r, threshold, value)
     return _result(r, scalar, out)
 
 
-def _threshold_prime_block(x, r, s, 0.0, 0.0):
+def _threshold_prime_block(x, r, s, threshold, value):
     n = x.size
     np.copyto(r, (0))
     m0 = s[0].view(np.int64)[:n]
@@ -3634,25 +3634,25 @@ def _threshold_prime_block(x, r, s, 0.0, 0.0):
         np.copyto(r, x, where=g)
 
 
-def threshold_prime(x, 0.0=None, 0.0=None, out=None):
+def threshold_prime(x, threshold=0.0, value=0.0, out=None):
     """Derivative of threshold with respect to x.
 
     threshold'(x) = Piecewise((1, threshold < x), (0, True))
 
     Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
 
-    Parameters: 0.0 (default None), 0.0 (default None).
+    Parameters: threshold (default 0.0), value (default 0.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.0", 0.0, False, None, False, threshold)
-    _check_range("0.0", 0.0, False, None, False, value)
+    _check_range("threshold", threshold, None, None, False, False)
+    _check_range("value", value, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_threshold_prime_block, 4, x, r, 0.0, 0.0)
+    _blocks(_threshold_prime_block, 4, x, r, threshold, value)
     return _result(r, scalar, out)
 
 
-def _threshold_prime2_block(x, r, s, 0.0, 0.0):
+def _threshold_prime2_block(x, r, s, threshold, value):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -3661,25 +3661,25 @@ def _threshold_prime2_block(x, r, s, 0.0, 0.0):
         np.copyto(r, x, where=g)
 
 
-def threshold_prime2(x, 0.0=None, 0.0=None, out=None):
+def threshold_prime2(x, threshold=0.0, value=0.0, out=None):
     """Second derivative of threshold with respect to x.
 
     threshold''(x) = 0
 
     Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
 
-    Parameters: 0.0 (default None), 0.0 (default None).
+    Parameters: threshold (default 0.0), value (default 0.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.0", 0.0, False, None, False, threshold)
-    _check_range("0.0", 0.0, False, None, False, value)
+    _check_range("threshold", threshold, None, None, False, False)
+    _check_range("value", value, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_threshold_prime2_block, 2, x, r, 0.0, 0.0)
+    _blocks(_threshold_prime2_block, 2, x, r, threshold, value)
     return _result(r, scalar, out)
 
 
-def _threshold_dthreshold_block(x, r, s, 0.0, 0.0):
+def _threshold_dthreshold_block(x, r, s, threshold, value):
     n = x.size
     np.copyto(r, (0))
     g = s[0].view(np.bool_)[:n]
@@ -3688,25 +3688,25 @@ def _threshold_dthreshold_block(x, r, s, 0.0, 0.0):
         np.copyto(r, x, where=g)
 
 
-def threshold_dthreshold(x, 0.0=None, 0.0=None, out=None):
+def threshold_dthreshold(x, threshold=0.0, value=0.0, out=None):
     """Derivative of threshold with respect to threshold.
 
     threshold_dthreshold(x) = 0
 
     Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
 
-    Parameters: 0.0 (default None), 0.0 (default None).
+    Parameters: threshold (default 0.0), value (default 0.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.0", 0.0, False, None, False, threshold)
-    _check_range("0.0", 0.0, False, None, False, value)
+    _check_range("threshold", threshold, None, None, False, False)
+    _check_range("value", value, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_threshold_dthreshold_block, 2, x, r, 0.0, 0.0)
+    _blocks(_threshold_dthreshold_block, 2, x, r, threshold, value)
     return _result(r, scalar, out)
 
 
-def _threshold_dvalue_block(x, r, s, 0.0, 0.0):
+def _threshold_dvalue_block(x, r, s, threshold, value):
     n = x.size
     np.copyto(r, (1))
     m0 = s[0].view(np.int64)[:n]
@@ -3719,25 +3719,25 @@ def _threshold_dvalue_block(x, r, s, 0.0, 0.0):
         np.copyto(r, x, where=g)
 
 
-def threshold_dvalue(x, 0.0=None, 0.0=None, out=None):
+def threshold_dvalue(x, threshold=0.0, value=0.0, out=None):
     """Derivative of threshold with respect to value.
 
     threshold_dvalue(x) = Piecewise((0, threshold < x), (1, True))
 
     Convention: threshold'(threshold) = 0 (as PyTorch); defaults make it relu.
 
-    Parameters: 0.0 (default None), 0.0 (default None).
+    Parameters: threshold (default 0.0), value (default 0.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("0.0", 0.0, False, None, False, threshold)
-    _check_range("0.0", 0.0, False, None, False, value)
+    _check_range("threshold", threshold, None, None, False, False)
+    _check_range("value", value, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_threshold_dvalue_block, 4, x, r, 0.0, 0.0)
+    _blocks(_threshold_dvalue_block, 4, x, r, threshold, value)
     return _result(r, scalar, out)
 
 
-def _squareplus_block(x, r, s, 4.0):
+def _squareplus_block(x, r, s, b):
     n = x.size
     g = s[5].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -3766,22 +3766,22 @@ def _squareplus_block(x, r, s, 4.0):
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
 
-def squareplus(x, 4.0=None, out=None):
+def squareplus(x, b=4.0, out=None):
     """Squareplus, an algebraic softplus: (x + sqrt(x^2 + b))/2.
 
     squareplus(x) = x/2 + sqrt(b + x**2)/2
 
-    Parameters: 4.0 (default None).
+    Parameters: b (default 4.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("4.0", 4.0, False, 0.0, True, b)
+    _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_block, 7, x, r, 4.0)
+    _blocks(_squareplus_block, 7, x, r, b)
     return _result(r, scalar, out)
 
 
-def _squareplus_prime_block(x, r, s, 4.0):
+def _squareplus_prime_block(x, r, s, b):
     n = x.size
     g = s[6].view(np.bool_)[:n]
     np.isinf(x, out=g)
@@ -3812,22 +3812,22 @@ def _squareplus_prime_block(x, r, s, 4.0):
         np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
 
 
-def squareplus_prime(x, 4.0=None, out=None):
+def squareplus_prime(x, b=4.0, out=None):
     """Derivative of squareplus with respect to x.
 
     squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
 
-    Parameters: 4.0 (default None).
+    Parameters: b (default 4.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("4.0", 4.0, False, 0.0, True, b)
+    _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_prime_block, 8, x, r, 4.0)
+    _blocks(_squareplus_prime_block, 8, x, r, b)
     return _result(r, scalar, out)
 
 
-def _squareplus_prime2_block(x, r, s, 4.0):
+def _squareplus_prime2_block(x, r, s, b):
     n = x.size
     b0 = s[0][:n]
     np.multiply((1/2), (b), out=b0)
@@ -3837,40 +3837,40 @@ def _squareplus_prime2_block(x, r, s, 4.0):
     np.divide(b0, b1, out=r)
 
 
-def squareplus_prime2(x, 4.0=None, out=None):
+def squareplus_prime2(x, b=4.0, out=None):
     """Second derivative of squareplus with respect to x.
 
     squareplus''(x) = b/(2*(b + x**2)**(3/2))
 
-    Parameters: 4.0 (default None).
+    Parameters: b (default 4.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("4.0", 4.0, False, 0.0, True, b)
+    _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_prime2_block, 4, x, r, 4.0)
+    _blocks(_squareplus_prime2_block, 4, x, r, b)
     return _result(r, scalar, out)
 
 
-def _squareplus_db_block(x, r, s, 4.0):
+def _squareplus_db_block(x, r, s, b):
     n = x.size
     b0 = s[0][:n]
     np.copyto(b0, np.hypot(x, np.sqrt(b)))
     np.divide((1/4), b0, out=r)
 
 
-def squareplus_db(x, 4.0=None, out=None):
+def squareplus_db(x, b=4.0, out=None):
     """Derivative of squareplus with respect to b.
 
     squareplus_db(x) = 1/(4*sqrt(b + x**2))
 
-    Parameters: 4.0 (default None).
+    Parameters: b (default 4.0).
     out: optional array of x's shape to write the result into (returned).
     """
-    _check_range("4.0", 4.0, False, 0.0, True, b)
+    _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_db_block, 3, x, r, 4.0)
+    _blocks(_squareplus_db_block, 3, x, r, b)
     return _result(r, scalar, out)
 
 

@@ -237,8 +237,7 @@ def _decode(payload: dict) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
     kcodes = []
     for k in payload["kernels"]:
         fields = {name: tuples(value) for name, value in k.items()}
-        fields["params"] = tuple(Param(*p.values()) if isinstance(p, dict) else Param(*p)
-                                 for p in k["params"])
+        fields["params"] = tuple(Param(**p) for p in k["params"])
         fields["patches"] = tuple(RootPatch(p["x0_hi"], p["x0_lo"], p["radius"],
                                             tuple(p["coeffs"])) for p in k["patches"])
         kcodes.append(KernelCode(**fields))
