@@ -152,9 +152,21 @@ def _edges(fn, defaults: list[float], ref: Reference) -> tuple[bool, bool, float
     return guard_inf, not math.isnan(got_nan), limit_pos, limit_neg
 
 
+def fold_constants(expr: sp.Expr) -> sp.Expr:
+    """Every irrational constant subexpression (sqrt(2)/sqrt(pi), ...) as one number to 40
+    digits: rounded once when printed, and no M_PI (not C99) in the C."""
+    if expr.is_number and not (expr.is_Rational or expr.is_Float):
+        value = sp.N(expr, 40)
+        return value if value.is_Float else expr
+    if expr.is_Atom or not expr.args:
+        return expr
+    args = [fold_constants(a) for a in expr.args]
+    return expr.func(*args) if args != list(expr.args) else expr
+
+
 def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], set[str]]:
     """Print one kernel for NumPy and C; returns the code and the helpers each target needs."""
-    stable = kernel.stable
+    stable = fold_constants(kernel.stable)
     constant = not stable.has(X)
     npp, cp = NumpyPrinter(), CPrinter()
     py_lines, py_result = _cse(stable, npp)
