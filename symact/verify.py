@@ -240,7 +240,8 @@ class Conditioning:
     def __init__(self, expr: sp.Expr, x: sp.Symbol, params: Mapping[sp.Symbol, float] = {}):
         g = to_elementary(expr).subs(dict(params))
         self._g = sp.lambdify([x], g, modules="mpmath")
-        self._dg = sp.lambdify([x], sp.diff(g, x), modules="mpmath")
+        dg = sp.diff(g, x).replace(sp.DiracDelta, lambda *a: sp.S.Zero)  # a.e. derivative
+        self._dg = sp.lambdify([x], dg, modules="mpmath")
 
     def ill(self, xv: float, limit: float = 100.0) -> bool:
         if not math.isfinite(xv) or abs(xv) >= 10:
