@@ -273,13 +273,10 @@ void symact_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_sigmoid_prime2_core(double x)
 {
-    const double t0 = exp(-2*x);
-    const double t1 = fabs(x);
-    const double t2 = exp(-t1);
-    const double t3 = t2 + 1;
-    const double t4 = pow(1.0/(t3), 3);
-    const double t5 = t2/((t3)*(t3));
-    double r = ((x >= 0) ? 2*t0*t4 - t5 : 2*t0*t4*exp(-3*t1) - t5);
+    const double t0 = -fabs(x);
+    const double t1 = exp(t0);
+    const double t2 = t1*expm1(t0)/pow(t1 + 1, 3);
+    double r = ((x >= 0) ? t2 : -t2);
     if (fabs(x - 0.0) < 1.0) { /* Taylor patch at the root 0.0 */
         static const double c[42] = { 0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09, 0.0, -1.1846322944735478e-09, 0.0, 1.423261022805777e-10, 0.0, -1.6872159501128318e-11, 0.0, 1.977378665328112e-12, 0.0, -2.2946529876667375e-13, 0.0, 2.6399654444872512e-14, 0.0, -3.014265758487492e-15, 0.0, 3.418527344404025e-16, 0.0, -3.853747815388839e-17, 0.0, 4.320949499240241e-18, 0.0, -4.821179964667981e-19 };
         r = symact_root_patch(x, 0.0, 0.0, c, 42);
@@ -287,11 +284,10 @@ static inline double symact_sigmoid_prime2_core(double x)
     return r;
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_sigmoid_prime2_eval(double x)
 {
-    double r = symact_sigmoid_prime2_core(x);
-    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    const double r = symact_sigmoid_prime2_core(x);
     return isnan(x) ? x : r;
 }
 
@@ -1361,22 +1357,16 @@ void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float beta
  */
 static inline double symact_softplus_prime2_core(double x, double beta, double threshold)
 {
-    const double t0 = beta*fabs(x);
-    const double t1 = exp(-t0);
-    const double t2 = t1 + 1;
-    const double t3 = beta/t2;
-    const double t4 = beta*x;
-    const double t5 = beta*exp(2*t4)/((t2)*(t2));
+    const double t0 = exp(-beta*fabs(x));
     (void)beta;
     (void)threshold;
-    return ((t4 >= 0) ? t3 - t5*exp(-2*t0) : t1*t3 - t5);
+    return beta*t0/((t0 + 1)*(t0 + 1));
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_softplus_prime2_eval(double x, double beta, double threshold)
 {
-    double r = symact_softplus_prime2_core(x, beta, threshold);
-    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    const double r = symact_softplus_prime2_core(x, beta, threshold);
     return isnan(x) ? x : r;
 }
 
@@ -1426,7 +1416,7 @@ void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float bet
 static inline double symact_softplus_dbeta_core(double x, double beta, double threshold)
 {
     const double t0 = exp(-beta*fabs(x));
-    const double t1 = x/(beta*(t0 + 1));
+    const double t1 = x/beta/(t0 + 1);
     const double t2 = beta*x;
     const double t3 = -(log1p(t0) + ((t2) < 0 ? 0 : (t2)))/((beta)*(beta));
     (void)beta;
@@ -1611,14 +1601,13 @@ void symact_silu_prime_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_silu_prime2_core(double x)
 {
-    const double t0 = fabs(x);
-    const double t1 = exp(-t0);
+    const double t0 = -fabs(x);
+    const double t1 = exp(t0);
     const double t2 = t1 + 1;
-    const double t3 = 2*x;
-    const double t4 = t3*exp(-t3)/pow(t2, 3);
-    const double t5 = t1/((t2)*(t2));
-    const double t6 = -t5*x + 2*t5;
-    double r = ((x >= 0) ? t4 + t6 : t4*exp(-3*t0) + t6);
+    const double t3 = pow(1.0/(t2), 2);
+    const double t4 = x*expm1(t0);
+    const double t5 = t1*t4/t2;
+    double r = ((x >= 0) ? symact_exp_times(t0, t3*(t4 - t5 + 2)) : symact_exp_times(t0, t3*(-t4 + t5 + 2)));
     if (fabs(x - -2.3993572805154675) < 1.777334467621297) { /* Taylor patch at the root -2.3993572805154675 */
         static const double c[61] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14, -2.3161798941393422e-14, -4.146833743975152e-15, 3.4131648989918923e-16, 4.159781077261036e-16, 1.1135289968983202e-16, 6.174669381258584e-18, -6.04505279667747e-18, -2.414150484580933e-18, -3.5053979700204284e-19, 5.912787110005681e-20, 4.4197869828460487e-20, 1.0096363950012378e-20, 1.2546988982962802e-22, -6.744811880229726e-22, -2.263443391426665e-22, -2.5366719103913738e-23, 7.753831444168993e-24, 4.271567691413446e-24, 8.284921127671765e-25, -3.275277749954887e-26, -6.827758899557684e-26, -1.957926956677345e-26, -1.5180061949364632e-27, 8.73241165027361e-28, 3.8404051870199935e-28, 6.216266395131968e-29, -6.698674891703431e-30, -6.421619679287437e-30, -1.5837127789440698e-30, -6.236333442408275e-32, 8.894932851686813e-32, 3.255211694407052e-32, 4.2459622995446886e-33, -8.7993176964082e-34, -5.69513616017865e-34 };
         r = symact_root_patch(x, -2.3993572805154675, -1.8464872855353363e-16, c, 61);
@@ -1635,13 +1624,13 @@ static inline double symact_silu_prime2_core(double x)
         static const double c[61] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14, -2.3161798941393422e-14, 4.146833743975152e-15, 3.4131648989918923e-16, -4.159781077261036e-16, 1.1135289968983202e-16, -6.174669381258584e-18, -6.04505279667747e-18, 2.414150484580933e-18, -3.5053979700204284e-19, -5.912787110005681e-20, 4.4197869828460487e-20, -1.0096363950012378e-20, 1.2546988982962802e-22, 6.744811880229726e-22, -2.263443391426665e-22, 2.5366719103913738e-23, 7.753831444168993e-24, -4.271567691413446e-24, 8.284921127671765e-25, 3.275277749954887e-26, -6.827758899557684e-26, 1.957926956677345e-26, -1.5180061949364632e-27, -8.73241165027361e-28, 3.8404051870199935e-28, -6.216266395131968e-29, -6.698674891703431e-30, 6.421619679287437e-30, -1.5837127789440698e-30, 6.236333442408275e-32, 8.894932851686813e-32, -3.255211694407052e-32, 4.2459622995446886e-33, 8.7993176964082e-34, -5.69513616017865e-34 };
         r = symact_root_patch(x, 2.3993572805154675, 1.8464872855353363e-16, c, 61);
     }
-    if (fabs(x - 4.650409533248794) < 0.5263530945689221) { /* Taylor patch at the root 4.650409533248794 */
-        static const double c[21] = { -0.02402869165758711, 0.013555803189912794, -0.001284786296625505, -0.0015037411456120383, 0.0008735175955065687, -0.0002655062460094003, 5.169365064614981e-05, -4.975133126625375e-06, -8.08294816950798e-07, 5.310266538594269e-07, -1.5023097613741935e-07, 2.851424701663513e-08, -3.250467828780869e-09, -1.1078532929204356e-10, 1.7348345639078717e-10, -5.350966104874541e-11, 1.0754286686839596e-11, -1.4132042187010417e-12, 3.96624414878613e-14, 4.215793707389823e-14, -1.5225273702286296e-14 };
-        r = symact_root_patch(x, 4.650409533248794, 0.0, c, 21);
+    if (fabs(x - 4.781512279741518) < 0.6720228128941705) { /* Taylor patch at the root 4.781512279741518 */
+        static const double c[23] = { -0.022276711918427835, 0.013148879703920195, -0.001791894275711294, -0.0010890172168688261, 0.0007123955489587781, -0.00022672255839092738, 4.683056341026479e-05, -5.532253355193256e-06, -2.8779710878086497e-07, 3.5940263447742485e-07, -1.1282296027171606e-07, 2.337442891800526e-08, -3.2173517972007104e-09, 1.236576305198642e-10, 8.832240742040121e-11, -3.414152491688659e-11, 7.781605946381086e-12, -1.2294360308159341e-12, 1.038687943256801e-13, 1.2586604315129472e-14, -7.903004661957909e-15, 2.0655440946175497e-15, -3.698468116515463e-16 };
+        r = symact_root_patch(x, 4.781512279741518, 0.0, c, 23);
     }
-    if (fabs(x - 0.14830502778214072) < 0.5263530945689221) { /* Taylor patch at the root 0.14830502778214072 */
-        static const double c[26] = { 0.4945315140731655, -0.0733421021886444, -0.2418372019490094, 0.03631376001803431, 0.05866961630828735, -0.01015894911685914, -0.010650458370437602, 0.0021709193169626635, 0.0016488066742182405, -0.000395724744752998, -0.00023023142589018747, 6.489482827516635e-05, 2.9821581924524807e-05, -9.863381409598314e-06, -3.6375955507102247e-06, 1.4151639592147962e-06, 4.2113650601887195e-07, -1.939999398371774e-07, -4.6407467342799905e-08, 2.5623704137104118e-08, 4.858813846933329e-09, -3.2804494942567204e-09, -4.795853507726169e-10, 4.088803577650832e-10, 4.380935868649377e-11, -4.978202911775014e-11 };
-        r = symact_root_patch(x, 0.14830502778214072, 0.0, c, 26);
+    if (fabs(x - 0.017202281289417254) < 0.6720228128941705) { /* Taylor patch at the root 0.017202281289417254 */
+        static const double c[31] = { 0.4999260258522883, -0.008599868133162995, -0.24988904607480905, 0.004299368567256173, 0.06244760954945504, -0.001217947100226693, -0.01178963463886644, 0.0002643447739320861, 0.0019183211797816444, -4.909048242904121e-05, -0.00028485275473204703, 8.227153866240969e-06, 3.975933148564585e-05, -1.2820151152568315e-06, -5.306990749819575e-06, 1.8920597354123914e-07, 6.848184484645745e-07, -2.6771438966935698e-08, -8.606011302492256e-08, 3.6626242053342e-09, 1.0586972920455841e-08, -4.874942674907589e-10, -1.2797569455136935e-09, 6.341650387219881e-11, 1.5244293128206635e-10, -8.091431311682269e-12, -1.793362177554122e-11, 1.0154126265940943e-12, 2.0872012113556418e-12, -1.2560757006910238e-13, -2.406589275139344e-13 };
+        r = symact_root_patch(x, 0.017202281289417254, 0.0, c, 31);
     }
     return r;
 }
@@ -2092,7 +2081,7 @@ void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float a)
 static inline double symact_elu_core(double x, double alpha)
 {
     (void)alpha;
-    return ((x > 0) ? x : alpha*expm1(x));
+    return ((x > 0) ? x : alpha*expm1(((x) > 0 ? 0 : (x))));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2149,7 +2138,7 @@ void symact_elu_arrayf(const float *x, float *y, size_t n, float alpha)
 static inline double symact_elu_prime_core(double x, double alpha)
 {
     (void)alpha;
-    return ((x > 0) ? 1 : alpha*exp(x));
+    return ((x > 0) ? 1 : alpha*exp(((x) > 0 ? 0 : (x))));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2205,7 +2194,7 @@ void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
 static inline double symact_elu_prime2_core(double x, double alpha)
 {
     (void)alpha;
-    return ((x > 0) ? 0 : alpha*exp(x));
+    return ((x > 0) ? 0 : alpha*exp(((x) > 0 ? 0 : (x))));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2261,7 +2250,7 @@ void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 static inline double symact_elu_dalpha_core(double x, double alpha)
 {
     (void)alpha;
-    return ((x > 0) ? 0 : expm1(x));
+    return ((x > 0) ? 0 : expm1(((x) > 0 ? 0 : (x))));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2316,7 +2305,7 @@ void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
  */
 static inline double symact_selu_core(double x)
 {
-    return ((x > 0) ? 1.0507009873554805*x : 1.7580993408473769*expm1(x));
+    return ((x > 0) ? 1.0507009873554805*x : 1.7580993408473769*expm1(((x) > 0 ? 0 : (x))));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2371,13 +2360,14 @@ void symact_selu_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_selu_prime_core(double x)
 {
-    return ((x > 0) ? 1.0507009873554805 : 1.7580993408473769*exp(x));
+    return ((x > 0) ? 1.0507009873554805 : ((x <= 709.21847958784065) ? 1.7580993408473769*exp(((x) > 709.21847958784065 ? 709.21847958784065 : (x))) : INFINITY));
 }
 
-/* The core plus its guards: NaN -> NaN. */
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
 static inline double symact_selu_prime_eval(double x)
 {
-    const double r = symact_selu_prime_core(x);
+    double r = symact_selu_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0507009873554805 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
@@ -2426,13 +2416,14 @@ void symact_selu_prime_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_selu_prime2_core(double x)
 {
-    return ((x > 0) ? 0 : 1.7580993408473769*exp(x));
+    return ((x > 0) ? 0 : ((x <= 709.21847958784065) ? 1.7580993408473769*exp(((x) > 709.21847958784065 ? 709.21847958784065 : (x))) : INFINITY));
 }
 
-/* The core plus its guards: NaN -> NaN. */
+/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
 static inline double symact_selu_prime2_eval(double x)
 {
-    const double r = symact_selu_prime2_core(x);
+    double r = symact_selu_prime2_core(x);
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
 
@@ -2482,7 +2473,7 @@ void symact_selu_prime2_arrayf(const float *x, float *y, size_t n)
 static inline double symact_celu_core(double x, double alpha)
 {
     (void)alpha;
-    return ((x > 0) ? x : alpha*expm1(x/alpha));
+    return ((x > 0) ? x : alpha*expm1(((x) > 0 ? 0 : (x))/alpha));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2539,7 +2530,7 @@ void symact_celu_arrayf(const float *x, float *y, size_t n, float alpha)
 static inline double symact_celu_prime_core(double x, double alpha)
 {
     (void)alpha;
-    return ((x > 0) ? 1 : exp(x/alpha));
+    return ((x > 0) ? 1 : exp(((x) > 0 ? 0 : (x))/alpha));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2596,7 +2587,7 @@ static inline double symact_celu_prime2_core(double x, double alpha)
 {
     const double t0 = 1.0/alpha;
     (void)alpha;
-    return ((x > 0) ? 0 : t0*exp(t0*x));
+    return ((x > 0) ? 0 : t0*exp(t0*((x) > 0 ? 0 : (x))));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -2651,7 +2642,7 @@ void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
  */
 static inline double symact_celu_dalpha_core(double x, double alpha)
 {
-    const double t0 = x/alpha;
+    const double t0 = ((x) > 0 ? 0 : (x))/alpha;
     (void)alpha;
     return ((x > 0) ? 0 : -t0*exp(t0) + expm1(t0));
 }
@@ -2766,7 +2757,7 @@ void symact_gelu_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_gelu_prime_core(double x)
 {
-    const double t0 = fmin(fmax(x, -64.0), -1.7677669529663689);
+    const double t0 = fmin(fmax(((x) > -1.7677669529663689 ? -1.7677669529663689 : (x)), -64.0), -1.7677669529663689);
     const double t1 = fmin(fmax(x, -64.0), 64.0);
     double r = ((x < -1.7677669529663689) ? symact_gauss_times(t0, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0) : symact_gauss_times(t1, 0.39894228040143268*t1, 0.0) + symact_normal_cdf(x));
     if (fabs(x - -0.7517915246935645) < 1.0) { /* Taylor patch at the root -0.7517915246935645 */
@@ -3035,7 +3026,7 @@ static inline double symact_gelu_tanh_prime2_core(double x)
     const double t0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
     const double t1 = ((t0)*(t0));
     const double t2 = -0.79788456080286536*((8943*t1)/100000 + 2)*fabs(t0);
-    double r = symact_exp_times(t2, ((-0.31830988618379067*t0*((26829*t1 + 200000)*(26829*t1 + 200000))*tanh(0.79788456080286536*t0*((8943*t1)/200000 + 1)) + 4281288976.3560149*t1 + 15957691216.057307)/((exp(t2) + 1)*(exp(t2) + 1)))/5000000000);
+    double r = symact_exp_times(t2, ((-0.15915494309189534*t0*((26829*t1 + 200000)*(26829*t1 + 200000))*tanh(0.79788456080286536*t0*((8943*t1)/200000 + 1)) + 2140644488.1780075*t1 + 7978845608.0286536)/((exp(t2) + 1)*(exp(t2) + 1)))/2500000000);
     if (fabs(x - -1.4185040087908283) < 0.6290889328663158) { /* Taylor patch at the root -1.4185040087908283 */
         static const double c[32] = { 0.0, 0.4095488174124191, 0.432081111593848, 0.008168951883944803, -0.16109481693213482, -0.056750540975161724, 0.020035361162701274, 0.01671150756085392, 0.0007632001136916162, -0.002643461146696662, -0.0007514200775098502, 0.00026173756856854425, 0.00017619942054101047, -6.138879668243466e-06, -2.918654105104775e-05, -4.884341759522852e-06, 3.568864966961748e-06, 1.501746538549582e-06, -2.3134876605993593e-07, -2.779934168936508e-07, -2.4601994673299104e-08, 3.602721872649386e-08, 1.1237042794566375e-08, -2.851641780735067e-09, -2.207298319503112e-09, -5.3427653791305414e-11, 3.007050913088175e-10, 6.931417480332243e-11, -2.787241549853563e-11, -1.533448743221207e-11, 7.52274364284972e-13, 2.2733038317868422e-12 };
         r = symact_root_patch(x, -1.4185040087908283, -8.089265124388305e-17, c, 32);
@@ -3238,16 +3229,15 @@ void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float be
  */
 static inline double symact_swish_beta_prime2_core(double x, double beta)
 {
-    const double t0 = beta*fabs(x);
-    const double t1 = exp(-t0);
-    const double t2 = t1 + 1;
-    const double t3 = beta*x;
-    const double t4 = ((beta)*(beta))*x;
-    const double t5 = 2*t4*exp(-2*t3)/pow(t2, 3);
-    const double t6 = t1/((t2)*(t2));
-    const double t7 = 2*beta*t6 - t4*t6;
+    const double t0 = -beta*fabs(x);
+    const double t1 = beta*x;
+    const double t2 = t1*expm1(t0);
+    const double t3 = exp(t0);
+    const double t4 = t3 + 1;
+    const double t5 = t2*t3/t4;
+    const double t6 = beta/((t4)*(t4));
     (void)beta;
-    return ((t3 >= 0) ? t5 + t7 : t5*exp(-3*t0) + t7);
+    return ((t1 >= 0) ? symact_exp_times(t0, t6*(t2 - t5 + 2)) : symact_exp_times(t0, t6*(-t2 + t5 + 2)));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
@@ -3700,20 +3690,14 @@ void symact_log_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_log_sigmoid_prime2_core(double x)
 {
-    const double t0 = exp(-2*x);
-    const double t1 = fabs(x);
-    const double t2 = exp(-t1);
-    const double t3 = t2 + 1;
-    const double t4 = pow(1.0/(t3), 2);
-    const double t5 = 1.0/t3;
-    return ((x >= 0) ? t0*t4 - t2*t5 : t0*t4*exp(-2*t1) - t5);
+    const double t0 = exp(-fabs(x));
+    return -t0/((t0 + 1)*(t0 + 1));
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_log_sigmoid_prime2_eval(double x)
 {
-    double r = symact_log_sigmoid_prime2_core(x);
-    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    const double r = symact_log_sigmoid_prime2_core(x);
     return isnan(x) ? x : r;
 }
 
@@ -3818,15 +3802,13 @@ void symact_softsign_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_softsign_prime_core(double x)
 {
-    const double t0 = fabs(x) + 1;
-    return 1.0/t0 - x*(((x) > 0) - ((x) < 0))/((t0)*(t0));
+    return pow(1.0/(fabs(x) + 1), 2);
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_softsign_prime_eval(double x)
 {
-    double r = symact_softsign_prime_core(x);
-    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    const double r = symact_softsign_prime_core(x);
     return isnan(x) ? x : r;
 }
 
@@ -3875,16 +3857,13 @@ void symact_softsign_prime_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_softsign_prime2_core(double x)
 {
-    const double t0 = (((x) > 0) - ((x) < 0));
-    const double t1 = fabs(x) + 1;
-    return 2*((t0)*(t0))*x/pow(t1, 3) - 2*t0/((t1)*(t1));
+    return -2*(((x) > 0) - ((x) < 0))/pow(fabs(x) + 1, 3);
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_softsign_prime2_eval(double x)
 {
-    double r = symact_softsign_prime2_core(x);
-    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    const double r = symact_softsign_prime2_core(x);
     return isnan(x) ? x : r;
 }
 
@@ -4100,7 +4079,8 @@ void symact_hard_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_hard_silu_core(double x)
 {
-    return ((x < -3) ? 0 : ((x > 3) ? x : (x*(x + 3))/6));
+    const double t0 = ((((x) > 3 ? 3 : (x))) < -3 ? -3 : (((x) > 3 ? 3 : (x))));
+    return ((x < -3) ? 0 : ((x > 3) ? x : (t0*(t0 + 3))/6));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -5478,9 +5458,10 @@ void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float th
  */
 static inline double symact_squareplus_core(double x, double b)
 {
-    const double t0 = hypot(x, sqrt(b));
+    const double t0 = ((x) > 0 ? 0 : (x));
+    const double t1 = sqrt(b);
     (void)b;
-    return ((x < 0) ? (-b/(-t0 + x))/2 : t0/2 + x/2);
+    return ((x < 0) ? (-b/(t0/2 + (-hypot(t0, t1))/2))/4 : x/2 + hypot(x, t1)/2);
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
@@ -5536,10 +5517,12 @@ void symact_squareplus_arrayf(const float *x, float *y, size_t n, float b)
  */
 static inline double symact_squareplus_prime_core(double x, double b)
 {
-    const double t0 = hypot(x, sqrt(b));
-    const double t1 = 1.0/t0/2;
+    const double t0 = ((x) > 0 ? 0 : (x));
+    const double t1 = sqrt(b);
+    const double t2 = hypot(t0, t1);
+    const double t3 = hypot(x, t1);
     (void)b;
-    return ((x < 0) ? -b*t1/(-t0 + x) : t1*(t0 + x));
+    return ((x < 0) ? ((-b)/4)/t2/(t0/2 + (-t2)/2) : (t3/2 + x/2)/t3);
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
@@ -5707,7 +5690,7 @@ void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float b)
  */
 static inline double symact_exponential_core(double x)
 {
-    return exp(x);
+    return ((x <= 709.78271289338397) ? exp(((x) > 709.78271289338397 ? 709.78271289338397 : (x))) : INFINITY);
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -5763,7 +5746,7 @@ void symact_exponential_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_exponential_prime_core(double x)
 {
-    return exp(x);
+    return ((x <= 709.78271289338397) ? exp(((x) > 709.78271289338397 ? 709.78271289338397 : (x))) : INFINITY);
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -5818,7 +5801,7 @@ void symact_exponential_prime_arrayf(const float *x, float *y, size_t n)
  */
 static inline double symact_exponential_prime2_core(double x)
 {
-    return exp(x);
+    return ((x <= 709.78271289338397) ? exp(((x) > 709.78271289338397 ? 709.78271289338397 : (x))) : INFINITY);
 }
 
 /* The core plus its guards: NaN -> NaN. */

@@ -165,7 +165,8 @@ def _blocks(kernel, nscratch, x, r, *params):
             xw, rw = s[nscratch][:xb.size], s[nscratch + 1][:xb.size]
             np.copyto(xw, xb)
             kernel(xw, rw, s, *params)
-            np.copyto(rb, rw, casting="same_kind")
+            with np.errstate(over="ignore"):  # past float32's range, rounding gives +-inf
+                np.copyto(rb, rw, casting="same_kind")
         else:
             kernel(xb, rb, s, *params)
 
@@ -173,7 +174,8 @@ def _blocks(kernel, nscratch, x, r, *params):
 def _result(r, scalar, out=None):
     if out is not None:
         if r is not out:
-            np.copyto(out, r.reshape(np.shape(out)) if scalar else r, casting="same_kind")
+            with np.errstate(over="ignore"):  # a narrower out= rounds to +-inf past its range
+                np.copyto(out, r.reshape(np.shape(out)) if scalar else r, casting="same_kind")
         return out
     return r[0] if scalar else r
 
@@ -365,61 +367,32 @@ def sigmoid_prime(x, out=None):
 
 def _sigmoid_prime2_block(x, r, s):
     n = x.size
-    g = s[10].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.multiply((2), x, out=b0)
+    np.abs(x, out=b0)
     np.negative(b0, out=b0)
-    np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.abs(x, out=b1)
+    np.exp(t0, out=b1)
     t1 = b1
     b2 = s[2][:n]
-    np.negative(t1, out=b2)
-    np.exp(b2, out=b2)
-    t2 = b2
+    np.expm1(t0, out=b2)
+    np.multiply(t1, b2, out=b2)
     b3 = s[3][:n]
-    np.add(t2, (1), out=b3)
-    t3 = b3
-    b4 = s[4][:n]
-    np.divide(1.0, t3, out=b4)
-    np.power(b4, 3.0, out=b4)
-    t4 = b4
-    b5 = s[5][:n]
-    np.square(t3, out=b5)
-    np.divide(t2, b5, out=b5)
-    t5 = b5
-    b6 = s[6][:n]
-    np.multiply((3), t1, out=b6)
-    np.negative(b6, out=b6)
-    np.exp(b6, out=b6)
-    b7 = s[7][:n]
-    np.multiply((2), t0, out=b7)
-    np.multiply(b7, t4, out=b7)
-    np.multiply(b7, b6, out=b7)
-    np.negative(t5, out=b6)
-    np.add(b7, b6, out=r)
-    np.multiply((2), t0, out=b6)
-    np.multiply(b6, t4, out=b6)
-    np.negative(t5, out=b7)
-    np.add(b6, b7, out=b6)
-    m8 = s[8].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m8)
-    i9 = s[9].view(np.int64)[:n]
-    _select(r, b6, m8, i9)
-    d = s[11][:n]  # Taylor patch at the root 0.0
+    np.add(t1, (1), out=b3)
+    np.power(b3, (3), out=b3)
+    np.divide(b2, b3, out=b2)
+    t2 = b2
+    np.negative(t2, out=r)
+    m4 = s[4].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m4)
+    i5 = s[5].view(np.int64)[:n]
+    _select(r, t2, m4, i5)
+    d = s[7][:n]  # Taylor patch at the root 0.0
     np.subtract(x, 0.0, out=d)
-    near = s[10].view(np.bool_)[:n]
+    near = s[6].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 1.0, out=near)
     if near.any():
         r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09, 0.0, -1.1846322944735478e-09, 0.0, 1.423261022805777e-10, 0.0, -1.6872159501128318e-11, 0.0, 1.977378665328112e-12, 0.0, -2.2946529876667375e-13, 0.0, 2.6399654444872512e-14, 0.0, -3.014265758487492e-15, 0.0, 3.418527344404025e-16, 0.0, -3.853747815388839e-17, 0.0, 4.320949499240241e-18, 0.0, -4.821179964667981e-19))
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
 def sigmoid_prime2(x, out=None):
@@ -430,7 +403,7 @@ def sigmoid_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_sigmoid_prime2_block, 12, x, r)
+    _blocks(_sigmoid_prime2_block, 8, x, r)
     return _result(r, scalar, out)
 
 
@@ -942,53 +915,18 @@ def softplus_prime(x, beta=1.0, threshold=20.0, out=None):
 
 def _softplus_prime2_block(x, r, s, beta, threshold):
     n = x.size
-    g = s[10].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
     np.abs(x, out=b0)
     np.multiply((beta), b0, out=b0)
+    np.negative(b0, out=b0)
+    np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.negative(t0, out=b1)
-    np.exp(b1, out=b1)
-    t1 = b1
+    np.multiply((beta), t0, out=b1)
     b2 = s[2][:n]
-    np.add(t1, (1), out=b2)
-    t2 = b2
-    b3 = s[3][:n]
-    np.divide((beta), t2, out=b3)
-    t3 = b3
-    b4 = s[4][:n]
-    np.multiply((beta), x, out=b4)
-    t4 = b4
-    b5 = s[5][:n]
-    np.multiply((2), t4, out=b5)
-    np.exp(b5, out=b5)
-    np.multiply((beta), b5, out=b5)
-    b6 = s[6][:n]
-    np.square(t2, out=b6)
-    np.divide(b5, b6, out=b5)
-    t5 = b5
-    np.multiply(t1, t3, out=b6)
-    b7 = s[7][:n]
-    np.negative(t5, out=b7)
-    np.add(b6, b7, out=r)
-    np.multiply((2), t0, out=b7)
-    np.negative(b7, out=b7)
-    np.exp(b7, out=b7)
-    np.multiply(t5, b7, out=b7)
-    np.negative(b7, out=b7)
-    np.add(t3, b7, out=b7)
-    m8 = s[8].view(np.int64)[:n]
-    np.greater_equal(t4, (0), out=m8)
-    i9 = s[9].view(np.int64)[:n]
-    _select(r, b7, m8, i9)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+    np.add(t0, (1), out=b2)
+    np.square(b2, out=b2)
+    np.divide(b1, b2, out=r)
 
 
 def softplus_prime2(x, beta=1.0, threshold=20.0, out=None):
@@ -1005,7 +943,7 @@ def softplus_prime2(x, beta=1.0, threshold=20.0, out=None):
     _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_prime2_block, 12, x, r, beta, threshold)
+    _blocks(_softplus_prime2_block, 5, x, r, beta, threshold)
     return _result(r, scalar, out)
 
 
@@ -1024,11 +962,11 @@ def _softplus_dbeta_block(x, r, s, beta, threshold):
     np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.add(t0, (1), out=b1)
-    np.multiply((beta), b1, out=b1)
-    np.divide(x, b1, out=b1)
-    t1 = b1
+    np.divide(x, (beta), out=b1)
     b2 = s[2][:n]
+    np.add(t0, (1), out=b2)
+    np.divide(b1, b2, out=b1)
+    t1 = b1
     np.multiply((beta), x, out=b2)
     t2 = b2
     b3 = s[3][:n]
@@ -1178,41 +1116,38 @@ def _silu_prime2_block(x, r, s):
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
     np.abs(x, out=b0)
+    np.negative(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.negative(t0, out=b1)
-    np.exp(b1, out=b1)
+    np.exp(t0, out=b1)
     t1 = b1
     b2 = s[2][:n]
     np.add(t1, (1), out=b2)
     t2 = b2
     b3 = s[3][:n]
-    np.multiply((2), x, out=b3)
+    np.divide(1.0, t2, out=b3)
+    np.square(b3, out=b3)
     t3 = b3
     b4 = s[4][:n]
-    np.negative(t3, out=b4)
-    np.exp(b4, out=b4)
-    np.multiply(t3, b4, out=b4)
-    b5 = s[5][:n]
-    np.power(t2, (3), out=b5)
-    np.divide(b4, b5, out=b4)
+    np.expm1(t0, out=b4)
+    np.multiply(x, b4, out=b4)
     t4 = b4
-    np.square(t2, out=b5)
-    np.divide(t1, b5, out=b5)
+    b5 = s[5][:n]
+    np.multiply(t1, t4, out=b5)
+    np.divide(b5, t2, out=b5)
     t5 = b5
     b6 = s[6][:n]
-    np.multiply(t5, x, out=b6)
-    np.negative(b6, out=b6)
+    np.negative(t4, out=b6)
+    np.add(b6, t5, out=b6)
+    np.add(b6, (2), out=b6)
+    np.multiply(t3, b6, out=b6)
+    _exp_times(t0, b6, r, t1)
+    np.negative(t5, out=b6)
+    np.add(t4, b6, out=b6)
+    np.add(b6, (2), out=b6)
+    np.multiply(t3, b6, out=b6)
     b7 = s[7][:n]
-    np.multiply((2), t5, out=b7)
-    np.add(b6, b7, out=b6)
-    t6 = b6
-    np.multiply((3), t0, out=b7)
-    np.negative(b7, out=b7)
-    np.exp(b7, out=b7)
-    np.multiply(t4, b7, out=b7)
-    np.add(b7, t6, out=r)
-    np.add(t4, t6, out=b7)
+    _exp_times(t0, b6, b7, t1)
     m8 = s[8].view(np.int64)[:n]
     np.greater_equal(x, (0), out=m8)
     i9 = s[9].view(np.int64)[:n]
@@ -1241,18 +1176,18 @@ def _silu_prime2_block(x, r, s):
     np.less(np.abs(d, out=d), 1.777334467621297, out=near)
     if near.any():
         r[near] = _root_patch(x[near], 2.3993572805154675, 1.8464872855353363e-16, (0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14, -2.3161798941393422e-14, 4.146833743975152e-15, 3.4131648989918923e-16, -4.159781077261036e-16, 1.1135289968983202e-16, -6.174669381258584e-18, -6.04505279667747e-18, 2.414150484580933e-18, -3.5053979700204284e-19, -5.912787110005681e-20, 4.4197869828460487e-20, -1.0096363950012378e-20, 1.2546988982962802e-22, 6.744811880229726e-22, -2.263443391426665e-22, 2.5366719103913738e-23, 7.753831444168993e-24, -4.271567691413446e-24, 8.284921127671765e-25, 3.275277749954887e-26, -6.827758899557684e-26, 1.957926956677345e-26, -1.5180061949364632e-27, -8.73241165027361e-28, 3.8404051870199935e-28, -6.216266395131968e-29, -6.698674891703431e-30, 6.421619679287437e-30, -1.5837127789440698e-30, 6.236333442408275e-32, 8.894932851686813e-32, -3.255211694407052e-32, 4.2459622995446886e-33, 8.7993176964082e-34, -5.69513616017865e-34))
-    d = s[11][:n]  # Taylor patch at the root 4.650409533248794
-    np.subtract(x, 4.650409533248794, out=d)
+    d = s[11][:n]  # Taylor patch at the root 4.781512279741518
+    np.subtract(x, 4.781512279741518, out=d)
     near = s[10].view(np.bool_)[:n]
-    np.less(np.abs(d, out=d), 0.5263530945689221, out=near)
+    np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
     if near.any():
-        r[near] = _root_patch(x[near], 4.650409533248794, 0.0, (-0.02402869165758711, 0.013555803189912794, -0.001284786296625505, -0.0015037411456120383, 0.0008735175955065687, -0.0002655062460094003, 5.169365064614981e-05, -4.975133126625375e-06, -8.08294816950798e-07, 5.310266538594269e-07, -1.5023097613741935e-07, 2.851424701663513e-08, -3.250467828780869e-09, -1.1078532929204356e-10, 1.7348345639078717e-10, -5.350966104874541e-11, 1.0754286686839596e-11, -1.4132042187010417e-12, 3.96624414878613e-14, 4.215793707389823e-14, -1.5225273702286296e-14))
-    d = s[11][:n]  # Taylor patch at the root 0.14830502778214072
-    np.subtract(x, 0.14830502778214072, out=d)
+        r[near] = _root_patch(x[near], 4.781512279741518, 0.0, (-0.022276711918427835, 0.013148879703920195, -0.001791894275711294, -0.0010890172168688261, 0.0007123955489587781, -0.00022672255839092738, 4.683056341026479e-05, -5.532253355193256e-06, -2.8779710878086497e-07, 3.5940263447742485e-07, -1.1282296027171606e-07, 2.337442891800526e-08, -3.2173517972007104e-09, 1.236576305198642e-10, 8.832240742040121e-11, -3.414152491688659e-11, 7.781605946381086e-12, -1.2294360308159341e-12, 1.038687943256801e-13, 1.2586604315129472e-14, -7.903004661957909e-15, 2.0655440946175497e-15, -3.698468116515463e-16))
+    d = s[11][:n]  # Taylor patch at the root 0.017202281289417254
+    np.subtract(x, 0.017202281289417254, out=d)
     near = s[10].view(np.bool_)[:n]
-    np.less(np.abs(d, out=d), 0.5263530945689221, out=near)
+    np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
     if near.any():
-        r[near] = _root_patch(x[near], 0.14830502778214072, 0.0, (0.4945315140731655, -0.0733421021886444, -0.2418372019490094, 0.03631376001803431, 0.05866961630828735, -0.01015894911685914, -0.010650458370437602, 0.0021709193169626635, 0.0016488066742182405, -0.000395724744752998, -0.00023023142589018747, 6.489482827516635e-05, 2.9821581924524807e-05, -9.863381409598314e-06, -3.6375955507102247e-06, 1.4151639592147962e-06, 4.2113650601887195e-07, -1.939999398371774e-07, -4.6407467342799905e-08, 2.5623704137104118e-08, 4.858813846933329e-09, -3.2804494942567204e-09, -4.795853507726169e-10, 4.088803577650832e-10, 4.380935868649377e-11, -4.978202911775014e-11))
+        r[near] = _root_patch(x[near], 0.017202281289417254, 0.0, (0.4999260258522883, -0.008599868133162995, -0.24988904607480905, 0.004299368567256173, 0.06244760954945504, -0.001217947100226693, -0.01178963463886644, 0.0002643447739320861, 0.0019183211797816444, -4.909048242904121e-05, -0.00028485275473204703, 8.227153866240969e-06, 3.975933148564585e-05, -1.2820151152568315e-06, -5.306990749819575e-06, 1.8920597354123914e-07, 6.848184484645745e-07, -2.6771438966935698e-08, -8.606011302492256e-08, 3.6626242053342e-09, 1.0586972920455841e-08, -4.874942674907589e-10, -1.2797569455136935e-09, 6.341650387219881e-11, 1.5244293128206635e-10, -8.091431311682269e-12, -1.793362177554122e-11, 1.0154126265940943e-12, 2.0872012113556418e-12, -1.2560757006910238e-13, -2.406589275139344e-13))
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
@@ -1471,7 +1406,8 @@ def prelu_da(x, a=0.25, out=None):
 def _elu_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
-    np.expm1(x, out=b0)
+    np.minimum(x, (0), out=b0)
+    np.expm1(b0, out=b0)
     np.multiply((alpha), b0, out=r)
     m1 = s[1].view(np.int64)[:n]
     np.greater(x, (0), out=m1)
@@ -1499,7 +1435,8 @@ def elu(x, alpha=1.0, out=None):
 def _elu_prime_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
-    np.exp(x, out=b0)
+    np.minimum(x, (0), out=b0)
+    np.exp(b0, out=b0)
     np.multiply((alpha), b0, out=r)
     m1 = s[1].view(np.int64)[:n]
     np.greater(x, (0), out=m1)
@@ -1528,7 +1465,8 @@ def elu_prime(x, alpha=1.0, out=None):
 def _elu_prime2_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
-    np.exp(x, out=b0)
+    np.minimum(x, (0), out=b0)
+    np.exp(b0, out=b0)
     np.multiply((alpha), b0, out=r)
     m1 = s[1].view(np.int64)[:n]
     np.greater(x, (0), out=m1)
@@ -1555,11 +1493,13 @@ def elu_prime2(x, alpha=1.0, out=None):
 
 def _elu_dalpha_block(x, r, s, alpha):
     n = x.size
-    np.expm1(x, out=r)
-    m0 = s[0].view(np.int64)[:n]
-    np.greater(x, (0), out=m0)
-    i1 = s[1].view(np.int64)[:n]
-    _select(r, (0), m0, i1)
+    b0 = s[0][:n]
+    np.minimum(x, (0), out=b0)
+    np.expm1(b0, out=r)
+    m1 = s[1].view(np.int64)[:n]
+    np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, (0), m1, i2)
 
 
 def elu_dalpha(x, alpha=1.0, out=None):
@@ -1575,14 +1515,15 @@ def elu_dalpha(x, alpha=1.0, out=None):
     _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_elu_dalpha_block, 4, x, r, alpha)
+    _blocks(_elu_dalpha_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
 def _selu_block(x, r, s):
     n = x.size
     b0 = s[0][:n]
-    np.expm1(x, out=b0)
+    np.minimum(x, (0), out=b0)
+    np.expm1(b0, out=b0)
     np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
     np.multiply((1.050700987355480493419334985294600000000), x, out=b0)
     m1 = s[1].view(np.int64)[:n]
@@ -1607,13 +1548,29 @@ def selu(x, out=None):
 
 def _selu_prime_block(x, r, s):
     n = x.size
+    g = s[3].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    np.copyto(r, (np.inf))
     b0 = s[0][:n]
-    np.exp(x, out=b0)
-    np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
+    np.minimum(x, (709.218479587841), out=b0)
+    np.exp(b0, out=b0)
+    np.multiply((1.758099340847376859940217520812319342060), b0, out=b0)
     m1 = s[1].view(np.int64)[:n]
-    np.greater(x, (0), out=m1)
+    np.less_equal(x, (709.218479587841), out=m1)
     i2 = s[2].view(np.int64)[:n]
+    _select(r, b0, m1, i2)
+    np.greater(x, (0), out=m1)
     _select(r, (1.050700987355480493419334985294600000000), m1, i2)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 1.0507009873554805, 0.0), where=at_inf)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def selu_prime(x, out=None):
@@ -1632,13 +1589,29 @@ def selu_prime(x, out=None):
 
 def _selu_prime2_block(x, r, s):
     n = x.size
+    g = s[3].view(np.bool_)[:n]
+    np.isinf(x, out=g)
+    inf_seen = g.any()
+    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
+        x_in, at_inf = x, g.copy()
+        x = np.where(at_inf, 0.0, x)
+    np.copyto(r, (np.inf))
     b0 = s[0][:n]
-    np.exp(x, out=b0)
-    np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
+    np.minimum(x, (709.218479587841), out=b0)
+    np.exp(b0, out=b0)
+    np.multiply((1.758099340847376859940217520812319342060), b0, out=b0)
     m1 = s[1].view(np.int64)[:n]
-    np.greater(x, (0), out=m1)
+    np.less_equal(x, (709.218479587841), out=m1)
     i2 = s[2].view(np.int64)[:n]
+    _select(r, b0, m1, i2)
+    np.greater(x, (0), out=m1)
     _select(r, (0), m1, i2)
+    if inf_seen:
+        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def selu_prime2(x, out=None):
@@ -1658,7 +1631,8 @@ def selu_prime2(x, out=None):
 def _celu_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
-    np.divide(x, (alpha), out=b0)
+    np.minimum(x, (0), out=b0)
+    np.divide(b0, (alpha), out=b0)
     np.expm1(b0, out=b0)
     np.multiply((alpha), b0, out=r)
     m1 = s[1].view(np.int64)[:n]
@@ -1687,7 +1661,8 @@ def celu(x, alpha=1.0, out=None):
 def _celu_prime_block(x, r, s, alpha):
     n = x.size
     b0 = s[0][:n]
-    np.divide(x, (alpha), out=b0)
+    np.minimum(x, (0), out=b0)
+    np.divide(b0, (alpha), out=b0)
     np.exp(b0, out=r)
     m1 = s[1].view(np.int64)[:n]
     np.greater(x, (0), out=m1)
@@ -1717,7 +1692,8 @@ def _celu_prime2_block(x, r, s, alpha):
     n = x.size
     t0 = 1/(alpha)
     b0 = s[0][:n]
-    np.multiply(t0, x, out=b0)
+    np.minimum(x, (0), out=b0)
+    np.multiply(t0, b0, out=b0)
     np.exp(b0, out=b0)
     np.multiply(t0, b0, out=r)
     m1 = s[1].view(np.int64)[:n]
@@ -1752,7 +1728,8 @@ def _celu_dalpha_block(x, r, s, alpha):
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.divide(x, (alpha), out=b0)
+    np.minimum(x, (0), out=b0)
+    np.divide(b0, (alpha), out=b0)
     t0 = b0
     b1 = s[1][:n]
     np.exp(t0, out=b1)
@@ -1830,7 +1807,7 @@ def _gelu_prime_block(x, r, s):
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.copyto(b0, np.clip(x, -64.0, -1.7677669529663689))
+    np.copyto(b0, np.clip(np.minimum(x, -1.7677669529663689), -64.0, -1.7677669529663689))
     t0 = b0
     b1 = s[1][:n]
     np.copyto(b1, np.clip(x, -64.0, 64.0))
@@ -2094,14 +2071,14 @@ def _gelu_tanh_prime2_block(x, r, s):
     np.multiply((0.7978845608028653558798921198687637369517), t0, out=b6)
     np.multiply(b6, b5, out=b6)
     np.tanh(b6, out=b6)
-    np.multiply((0.3183098861837906715377675267450287240689), t0, out=b5)
+    np.multiply((0.1591549430918953357688837633725143620345), t0, out=b5)
     np.multiply(b5, b4, out=b5)
     np.multiply(b5, b6, out=b5)
     np.negative(b5, out=b5)
-    np.multiply((4281288976.356014926580325136791812459735), t1, out=b6)
+    np.multiply((2140644488.178007463290162568395906229868), t1, out=b6)
     np.add(b5, b6, out=b5)
-    np.add(b5, (15957691216.05730711759784239737527473903), out=b5)
-    np.multiply((1/5000000000), b5, out=b5)
+    np.add(b5, (7978845608.028653558798921198687637369517), out=b5)
+    np.multiply((1/2500000000), b5, out=b5)
     np.add(t3, (1), out=b6)
     np.square(b6, out=b6)
     np.divide(b5, b6, out=b5)
@@ -2276,49 +2253,43 @@ def _swish_beta_prime2_block(x, r, s, beta):
     b0 = s[0][:n]
     np.abs(x, out=b0)
     np.multiply((beta), b0, out=b0)
+    np.negative(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.negative(t0, out=b1)
-    np.exp(b1, out=b1)
+    np.multiply((beta), x, out=b1)
     t1 = b1
     b2 = s[2][:n]
-    np.add(t1, (1), out=b2)
+    np.expm1(t0, out=b2)
+    np.multiply(t1, b2, out=b2)
     t2 = b2
     b3 = s[3][:n]
-    np.multiply((beta), x, out=b3)
+    np.exp(t0, out=b3)
     t3 = b3
     b4 = s[4][:n]
-    np.multiply((beta**2), x, out=b4)
+    np.add(t3, (1), out=b4)
     t4 = b4
     b5 = s[5][:n]
-    np.multiply((2), t3, out=b5)
-    np.negative(b5, out=b5)
-    np.exp(b5, out=b5)
+    np.multiply(t2, t3, out=b5)
+    np.divide(b5, t4, out=b5)
+    t5 = b5
     b6 = s[6][:n]
-    np.multiply((2), t4, out=b6)
-    np.multiply(b6, b5, out=b6)
-    np.power(t2, (3), out=b5)
-    np.divide(b6, b5, out=b6)
-    t5 = b6
-    np.square(t2, out=b5)
-    np.divide(t1, b5, out=b5)
-    t6 = b5
+    np.square(t4, out=b6)
+    np.divide((beta), b6, out=b6)
+    t6 = b6
     b7 = s[7][:n]
-    np.multiply((2), (beta), out=b7)
-    np.multiply(b7, t6, out=b7)
+    np.negative(t2, out=b7)
+    np.add(b7, t5, out=b7)
+    np.add(b7, (2), out=b7)
+    np.multiply(t6, b7, out=b7)
+    _exp_times(t0, b7, r, t3)
+    np.negative(t5, out=b7)
+    np.add(t2, b7, out=b7)
+    np.add(b7, (2), out=b7)
+    np.multiply(t6, b7, out=b7)
     b8 = s[8][:n]
-    np.multiply(t4, t6, out=b8)
-    np.negative(b8, out=b8)
-    np.add(b7, b8, out=b7)
-    t7 = b7
-    np.multiply((3), t0, out=b8)
-    np.negative(b8, out=b8)
-    np.exp(b8, out=b8)
-    np.multiply(t5, b8, out=b8)
-    np.add(b8, t7, out=r)
-    np.add(t5, t7, out=b8)
+    _exp_times(t0, b7, b8, t3)
     m9 = s[9].view(np.int64)[:n]
-    np.greater_equal(t3, (0), out=m9)
+    np.greater_equal(t1, (0), out=m9)
     i10 = s[10].view(np.int64)[:n]
     _select(r, b8, m9, i10)
     if inf_seen:
@@ -2726,53 +2697,16 @@ def log_sigmoid_prime(x, out=None):
 
 def _log_sigmoid_prime2_block(x, r, s):
     n = x.size
-    g = s[10].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.multiply((2), x, out=b0)
+    np.abs(x, out=b0)
     np.negative(b0, out=b0)
     np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.abs(x, out=b1)
-    t1 = b1
-    b2 = s[2][:n]
-    np.negative(t1, out=b2)
-    np.exp(b2, out=b2)
-    t2 = b2
-    b3 = s[3][:n]
-    np.add(t2, (1), out=b3)
-    t3 = b3
-    b4 = s[4][:n]
-    np.divide(1.0, t3, out=b4)
-    np.square(b4, out=b4)
-    t4 = b4
-    b5 = s[5][:n]
-    np.divide(1.0, t3, out=b5)
-    t5 = b5
-    b6 = s[6][:n]
-    np.multiply((2), t1, out=b6)
-    np.negative(b6, out=b6)
-    np.exp(b6, out=b6)
-    b7 = s[7][:n]
-    np.multiply(t0, t4, out=b7)
-    np.multiply(b7, b6, out=b7)
-    np.negative(t5, out=b6)
-    np.add(b7, b6, out=r)
-    np.multiply(t0, t4, out=b6)
-    np.multiply(t2, t5, out=b7)
-    np.negative(b7, out=b7)
-    np.add(b6, b7, out=b6)
-    m8 = s[8].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m8)
-    i9 = s[9].view(np.int64)[:n]
-    _select(r, b6, m8, i9)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+    np.add(t0, (1), out=b1)
+    np.square(b1, out=b1)
+    np.divide(t0, b1, out=b1)
+    np.negative(b1, out=r)
 
 
 def log_sigmoid_prime2(x, out=None):
@@ -2783,7 +2717,7 @@ def log_sigmoid_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_log_sigmoid_prime2_block, 12, x, r)
+    _blocks(_log_sigmoid_prime2_block, 4, x, r)
     return _result(r, scalar, out)
 
 
@@ -2817,28 +2751,11 @@ def softsign(x, out=None):
 
 def _softsign_prime_block(x, r, s):
     n = x.size
-    g = s[4].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
     np.abs(x, out=b0)
     np.add(b0, (1), out=b0)
-    t0 = b0
-    b1 = s[1][:n]
-    np.divide(1.0, t0, out=b1)
-    b2 = s[2][:n]
-    np.copyto(b2, np.sign(x))
-    np.multiply(x, b2, out=b2)
-    b3 = s[3][:n]
-    np.square(t0, out=b3)
-    np.divide(b2, b3, out=b2)
-    np.negative(b2, out=b2)
-    np.add(b1, b2, out=r)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+    np.divide(1.0, b0, out=b0)
+    np.square(b0, out=r)
 
 
 def softsign_prime(x, out=None):
@@ -2849,40 +2766,21 @@ def softsign_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softsign_prime_block, 6, x, r)
+    _blocks(_softsign_prime_block, 3, x, r)
     return _result(r, scalar, out)
 
 
 def _softsign_prime2_block(x, r, s):
     n = x.size
-    g = s[5].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
     np.copyto(b0, np.sign(x))
-    t0 = b0
+    np.multiply((2), b0, out=b0)
     b1 = s[1][:n]
     np.abs(x, out=b1)
     np.add(b1, (1), out=b1)
-    t1 = b1
-    b2 = s[2][:n]
-    np.square(t0, out=b2)
-    np.multiply((2), b2, out=b2)
-    np.multiply(b2, x, out=b2)
-    b3 = s[3][:n]
-    np.power(t1, (3), out=b3)
-    np.divide(b2, b3, out=b2)
-    np.multiply((2), t0, out=b3)
-    b4 = s[4][:n]
-    np.square(t1, out=b4)
-    np.divide(b3, b4, out=b3)
-    np.negative(b3, out=b3)
-    np.add(b2, b3, out=r)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
+    np.power(b1, (3), out=b1)
+    np.divide(b0, b1, out=b0)
+    np.negative(b0, out=r)
 
 
 def softsign_prime2(x, out=None):
@@ -2893,7 +2791,7 @@ def softsign_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softsign_prime2_block, 7, x, r)
+    _blocks(_softsign_prime2_block, 4, x, r)
     return _result(r, scalar, out)
 
 
@@ -2978,16 +2876,20 @@ def hard_sigmoid_prime2(x, out=None):
 def _hard_silu_block(x, r, s):
     n = x.size
     b0 = s[0][:n]
-    np.add(x, (3), out=b0)
+    np.minimum(x, (3), out=b0)
+    np.maximum(b0, (-3), out=b0)
+    t0 = b0
     b1 = s[1][:n]
-    np.multiply((1/6), x, out=b1)
-    np.multiply(b1, b0, out=r)
-    m2 = s[2].view(np.int64)[:n]
-    np.greater(x, (3), out=m2)
-    i3 = s[3].view(np.int64)[:n]
-    _select(r, x, m2, i3)
-    np.less(x, (-3), out=m2)
-    _select(r, (0), m2, i3)
+    np.add(t0, (3), out=b1)
+    b2 = s[2][:n]
+    np.multiply((1/6), t0, out=b2)
+    np.multiply(b2, b1, out=r)
+    m3 = s[3].view(np.int64)[:n]
+    np.greater(x, (3), out=m3)
+    i4 = s[4].view(np.int64)[:n]
+    _select(r, x, m3, i4)
+    np.less(x, (-3), out=m3)
+    _select(r, (0), m3, i4)
 
 
 def hard_silu(x, out=None):
@@ -3000,7 +2902,7 @@ def hard_silu(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hard_silu_block, 6, x, r)
+    _blocks(_hard_silu_block, 7, x, r)
     return _result(r, scalar, out)
 
 
@@ -3720,29 +3622,35 @@ def threshold_dvalue(x, threshold=0.0, value=0.0, out=None):
 
 def _squareplus_block(x, r, s, b):
     n = x.size
-    g = s[5].view(np.bool_)[:n]
+    g = s[6].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.copyto(b0, np.hypot(x, np.sqrt(b)))
+    np.minimum(x, (0), out=b0)
     t0 = b0
+    t1 = np.sqrt(b)
     b1 = s[1][:n]
-    np.multiply((1/2), t0, out=b1)
+    np.multiply((1/2), x, out=b1)
     b2 = s[2][:n]
-    np.multiply((1/2), x, out=b2)
+    np.copyto(b2, np.hypot(x, t1))
+    np.multiply((1/2), b2, out=b2)
     np.add(b1, b2, out=r)
-    np.multiply((1/2), (b), out=b2)
-    np.negative(t0, out=b1)
-    np.add(b1, x, out=b1)
+    np.multiply((1/4), (b), out=b2)
+    np.multiply((1/2), t0, out=b1)
+    b3 = s[3][:n]
+    np.copyto(b3, np.hypot(t0, t1))
+    np.multiply((1/2), b3, out=b3)
+    np.negative(b3, out=b3)
+    np.add(b1, b3, out=b1)
     np.divide(b2, b1, out=b2)
     np.negative(b2, out=b2)
-    m3 = s[3].view(np.int64)[:n]
-    np.less(x, (0), out=m3)
-    i4 = s[4].view(np.int64)[:n]
-    _select(r, b2, m3, i4)
+    m4 = s[4].view(np.int64)[:n]
+    np.less(x, (0), out=m4)
+    i5 = s[5].view(np.int64)[:n]
+    _select(r, b2, m4, i5)
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
@@ -3758,37 +3666,47 @@ def squareplus(x, b=4.0, out=None):
     _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_block, 7, x, r, b)
+    _blocks(_squareplus_block, 8, x, r, b)
     return _result(r, scalar, out)
 
 
 def _squareplus_prime_block(x, r, s, b):
     n = x.size
-    g = s[6].view(np.bool_)[:n]
+    g = s[8].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.copyto(b0, np.hypot(x, np.sqrt(b)))
+    np.minimum(x, (0), out=b0)
     t0 = b0
+    t1 = np.sqrt(b)
     b1 = s[1][:n]
-    np.divide((1/2), t0, out=b1)
-    t1 = b1
+    np.copyto(b1, np.hypot(t0, t1))
+    t2 = b1
     b2 = s[2][:n]
-    np.add(t0, x, out=b2)
-    np.multiply(t1, b2, out=r)
-    np.multiply((b), t1, out=b2)
+    np.copyto(b2, np.hypot(x, t1))
+    t3 = b2
     b3 = s[3][:n]
-    np.negative(t0, out=b3)
-    np.add(b3, x, out=b3)
-    np.divide(b2, b3, out=b2)
-    np.negative(b2, out=b2)
-    m4 = s[4].view(np.int64)[:n]
-    np.less(x, (0), out=m4)
-    i5 = s[5].view(np.int64)[:n]
-    _select(r, b2, m4, i5)
+    np.multiply((1/2), t3, out=b3)
+    b4 = s[4][:n]
+    np.multiply((1/2), x, out=b4)
+    np.add(b3, b4, out=b3)
+    np.divide(b3, t3, out=r)
+    np.multiply((1/4), (b), out=b3)
+    np.divide(b3, t2, out=b3)
+    np.multiply((1/2), t0, out=b4)
+    b5 = s[5][:n]
+    np.multiply((1/2), t2, out=b5)
+    np.negative(b5, out=b5)
+    np.add(b4, b5, out=b4)
+    np.divide(b3, b4, out=b3)
+    np.negative(b3, out=b3)
+    m6 = s[6].view(np.int64)[:n]
+    np.less(x, (0), out=m6)
+    i7 = s[7].view(np.int64)[:n]
+    _select(r, b3, m6, i7)
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
 
@@ -3804,7 +3722,7 @@ def squareplus_prime(x, b=4.0, out=None):
     _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_prime_block, 8, x, r, b)
+    _blocks(_squareplus_prime_block, 10, x, r, b)
     return _result(r, scalar, out)
 
 
@@ -3857,7 +3775,18 @@ def squareplus_db(x, b=4.0, out=None):
 
 def _exponential_block(x, r, s):
     n = x.size
-    np.exp(x, out=r)
+    np.copyto(r, (np.inf))
+    b0 = s[0][:n]
+    np.minimum(x, (709.782712893384), out=b0)
+    np.exp(b0, out=b0)
+    m1 = s[1].view(np.int64)[:n]
+    np.less_equal(x, (709.782712893384), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, b0, m1, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def exponential(x, out=None):
@@ -3868,13 +3797,24 @@ def exponential(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_exponential_block, 2, x, r)
+    _blocks(_exponential_block, 5, x, r)
     return _result(r, scalar, out)
 
 
 def _exponential_prime_block(x, r, s):
     n = x.size
-    np.exp(x, out=r)
+    np.copyto(r, (np.inf))
+    b0 = s[0][:n]
+    np.minimum(x, (709.782712893384), out=b0)
+    np.exp(b0, out=b0)
+    m1 = s[1].view(np.int64)[:n]
+    np.less_equal(x, (709.782712893384), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, b0, m1, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def exponential_prime(x, out=None):
@@ -3886,13 +3826,24 @@ def exponential_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_exponential_prime_block, 2, x, r)
+    _blocks(_exponential_prime_block, 5, x, r)
     return _result(r, scalar, out)
 
 
 def _exponential_prime2_block(x, r, s):
     n = x.size
-    np.exp(x, out=r)
+    np.copyto(r, (np.inf))
+    b0 = s[0][:n]
+    np.minimum(x, (709.782712893384), out=b0)
+    np.exp(b0, out=b0)
+    m1 = s[1].view(np.int64)[:n]
+    np.less_equal(x, (709.782712893384), out=m1)
+    i2 = s[2].view(np.int64)[:n]
+    _select(r, b0, m1, i2)
+    g = s[3].view(np.bool_)[:n]
+    np.isnan(x, out=g)
+    if g.any():
+        np.copyto(r, x, where=g)
 
 
 def exponential_prime2(x, out=None):
@@ -3903,5 +3854,5 @@ def exponential_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_exponential_prime2_block, 2, x, r)
+    _blocks(_exponential_prime2_block, 5, x, r)
     return _result(r, scalar, out)

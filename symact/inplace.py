@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .functions import exp_times
-from .printing import NumpyPrinter
+from .printing import NumpyPrinter, varying_denominator
 
 _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
            sp.sin: "np.sin", sp.cos: "np.cos", sp.atan: "np.arctan", sp.sinh: "np.sinh",
@@ -146,7 +146,15 @@ class _Emitter:
         num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
         den = [sp.Pow(f.base, -f.exp) for f in factors if f.is_Pow and f.exp.is_Integer
                and f.exp < 0]
-        if den:
+        split = varying_denominator(sp.Mul(*factors))
+        if split is not None:  # n/a/b: a*b may overflow where the quotients do not
+            top = self._fold("np.multiply", split[0], None) if split[0] else "1.0"
+            bases = split[1]
+            out = top
+            for i, b in enumerate(bases):
+                last = i == len(bases) - 1 and not negate
+                out = self._ufunc("np.divide", [out, self.emit(b)], dest if last else None)
+        elif den:
             top = self._fold("np.multiply", num, None) if num else "1.0"
             bottom = self._fold("np.multiply", den, None)
             out = self._ufunc("np.divide", [top, bottom], None if negate else dest)

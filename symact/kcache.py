@@ -2,10 +2,10 @@
 
 Deriving, stabilizing, proving and patching every kernel costs minutes of SymPy and mpmath; the
 printed result depends only on the activation's definition and on symact's own source. The key
-is a SHA-256 of both (every module that takes part in deriving and printing a kernel), so any change to either
-misses the cache and recomputes. Entries are JSON (never pickle), written atomically, under
-``$SYMACT_CACHE_DIR`` / ``$XDG_CACHE_HOME/symact`` / ``~/.cache/symact``; ``SYMACT_NO_CACHE=1``
-turns the cache off. A corrupt or unreadable entry is a miss, never an error.
+is a SHA-256 of both (every module that takes part in deriving and printing a kernel), so any
+change to either misses the cache and recomputes. Entries are JSON (never pickle), written
+atomically, under ``$SYMACT_CACHE_DIR`` / ``$XDG_CACHE_HOME/symact`` / ``~/.cache/symact``;
+``SYMACT_NO_CACHE=1`` turns the cache off. A corrupt or unreadable entry is a miss, never an error.
 """
 
 from __future__ import annotations

@@ -151,3 +151,38 @@ def _check(patch: RootPatch, ref: Reference) -> float:
     xs = patch.x0_hi + np.linspace(-patch.radius, patch.radius, 301)
     err = _formula_error(patch, ref, xs)
     return float(err.max()) if math.isfinite(err.max()) else math.inf
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """kernel(x; p) = factor(p) * G(scale(p) * x) with G free of parameters (swish_beta' is
+    G(beta x), celu_dalpha is G(x / alpha)): a root of G is fixed in t = scale * x, so a patch
+    in t serves every parameter value."""
+
+    scale: object  # sympy expression in the parameters
+    factor: object
+
+
+def scaling(expr, x, params: dict) -> Scaling | None:
+    """The Scaling of ``expr`` in ``x`` for the parameters ``params`` (symbol -> default), or
+    None when x does not enter only through one product with the parameters."""
+    import sympy as sp
+
+    used = [p for p in params if expr.has(p)]
+    if not used:
+        return None
+    t = sp.Dummy("t")
+    for p in sorted(used, key=sp.default_sort_key):
+        for k in (p, 1 / p):
+            f = expr.subs(x, t / k)
+            base = f.subs(params)
+            if base == 0 or base.has(*used):
+                continue
+            try:
+                factor = sp.simplify(f / base)
+            except Exception:  # noqa: BLE001 -- SymPy may fail on Piecewise; not scalable
+                continue
+            if factor.has(t) or factor.free_symbols - set(used):
+                continue
+            return Scaling(k, factor)
+    return None

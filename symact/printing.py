@@ -111,6 +111,31 @@ def _rational_division(printer, expr) -> str | None:
     return f"{printer.parenthesize(num, PRECEDENCE['Mul'])}/{c.q}"
 
 
+def varying_denominator(expr: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr]] | None:
+    """(numerator factors, denominator bases, one per power) of a product whose denominator has
+    two or more distinct varying bases, else None."""
+    num, den = [], []
+    for f in sp.Mul.make_args(expr):
+        if f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.free_symbols:
+            den.extend([f.base] * int(-f.exp))
+        else:
+            num.append(f)
+    return (num, den) if len(set(den)) >= 2 else None
+
+
+def _sequential_division(printer, expr) -> str | None:
+    """n/(a b) printed as n/a/b when a and b both vary: a*b may overflow where the quotients
+    do not (squareplus' = b/(2 (h - x) h) for x < -1e154), and the roundings are as many."""
+    split = varying_denominator(expr)
+    if split is None:
+        return None
+    num, den = split
+    out = printer.parenthesize(sp.Mul(*num), PRECEDENCE["Mul"])
+    for b in den:
+        out += f"/{printer.parenthesize(b, PRECEDENCE['Pow'])}"
+    return out
+
+
 NUMPY_HELPERS.update(normal_helpers.NUMPY)
 C_HELPERS.update(normal_helpers.C)
 
@@ -142,7 +167,8 @@ class NumpyPrinter(NumPyPrinter):
         return f"np.abs({self._print(expr.args[0])})"
 
     def _print_Mul(self, expr):
-        return _rational_division(self, expr) or super()._print_Mul(expr)
+        return (_sequential_division(self, expr) or _rational_division(self, expr)
+                or super()._print_Mul(expr))
 
     def _fold(self, fn, args):
         out = self._print(args[0])
@@ -204,7 +230,8 @@ class CPrinter(C99CodePrinter):
         self.helpers: set[str] = set()
 
     def _print_Mul(self, expr):
-        return _rational_division(self, expr) or super()._print_Mul(expr)
+        return (_sequential_division(self, expr) or _rational_division(self, expr)
+                or super()._print_Mul(expr))
 
     def _print_exp_times(self, expr):
         self.helpers.add("symact_exp_times")

@@ -17,7 +17,10 @@ Three passes of general rules, each checked equal to its input (``prove``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mpmath
+import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
@@ -299,6 +302,8 @@ def _branchwise(r: sp.Expr, u: sp.Expr, w: sp.Symbol, uniform: bool = True) -> s
     sign-uniform coefficients no cancellation. None where the coefficients change sign."""
     num, den = sp.fraction(r)
     p, q = sp.Poly(num, w), sp.Poly(den, w)
+    if p.is_monomial and q.is_monomial:
+        return None  # c e^{ku}: one exponential already, nothing to share or cancel
     e = sp.Dummy("E", positive=True)
     n = max(p.degree(), q.degree())
     hi_num = sp.Poly(sp.expand(num.subs(w, 1 / e) * e**n), e)
@@ -309,9 +314,11 @@ def _branchwise(r: sp.Expr, u: sp.Expr, w: sp.Symbol, uniform: bool = True) -> s
     ):
         return None  # (a sum with a root keeps its numerator's signs: uniform=False)
     decay = _decay(u)
-    hi = (sp.factor(hi_num.as_expr()) / sp.factor(hi_den.as_expr())).subs(e, decay)
-    lo = (sp.factor(lo_num.as_expr()) / sp.factor(lo_den.as_expr())).subs(e, decay)
-    return sp.Piecewise((hi, u >= 0), (lo, True))
+    # E - 1 = expm1(-|u|): exact next to u = 0, where E - 1 would keep no digit
+    ones = {e - 1: expm1(decay.args[0]), 1 - e: -expm1(decay.args[0])}
+    hi = (sp.factor(hi_num.as_expr()) / sp.factor(hi_den.as_expr())).xreplace(ones)
+    lo = (sp.factor(lo_num.as_expr()) / sp.factor(lo_den.as_expr())).xreplace(ones)
+    return sp.Piecewise((hi.subs(e, decay), u >= 0), (lo.subs(e, decay), True))
 
 
 def _composite_atoms(expr: sp.Expr) -> set[sp.Expr]:
@@ -343,13 +350,22 @@ def rationals(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def _lower_rationals(node: sp.Expr, u: sp.Expr, w: sp.Symbol) -> sp.Expr:
-    if not node.has(softplus):
+def _has_softplus(node: sp.Expr) -> bool:
+    return node.has(softplus)
+
+
+def _lower_rationals(node: sp.Expr, u: sp.Expr, w: sp.Symbol,
+                     hot: Callable[[sp.Expr], bool] = _has_softplus,
+                     uniform: bool = True) -> sp.Expr:
+    """Lower the subexpressions of ``node`` that are rational in e^u and ``hot`` (hold what
+    must go: tanh(softplus(u)) for mish, a raw e^{ku} elsewhere)."""
+    if not hot(node):
         return node
     r = _rational_in_w(node, u, w)
     if r is not None:
-        lowered = _branchwise(r, u, w)
-        return node if lowered is None else lowered
+        lowered = _branchwise(r, u, w, uniform)
+        if lowered is not None or uniform:
+            return node if lowered is None else lowered
     if node.is_Add:  # x sigma - x t^2 sigma -> x * (sigma (1 - t^2)): group by cofactor
         groups: dict[sp.Expr, list[sp.Expr]] = {}
         for t in node.args:
@@ -359,23 +375,50 @@ def _lower_rationals(node: sp.Expr, u: sp.Expr, w: sp.Symbol) -> sp.Expr:
             terms = []
             for cofactor, parts in groups.items():
                 total = sp.Add(*parts)
-                r = _rational_in_w(total, u, w) if total.has(softplus) else None
+                r = _rational_in_w(total, u, w) if hot(total) else None
                 lowered = None if r is None else _branchwise(r, u, w, uniform=False)
                 if lowered is None:
-                    terms.extend(cofactor * _lower_rationals(p, u, w) for p in parts)
+                    terms.extend(cofactor * _lower_rationals(p, u, w, hot, uniform)
+                                 for p in parts)
                 else:
-                    terms.append(_lower_rationals(cofactor, u, w) * lowered)
+                    terms.append(_lower_rationals(cofactor, u, w, hot, uniform) * lowered)
             return sp.Add(*terms)
     if node.is_Mul:  # group the rational factors of a product (x * sigma(x) * sech^2(...))
         rational, other = [], []
         for f in node.args:
-            (rational if f.has(softplus) and _rational_in_w(f, u, w) is not None
+            (rational if hot(f) and _rational_in_w(f, u, w) is not None
              else other).append(f)
-        if len(rational) > 1:
-            lowered = _branchwise(_rational_in_w(sp.Mul(*rational), u, w), u, w)
+        if len(rational) > 1 or (rational and not uniform):
+            lowered = _branchwise(_rational_in_w(sp.Mul(*rational), u, w), u, w, uniform)
             if lowered is not None:
-                return sp.Mul(lowered, *[_lower_rationals(f, u, w) for f in other])
-    return node.func(*[_lower_rationals(a, u, w) for a in node.args])
+                return sp.Mul(lowered, *[_lower_rationals(f, u, w, hot, uniform) for f in other])
+    return node.func(*[_lower_rationals(a, u, w, hot, uniform) for a in node.args])
+
+
+def _raw_exps(expr: sp.Expr) -> list[sp.exp]:
+    """Exponentials of an unguarded argument (no |.|, min or max: they may overflow)."""
+    return sorted((e for e in expr.atoms(sp.exp) if e.args[0].free_symbols
+                   and not e.args[0].has(sp.Abs, sp.Min, sp.Max)), key=sp.default_sort_key)
+
+
+def exp_rationals(expr: sp.Expr) -> sp.Expr:
+    """A raw e^{ku} the recognizer left (2 e^{-2x} sigma(x)^3 in sigma'') lowers with the
+    subexpression around it that is rational in e^u: P(E)/Q(E) with E = e^{-|u|} per side of
+    u = 0, a factor E - 1 as expm1(-|u|) (sigma'' = E expm1(-x)/(1+E)^3 for x >= 0): no
+    overflow, and no cancellation but at a root of P (where a patch takes over)."""
+    for e in _raw_exps(expr):
+        if e not in expr.atoms(sp.exp):
+            continue  # lowered with an earlier one
+        k, v = e.args[0].as_coeff_Mul()
+        u, _ = _canonical(v)
+        if not k.is_Rational:
+            continue
+
+        def hot(node: sp.Expr, u=u) -> bool:
+            return any((a.args[0] / u).is_Rational for a in node.atoms(sp.exp))
+
+        expr = _lower_rationals(expr, u, sp.Dummy("w", positive=True), hot, uniform=False)
+    return expr
 
 
 # ----------------------------------------------------------------------------- pass 2
@@ -484,7 +527,7 @@ def _scale_branch(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     if k == 0:
         return expr
     g = _split_unit_fraction(sp.factor_terms(body / e**k), e, x)
-    if not g.subs(e, 0).has(x):
+    if not g.subs(expm1(decay.args[0]), e - 1).subs(e, 0).has(x):
         return expr  # bounded cofactor: the plain product already keeps its digits
     return exp_times(k * decay.args[0], g.subs(e, decay))
 
@@ -598,13 +641,146 @@ def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """The numerically sound equivalent of ``expr`` (a function of ``x``), ready to print."""
     if isinstance(expr, sp.Piecewise):
         expr = sp.Piecewise(*[(stabilize(e, x), c) for e, c in expr.args])
-        return sp.piecewise_fold(expr)
+        return clamp_branches(sp.piecewise_fold(expr), x)
+    if (guarded := overflow_guard(expr, x)) is not None:
+        return clamp_branches(guarded, x)
+    if (split := split_sign(expr, x)) is not None:
+        return split
     if _small_rational_polynomial(expr, x):
         return sp.factor(expr)  # factored, a polynomial is exact next to its rational roots
     if _algebraic(expr):
         expr = sp.together(expr)  # one fraction: b/(2 (x^2 + b)^(3/2)), not a difference
-    recognized = rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr)))))
-    return _clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x)
+    recognized = exp_rationals(
+        rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr))))))
+    return halve_sums(
+        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x)
+
+
+def halve_sums(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """A factor a + b of a product, with a and b both unbounded in x, as 2 (a/2 + b/2): a + b
+    overflows for |a|, |b| near 2^1023 where the halves do not (squareplus' = (x + h)/(2h) at
+    x = 1.8e308, its conjugate b/(2 (x - h)) at -1.8e308). Halving is exact."""
+
+    def unbounded(a: sp.Expr) -> bool:
+        return a.is_Add and all(t.has(x) for t in a.args) and not a.has(sp.exp)
+
+    def halve(m: sp.Expr) -> sp.Expr:
+        coeff, rest = m.as_coeff_Mul()
+        out = []
+        for f in sp.Mul.make_args(rest):
+            b, k = f.as_base_exp()
+            if unbounded(b) and k in (1, -1):
+                coeff *= sp.Integer(2) ** k  # a separate 2 would be distributed back
+                out.append(sp.Pow(sp.Add(*[t / 2 for t in b.args]), k))
+            else:
+                out.append(f)
+        return coeff * sp.Mul(*out)
+
+    return expr.replace(lambda m: m.is_Mul and any(unbounded(f.as_base_exp()[0])
+                                                   for f in m.args), halve)
+
+
+#: Functions that overflow (or raise) for a large argument outside the branch that uses them.
+_GROWING = (sp.exp, expm1, sp.sinh, sp.cosh)
+
+
+def _fragile(e: sp.Expr, x: sp.Symbol, interval: sp.Interval) -> bool:
+    """Can branch ``e`` overflow or divide by zero where it is not taken? An unguarded
+    exponential (e^x of ELU's x <= 0 branch), a division by a sum in x (b/(h(x) - x) of
+    squareplus's x < 0 branch is b/0 for large x > 0), or a square or higher power on a bounded
+    interval (x(x+3)/6 of hard_silu)."""
+    if any(g.args[0].has(x) and not g.args[0].has(sp.Abs, sp.Min, sp.Max)
+           for g in e.atoms(*_GROWING)):
+        return True
+    if any(p.exp.is_negative and p.base.is_Add and p.base.has(x)
+           and p.base.is_positive is not True and p.base.is_negative is not True
+           for p in e.atoms(sp.Pow)):
+        return True
+    bounded = interval.sup.is_finite and interval.inf.is_finite
+    return bounded and e.is_polynomial(x) and sp.degree(e, x) >= 2
+
+
+#: Half an ULP above the largest double: from here up, a result rounds to infinity.
+_OVERFLOW = mpmath.ldexp(2 - mpmath.ldexp(1, -52), 1023) + mpmath.ldexp(1, 970)
+
+
+def overflow_guard(expr: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
+    """c e^{kx + b}, whose value itself overflows past some x = T, as
+    ``Piecewise((c e^{kx + b}, x <= T), (+-inf, True))`` (clamped branchwise): infinity without
+    an overflow in the arithmetic. None for anything else."""
+    c, rest = expr.as_independent(x, as_Add=False)
+    if not isinstance(rest, sp.exp) or not c.is_number or c == 0:
+        return None
+    k, b = sp.Poly(rest.args[0], x).all_coeffs() if rest.args[0].is_polynomial(x) and sp.degree(
+        rest.args[0], x) == 1 else (None, None)
+    if k is None or not (k.is_number and b.is_number):
+        return None
+    with mpmath.workdps(50):
+        t = (mpmath.log(_OVERFLOW / abs(mpmath.mpf(sp.Float(c, 50)))) - mpmath.mpf(sp.Float(b, 50))
+             ) / mpmath.mpf(sp.Float(k, 50))
+        edge = float(t)
+        if (edge >= t) == (k > 0):  # the double on the finite side of T
+            edge = float(np.nextafter(edge, -np.inf if k > 0 else np.inf))
+    inf = sp.oo if c > 0 else -sp.oo
+    finite = x <= edge if k > 0 else x >= edge
+    return sp.Piecewise((expr, finite), (inf, True))
+
+
+def _tidy(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """A branch of a sign split in its simplest form: one factored fraction when rational."""
+    if expr.is_rational_function(x):
+        return sp.factor(sp.cancel(expr))
+    return expr
+
+
+def split_sign(expr: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
+    """An expression in sign(x) and |x| (softsign' = -x sign(x)/(1+|x|)^2 + 1/(1+|x|)) per side
+    of 0, where sign and |x| are plain: each side simplifies (1/(1+x)^2 for x > 0), and an even
+    or odd pair folds back into one expression in |x| (1/(1+|x|)^2, evaluated without
+    overflow). The value at x = 0 keeps its own branch unless the fold gives it already."""
+    if not expr.has(sp.sign(x)):
+        return None
+    pos = _tidy(expr.xreplace({sp.Abs(x): x, sp.sign(x): sp.S.One}), x)
+    neg = _tidy(expr.xreplace({sp.Abs(x): -x, sp.sign(x): sp.S.NegativeOne}), x)
+    if pos.has(sp.sign, sp.Abs) or neg.has(sp.sign, sp.Abs):
+        return None
+    zero = expr.subs(x, 0)
+    t = sp.Dummy("t", positive=True)
+    a = pos.subs(x, t)
+    if sp.simplify(a - neg.subs(x, -t)) == 0 and zero == pos.subs(x, 0):  # even
+        return stabilize(pos, x).xreplace({x: sp.Abs(x)})
+    if sp.simplify(a + neg.subs(x, -t)) == 0 and zero == 0:  # odd
+        return sp.sign(x) * stabilize(pos, x).xreplace({x: sp.Abs(x)})
+    return sp.Piecewise((stabilize(pos, x), x > 0), (stabilize(neg, x), x < 0), (zero, True))
+
+
+def clamp_branches(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Each branch of a Piecewise in x that holds an unguarded exponential is evaluated at x
+    clamped to the branch's interval (``alpha expm1(x)`` for x <= 0 in ELU reads min(x, 0)):
+    its value is unchanged where it is taken, and finite where it is not (NumPy computes both
+    sides of a select). Branches whose conditions are not intervals of x are left alone."""
+    if not isinstance(expr, sp.Piecewise):
+        return expr
+    taken = sp.S.EmptySet
+    branches = []
+    for e, c in expr.args:
+        try:
+            here = sp.S.Reals if c is sp.true else c.as_set()
+        except (NotImplementedError, ValueError, TypeError, AttributeError):
+            return expr
+        if c is not sp.true and c.free_symbols != {x}:
+            return expr
+        interval = here - taken
+        taken = taken | here
+        if isinstance(interval, sp.Interval) and _fragile(e, x, interval):
+            xc = x
+            if interval.sup.is_finite:
+                xc = sp.Min(xc, interval.sup)
+            if interval.inf.is_finite:
+                xc = sp.Max(xc, interval.inf)
+            e = e.xreplace({x: xc})
+        branches.append((e, c))
+    return sp.Piecewise(*branches)
 
 
 def _canonical_args(expr: sp.Expr) -> sp.Expr:
