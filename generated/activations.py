@@ -308,3 +308,201 @@ swish = silu
 
 
 swish_prime = silu_prime
+
+
+# --- vector activations (along an axis) --------------------------------------------------------
+
+
+def _vec_input(x, axis):
+    """(x as float64 of at least one dimension, the dtype to return, was x a scalar, axis >= 0)."""
+    a, dtype, scalar = _as_float64(x)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an integer, got {axis!r}")
+    if not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {a.ndim}")
+    return a, dtype, scalar, int(axis) % a.ndim
+
+
+def _vec_pair(x, v, axis, vname):
+    a, dtype, scalar, axis = _vec_input(x, axis)
+    b, vdtype, _ = _as_float64(v)
+    if b.shape != a.shape:
+        raise ValueError(f"{vname} has shape {b.shape}, expected the shape of x {a.shape}")
+    return a, b, np.result_type(dtype, vdtype), scalar, axis
+
+
+def _vec_core(x, axis, sign):
+    """(softmax, log_softmax) of sign*x along axis, in float64.
+
+    m = max_k x_k; d_k = x_k - m is carried as hi + lo (TwoSum, exact); e_k = exp(hi)(1 + lo);
+    t = sum of e_k over every k but one argmax; s = e / (1 + t); l = (hi - log1p(t)) + lo.
+    Rows with NaN, all -inf, or a +inf maximum follow the documented conventions.
+    """
+    x = -x if sign < 0 else x
+    if x.shape[axis] == 0:
+        return np.empty_like(x), np.empty_like(x)
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=axis, keepdims=True)
+        bad = ~np.isfinite(m)
+        mm = np.where(bad, 0.0, m)
+        hi = x - mm
+        bb = hi - x
+        lo = (x - (hi - bb)) + (-mm - bb)
+        lo = np.where(np.isfinite(lo), lo, 0.0)
+        e = np.exp(hi)
+        e = e + e * lo
+        top = np.expand_dims(np.argmax(np.where(np.isnan(x), -np.inf, x), axis=axis), axis)
+        others = e.copy()
+        np.put_along_axis(others, top, 0.0, axis=axis)
+        t = np.sum(others, axis=axis, keepdims=True)
+        s = e / (1.0 + t)
+        lg = (hi - np.log1p(t)) + lo
+        if np.any(bad):
+            pos = x == np.inf
+            c = np.maximum(np.sum(pos, axis=axis, keepdims=True), 1)
+            pinf = m == np.inf
+            s = np.where(pinf, np.where(pos, 1.0 / c, 0.0), s)
+            lg = np.where(pinf, np.where(pos, -np.log(c), -np.inf), lg)
+            nanrow = np.isnan(m) | (m == -np.inf)
+            s = np.where(nanrow, np.nan, s)
+            lg = np.where(nanrow, np.nan, lg)
+    return s, lg
+
+
+def _vec_out(r, dtype, scalar, out):
+    r = _result(r, dtype, scalar)
+    if out is None:
+        return r
+    if not isinstance(out, np.ndarray) or out.shape != np.shape(r):
+        raise ValueError(f"out must be an ndarray of shape {np.shape(r)}")
+    np.copyto(out, r, casting="same_kind")
+    return out
+
+
+def softmax(x, axis=-1, out=None):
+    """Softmax along an axis: exponentials normalized to sum to 1.
+
+    s_i = exp(x_i - m) / sum_k exp(x_k - m),  m = max_k x_k
+    Convention: stable: shifted by the row maximum m. A row whose maximum is +inf gives the limit: the +inf entries share the mass equally, the rest 0 (PyTorch gives NaN). A row of all -inf gives NaN (as PyTorch). Any NaN in a row makes that whole row NaN. Length-1 rows give 1.
+    Reference: Bridle, 'Probabilistic interpretation of feedforward classification network outputs' (1990); torch.nn.functional.softmax (dim -> axis)
+
+    axis: the axis along which to normalize (default -1); out: optional array for the result.
+    float16/float32 in gives the same dtype (computed in float64, rounded once).
+    """
+    x, dtype, scalar, axis = _vec_input(x, axis)
+    s, lg = _vec_core(x, axis, 1)
+    return _vec_out(s, dtype, scalar, out)
+
+
+def softmax_jvp(x, v, axis=-1):
+    """Jacobian-vector product of softmax along axis: J(x) v.
+
+    (J v)_i = s_i * (v_i - <s, v>)
+    """
+    x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(s * v, axis=axis, keepdims=True)
+        r = s * (v - dot)
+    return _result(r, dtype, scalar)
+
+
+def softmax_vjp(x, g, axis=-1):
+    """Vector-Jacobian product of softmax along axis: J(x)^T g.
+
+    (J^T g)_i = s_i * (g_i - <g, s>)
+    """
+    x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(g * s, axis=axis, keepdims=True)
+        r = s * (g - dot)
+    return _result(r, dtype, scalar)
+
+
+def log_softmax(x, axis=-1, out=None):
+    """Log-softmax along an axis: x - logsumexp(x).
+
+    l_i = x_i - m - log1p(sum_{k != argmax} exp(x_k - m)),  m = max_k x_k
+    Convention: stable: x_i - m - log1p(sum_{k != argmax} exp(x_k - m)). A row whose maximum is +inf gives -log(c) at its c entries equal to +inf (the log of their equal share) and -inf elsewhere; all -inf gives NaN (as PyTorch); any NaN makes the row NaN.
+    Reference: torch.nn.functional.log_softmax; logsumexp as in Blanchard, Higham, Higham, 'Accurately computing the log-sum-exp and softmax functions' (IMA J. Numer. Anal. 2021)
+
+    axis: the axis along which to normalize (default -1); out: optional array for the result.
+    float16/float32 in gives the same dtype (computed in float64, rounded once).
+    """
+    x, dtype, scalar, axis = _vec_input(x, axis)
+    s, lg = _vec_core(x, axis, 1)
+    return _vec_out(lg, dtype, scalar, out)
+
+
+def log_softmax_jvp(x, v, axis=-1):
+    """Jacobian-vector product of log_softmax along axis: J(x) v.
+
+    (J v)_i = v_i - <s, v>,  s = softmax(x)
+    """
+    x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(s * v, axis=axis, keepdims=True)
+        r = v - dot
+    return _result(r, dtype, scalar)
+
+
+def log_softmax_vjp(x, g, axis=-1):
+    """Vector-Jacobian product of log_softmax along axis: J(x)^T g.
+
+    (J^T g)_i = g_i - s_i * sum_k g_k,  s = softmax(x)
+    """
+    x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        r = g - s * np.sum(g, axis=axis, keepdims=True)
+    return _result(r, dtype, scalar)
+
+
+def softmin(x, axis=-1, out=None):
+    """Softmin along an axis: softmax(-x).
+
+    s_i = softmax(-x)_i
+    Convention: softmin(x) = softmax(-x); conventions as softmax with the roles of +inf and -inf swapped.
+    Reference: torch.nn.functional.softmin (dim -> axis)
+
+    axis: the axis along which to normalize (default -1); out: optional array for the result.
+    float16/float32 in gives the same dtype (computed in float64, rounded once).
+    """
+    x, dtype, scalar, axis = _vec_input(x, axis)
+    s, lg = _vec_core(x, axis, -1)
+    return _vec_out(s, dtype, scalar, out)
+
+
+def softmin_jvp(x, v, axis=-1):
+    """Jacobian-vector product of softmin along axis: J(x) v.
+
+    (J v)_i = -s_i * (v_i - <s, v>),  s = softmin(x)
+    """
+    x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
+    s, _ = _vec_core(x, axis, -1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(s * v, axis=axis, keepdims=True)
+        r = -s * (v - dot)
+    return _result(r, dtype, scalar)
+
+
+def softmin_vjp(x, g, axis=-1):
+    """Vector-Jacobian product of softmin along axis: J(x)^T g.
+
+    (J^T g)_i = -s_i * (g_i - <g, s>),  s = softmin(x)
+    """
+    x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
+    s, _ = _vec_core(x, axis, -1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(g * s, axis=axis, keepdims=True)
+        r = -s * (g - dot)
+    return _result(r, dtype, scalar)
+
+
+__all__ += [
+    "softmax", "softmax_jvp", "softmax_vjp",
+    "log_softmax", "log_softmax_jvp", "log_softmax_vjp",
+    "softmin", "softmin_jvp", "softmin_vjp",
+]

@@ -24,6 +24,7 @@ from .catalog import X
 from .errors import OutputError
 from .patch import RootPatch, find_patches
 from .printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter, c_horner
+from .vector import vector_activations, vector_code
 from .verify import Reference
 
 REGENERATE = "symact generate"
@@ -225,6 +226,7 @@ def render_all() -> dict[str, str]:
         "activations": acts,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
+        "vectors": [vector_code(v) for v in vector_activations()],
     }
     files = {}
     for folder, mapping in TARGETS.items():

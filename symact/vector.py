@@ -252,5 +252,14 @@ def vector_activations() -> list[VectorActivation]:
     return list(_REGISTRY.values())
 
 
+def vector_code(v: VectorActivation) -> dict:
+    """What the templates need for one vector activation (sign -1: computed on -x)."""
+    s = v.spec
+    return {"name": v.name, "description": s.description, "reference": s.reference,
+            "conventions": s.conventions, "value_text": s.value_text, "jvp_text": s.jvp_text,
+            "vjp_text": s.vjp_text, "sign": -1 if v.name == "softmin" else 1,
+            "log": v.name == "log_softmax"}
+
+
 def get_vector(name: str) -> VectorActivation | None:
     return _REGISTRY.get(name)
