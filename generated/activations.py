@@ -369,8 +369,15 @@ def _vec_core(x, axis, sign):
     return s, lg
 
 
+def _vec_result(r, dtype, scalar):
+    """_result, rounding to float16/float32 without an underflow/overflow warning (the rounded
+    value is the correct result)."""
+    with np.errstate(all="ignore"):
+        return _result(r, dtype, scalar)
+
+
 def _vec_out(r, dtype, scalar, out):
-    r = _result(r, dtype, scalar)
+    r = _vec_result(r, dtype, scalar)
     if out is None:
         return r
     if not isinstance(out, np.ndarray) or out.shape != np.shape(r):
@@ -404,7 +411,7 @@ def softmax_jvp(x, v, axis=-1):
     with np.errstate(all="ignore"):
         dot = np.sum(s * v, axis=axis, keepdims=True)
         r = s * (v - dot)
-    return _result(r, dtype, scalar)
+    return _vec_result(r, dtype, scalar)
 
 
 def softmax_vjp(x, g, axis=-1):
@@ -417,7 +424,7 @@ def softmax_vjp(x, g, axis=-1):
     with np.errstate(all="ignore"):
         dot = np.sum(g * s, axis=axis, keepdims=True)
         r = s * (g - dot)
-    return _result(r, dtype, scalar)
+    return _vec_result(r, dtype, scalar)
 
 
 def log_softmax(x, axis=-1, out=None):
@@ -445,7 +452,7 @@ def log_softmax_jvp(x, v, axis=-1):
     with np.errstate(all="ignore"):
         dot = np.sum(s * v, axis=axis, keepdims=True)
         r = v - dot
-    return _result(r, dtype, scalar)
+    return _vec_result(r, dtype, scalar)
 
 
 def log_softmax_vjp(x, g, axis=-1):
@@ -457,7 +464,7 @@ def log_softmax_vjp(x, g, axis=-1):
     s, _ = _vec_core(x, axis, 1)
     with np.errstate(all="ignore"):
         r = g - s * np.sum(g, axis=axis, keepdims=True)
-    return _result(r, dtype, scalar)
+    return _vec_result(r, dtype, scalar)
 
 
 def softmin(x, axis=-1, out=None):
@@ -485,7 +492,7 @@ def softmin_jvp(x, v, axis=-1):
     with np.errstate(all="ignore"):
         dot = np.sum(s * v, axis=axis, keepdims=True)
         r = -s * (v - dot)
-    return _result(r, dtype, scalar)
+    return _vec_result(r, dtype, scalar)
 
 
 def softmin_vjp(x, g, axis=-1):
@@ -498,7 +505,7 @@ def softmin_vjp(x, g, axis=-1):
     with np.errstate(all="ignore"):
         dot = np.sum(g * s, axis=axis, keepdims=True)
         r = -s * (g - dot)
-    return _result(r, dtype, scalar)
+    return _vec_result(r, dtype, scalar)
 
 
 __all__ += [
