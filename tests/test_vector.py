@@ -46,8 +46,12 @@ def test_derived_forms_match_explicit_jacobian(name, n):
 def _mp_softmax(row, sign=1):
     with mpmath.workdps(60):
         xs = [sign * mpmath.mpf(t) for t in row]
-        z = mpmath.fsum(mpmath.exp(t) for t in xs)
-        return [mpmath.exp(t) / z for t in xs], [t - mpmath.log(z) for t in xs]
+        m = max(xs)  # shift only so that a length-1 row gives exactly log 1 = 0
+        top = xs.index(m)
+        # log z = log1p(rest): at 60 digits log(1 + 1e-47) would keep only ~13 digits
+        rest = mpmath.fsum(mpmath.exp(t - m) for k, t in enumerate(xs) if k != top)
+        z = 1 + rest
+        return [mpmath.exp(t - m) / z for t in xs], [(t - m) - mpmath.log1p(rest) for t in xs]
 
 
 def _mp_value(name, row):
