@@ -27,22 +27,30 @@ def _cmd_list(args) -> int:
     for a in acts:
         alias = f" (alias: {', '.join(a.aliases)})" if a.aliases else ""
         print(f"{a.name:<{width}}  {a.description}{alias}")
+    from .vector import vector_activations
+
+    for v in vector_activations():
+        print(f"{v.name:<{width}}  {v.description} (vector: axis)")
     return 0
 
 
 def _cmd_show(args) -> int:
     from .activation import get
     from .explain import to_text
+    from .vector import get_vector
 
-    print(to_text(get(args.name)))
+    vec = get_vector(args.name)
+    print(str(vec) if vec else to_text(get(args.name)))
     return 0
 
 
 def _cmd_latex(args) -> int:
     from .activation import get
     from .explain import to_latex
+    from .vector import get_vector, to_latex as vector_latex
 
-    print(to_latex(get(args.name)))
+    vec = get_vector(args.name)
+    print(vector_latex(vec) if vec else to_latex(get(args.name)))
     return 0
 
 
