@@ -47,7 +47,8 @@ def _cmd_show(args) -> int:
 def _cmd_latex(args) -> int:
     from .activation import get
     from .explain import to_latex
-    from .vector import get_vector, to_latex as vector_latex
+    from .vector import get_vector
+    from .vector import to_latex as vector_latex
 
     vec = get_vector(args.name)
     print(vector_latex(vec) if vec else to_latex(get(args.name)))

@@ -11,14 +11,14 @@ sums: symbolically by ``simplify`` of the difference, and for n = 1..4 against t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
 
 import sympy as sp
 
 N = sp.Symbol("n", integer=True, positive=True)
-I, J, K = sp.symbols("i j k", integer=True, positive=True)
+I, J, K = sp.symbols("i j k", integer=True, positive=True)  # noqa: E741
 XV, VV, GV = sp.IndexedBase("x"), sp.IndexedBase("v"), sp.IndexedBase("g")
 
 

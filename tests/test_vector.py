@@ -31,7 +31,7 @@ HARD_ROWS = [
 # --- the symbolic derivation -----------------------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_closed_forms_proven_for_symbolic_n(name):
-    v = dict(zip(NAMES, VECS))[name]
+    v = dict(zip(NAMES, VECS, strict=False))[name]
     assert v.jacobian.has(sp.KroneckerDelta)  # derived through the Sum, not typed in
     assert v.closed_forms_proven()
 
@@ -39,7 +39,7 @@ def test_closed_forms_proven_for_symbolic_n(name):
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 @pytest.mark.parametrize("name", NAMES)
 def test_derived_forms_match_explicit_jacobian(name, n):
-    v = dict(zip(NAMES, VECS))[name]
+    v = dict(zip(NAMES, VECS, strict=False))[name]
     assert v.verify(n)
 
 
@@ -83,7 +83,7 @@ def test_mp_jacobian_matches_numeric_differentiation():
             e[j] = 1.0
             jv, _ = _mp_products(name, row, e)
             for i in range(3):
-                def f(t, i=i, j=j):
+                def f(t, i=i, j=j, name=name):
                     r = list(map(mpmath.mpf, row))
                     r[j] += t
                     with mpmath.workdps(60):
@@ -123,7 +123,7 @@ def _c_prod(clib, name, kind, dtype):
 
 
 def _max_ulp(got, want, fmt):
-    return max(ulp_error(float(g), w, fmt) for g, w in zip(got, want))
+    return max(ulp_error(float(g), w, fmt) for g, w in zip(got, want, strict=False))
 
 
 def _impls(gen, clib, name, dtype):
@@ -170,7 +170,7 @@ def test_random_rows_numpy_and_c(gen, clib, row):
 def _prod_ok(got, want, s_scale, w):
     """Products: error within a few ULP of the terms' magnitude (the closed forms subtract)."""
     wmax = max(abs(float(t)) for t in w) or 1.0
-    for g, e, sc in zip(got, want, s_scale):
+    for g, e, sc in zip(got, want, s_scale, strict=False):
         tol = 8 * 2.0 ** -52 * (float(sc) + 1e-300) * wmax
         assert abs(float(g) - float(e)) <= tol + 4 * 2.0 ** -52 * abs(float(e)), (g, e)
 
@@ -230,7 +230,7 @@ def test_axis_on_3d_array_against_mpmath(gen, name):
         got = getattr(gen, name)(x, axis=axis)
         moved_got = np.moveaxis(got, axis, -1).reshape(-1, x.shape[axis])
         moved_x = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
-        for r, g in zip(moved_x, moved_got):
+        for r, g in zip(moved_x, moved_got, strict=False):
             assert _max_ulp(g, _mp_value(name, list(r)), F64) <= 4
         gv = getattr(gen, name + "_vjp")(x, np.ones_like(x), axis=axis)
         if name != "log_softmax":
