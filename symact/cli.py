@@ -27,13 +27,22 @@ def _cmd_list(args) -> int:
     for a in acts:
         alias = f" (alias: {', '.join(a.aliases)})" if a.aliases else ""
         print(f"{a.name:<{width}}  {a.description}{alias}")
+    from .vector import vector_activations
+
+    for v in vector_activations():
+        print(f"{v.name:<{width}}  {v.description} (vector: axis)")
     return 0
 
 
 def _cmd_show(args) -> int:
     from .activation import get
     from .explain import steps_to_text, to_text
+    from .vector import get_vector
 
+    vec = get_vector(args.name)
+    if vec is not None:
+        print(str(vec))
+        return 0
     act = get(args.name)
     print(steps_to_text(act.steps) if args.steps else to_text(act))
     return 0
@@ -42,9 +51,15 @@ def _cmd_show(args) -> int:
 def _cmd_latex(args) -> int:
     from .activation import get
     from .explain import steps_to_latex, to_latex
+    from .vector import get_vector
+    from .vector import to_latex as vector_latex
 
-    act = get(args.name)
-    body = steps_to_latex(act.steps) if args.steps else to_latex(act)
+    vec = get_vector(args.name)
+    if vec is not None:
+        body = vector_latex(vec)
+    else:
+        act = get(args.name)
+        body = steps_to_latex(act.steps) if args.steps else to_latex(act)
     if args.document:
         body = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
                 "\\usepackage[landscape,margin=1.5cm]{geometry}\n\\pagestyle{empty}\n"

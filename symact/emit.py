@@ -26,6 +26,7 @@ from .errors import OutputError
 from .inplace import inplace_lines
 from .patch import RootPatch, find_patches
 from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from .vector import vector_activations, vector_code
 from .verify import Reference
 
 REGENERATE = "symact generate"
@@ -278,6 +279,7 @@ def render_all(activations: list[Activation] | None = None,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
         "c_vector_libm": C_VECTOR_LIBM,
+        "vectors": [vector_code(v) for v in vector_activations()],
     }
     files = {}
     for folder, mapping in TARGETS.items():

@@ -21,7 +21,9 @@ def test_list_one_line_per_activation():
     out = run("list")
     assert out.returncode == 0
     lines = out.stdout.strip().splitlines()
-    assert len(lines) == len(symact.names())
+    from symact.vector import vector_activations
+
+    assert len(lines) == len(symact.names()) + len(vector_activations())
     assert any(line.startswith("silu") and "swish" in line for line in lines)
 
 
