@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
@@ -233,14 +234,50 @@ def render_all() -> dict[str, str]:
     return files
 
 
+#: Prefix of the temporary files write_atomic creates next to their target; a run killed
+#: between creating one and renaming it leaves it behind, and the next generate removes it.
+TMP_PREFIX = ".symact-tmp-"
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode a rewritten file keeps: the old file's, else 0o666 minus the umask (what
+    open() would give), not mkstemp's 0o600."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the renames in ``directory`` durable (best effort: not every platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` through a temporary file in the same directory and a rename,
-    so a reader (or a killed run) sees the old file or the new one, never a partial one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``content`` to ``path`` through a temporary file in the same directory, fsync it,
+    then rename it over ``path``: a reader, or a run killed at any moment, sees the old file or
+    the new one, never a partial one. If ``path`` is a symbolic link, the link itself is
+    replaced by a regular file; its target is never written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(content)
             fh.flush()
+            os.fchmod(fh.fileno(), _new_file_mode(path))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -248,19 +285,39 @@ def write_atomic(path: Path, content: str) -> None:
         raise
 
 
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete the temporary files a killed run left in ``out_dir`` (names starting with
+    TMP_PREFIX, which symact alone uses); returns them."""
+    stale = sorted(p for p in out_dir.iterdir() if p.name.startswith(TMP_PREFIX))
+    for p in stale:
+        if p.is_symlink() or p.is_file():
+            p.unlink(missing_ok=True)
+    return stale
+
+
+def owned_files() -> list[str]:
+    """The fixed file names ``generate`` writes; it touches nothing else in its directory."""
+    return [out for mapping in TARGETS.values() for out in mapping.values()]
+
+
 def generate(out_dir: Path) -> list[Path]:
-    """Write every generated file into ``out_dir`` (created if missing); only files symact owns
-    are touched. Returns the paths written."""
+    """Write every generated file into ``out_dir`` (created if missing); only the files symact
+    owns (``owned_files()``) are touched, plus leftover temporaries of a killed run. Each file
+    is replaced atomically (``write_atomic``). Returns the paths written."""
     files = render_all()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out_dir)
         written = []
         for name, content in files.items():
             path = out_dir / name
-            if path.exists() and path.read_text(encoding="utf-8") == content:
+            if (not path.is_symlink() and path.is_file()
+                    and path.read_bytes() == content.encode("utf-8")):
                 continue
             write_atomic(path, content)
             written.append(path)
+        if written:
+            _fsync_dir(out_dir)
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     return written
