@@ -271,7 +271,11 @@ def write_atomic(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` through a temporary file in the same directory, fsync it,
     then rename it over ``path``: a reader, or a run killed at any moment, sees the old file or
     the new one, never a partial one. If ``path`` is a symbolic link, the link itself is
-    replaced by a regular file; its target is never written."""
+    replaced by a regular file; its target is never written.
+
+    The directory is resolved first: tempfile normalises ``..`` lexically, the kernel
+    physically, and through a symlinked parent (``link/../out``) the two differ."""
+    path = Path(os.path.realpath(path.parent)) / path.name
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
