@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("symact: interrupted", file=sys.stderr)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
 

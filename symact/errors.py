@@ -8,6 +8,7 @@ EXIT_USAGE = 2  # bad flag or missing argument (argparse's own code)
 EXIT_USER_ERROR = 3  # unknown activation, bad expression, bad parameter value
 EXIT_DRIFT = 4  # ``generate --check`` found files that differ
 EXIT_IO = 5  # output directory not writable, file system error
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell convention)
 
 
 class SymactError(Exception):
