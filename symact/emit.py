@@ -7,6 +7,7 @@ order, no timestamps, no hash-ordered iteration.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import stat
@@ -304,14 +305,30 @@ def owned_files() -> list[str]:
     return [out for mapping in TARGETS.values() for out in mapping.values()]
 
 
+def _prepare(out_dir: Path) -> None:
+    """Create ``out_dir``, remove a killed run's temporaries and prove the directory writable,
+    before the (slow) rendering: an unusable directory fails at once."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
+    fd, probe = tempfile.mkstemp(dir=os.path.realpath(out_dir), prefix=TMP_PREFIX, suffix=".tmp")
+    os.close(fd)
+    os.unlink(probe)
+    for name in owned_files():
+        path = out_dir / name
+        if path.is_dir() and not path.is_symlink():
+            raise IsADirectoryError(errno.EISDIR, f"{name} is a directory")
+
+
 def generate(out_dir: Path) -> list[Path]:
     """Write every generated file into ``out_dir`` (created if missing); only the files symact
     owns (``owned_files()``) are touched, plus leftover temporaries of a killed run. Each file
     is replaced atomically (``write_atomic``). Returns the paths written."""
+    try:
+        _prepare(out_dir)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     files = render_all()
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out_dir)
         written = []
         for name, content in files.items():
             path = out_dir / name
