@@ -5850,3 +5850,240 @@ void symact_exponential_prime2_arrayf(const float *x, float *y, size_t n)
         }
     }
 }
+
+/* --- vector activations over a contiguous row ------------------------------------------------
+ * m = max_k x_k; d_k = x_k - m carried as hi + lo (TwoSum, exact); e_k = exp(hi) (1 + lo);
+ * t = compensated sum of e_k over every k but one argmax; softmax = e / (1 + t);
+ * log_softmax = (hi - log1p(t)) + lo. Nothing is stored: each pass recomputes e_k. */
+
+typedef struct {
+    int kind; /* 0 finite maximum, 1 NaN row (a NaN, or all -inf), 2 maximum +inf */
+    double m, t, log1pt, count;
+} symact_row_;
+
+static double symact_row_get_(const double *xd, const float *xf, size_t i, double sign)
+{
+    return sign * (xd != NULL ? xd[i] : (double)xf[i]);
+}
+
+static void symact_row_diff_(double xi, double m, double *hi, double *lo)
+{
+    double s = xi - m;
+    double bb = s - xi;
+    double err = (xi - (s - bb)) + (-m - bb);
+    *hi = s;
+    *lo = isfinite(err) ? err : 0.0;
+}
+
+static symact_row_ symact_row_scan_(const double *xd, const float *xf, size_t n, double sign)
+{
+    symact_row_ r = {1, -INFINITY, 0.0, 0.0, 0.0};
+    size_t top = 0;
+    for (size_t i = 0; i < n; ++i) {
+        double xi = symact_row_get_(xd, xf, i, sign);
+        if (isnan(xi)) {
+            return r;
+        }
+        if (xi > r.m) {
+            r.m = xi;
+            top = i;
+        }
+        if (xi == INFINITY) {
+            r.count += 1.0;
+        }
+    }
+    if (n == 0 || r.m == -INFINITY) {
+        return r;
+    }
+    if (r.m == INFINITY) {
+        r.kind = 2;
+        return r;
+    }
+    r.kind = 0;
+    double sum = 0.0, comp = 0.0; /* Neumaier */
+    for (size_t i = 0; i < n; ++i) {
+        if (i == top) {
+            continue;
+        }
+        double hi, lo;
+        symact_row_diff_(symact_row_get_(xd, xf, i, sign), r.m, &hi, &lo);
+        double e = exp(hi);
+        e += e * lo;
+        double s = sum + e;
+        comp += fabs(sum) >= fabs(e) ? (sum - s) + e : (e - s) + sum;
+        sum = s;
+    }
+    r.t = sum + comp;
+    r.log1pt = log1p(r.t);
+    return r;
+}
+
+static double symact_row_soft_(const symact_row_ *r, double xi)
+{
+    if (r->kind == 1) {
+        return NAN;
+    }
+    if (r->kind == 2) {
+        return xi == INFINITY ? 1.0 / r->count : 0.0;
+    }
+    double hi, lo;
+    symact_row_diff_(xi, r->m, &hi, &lo);
+    double e = exp(hi);
+    e += e * lo;
+    return e / (1.0 + r->t);
+}
+
+static double symact_row_log_(const symact_row_ *r, double xi)
+{
+    if (r->kind == 1) {
+        return NAN;
+    }
+    if (r->kind == 2) {
+        return xi == INFINITY ? -log(r->count) : -INFINITY;
+    }
+    double hi, lo;
+    symact_row_diff_(xi, r->m, &hi, &lo);
+    return (hi - r->log1pt) + lo;
+}
+
+/* value (log != 0: log_softmax), into yd or yf */
+static void symact_row_value_(const double *xd, const float *xf, double *yd, float *yf, size_t n,
+                              double sign, int logform)
+{
+    symact_row_ r = symact_row_scan_(xd, xf, n, sign);
+    for (size_t i = 0; i < n; ++i) {
+        double xi = symact_row_get_(xd, xf, i, sign);
+        double y = logform ? symact_row_log_(&r, xi) : symact_row_soft_(&r, xi);
+        if (yd != NULL) {
+            yd[i] = y;
+        } else {
+            yf[i] = (float)y;
+        }
+    }
+}
+
+/* mode 0: s*(w - <s,w>) times sign; mode 1 (log_softmax JVP): w - <s,w>;
+ * mode 2 (log_softmax VJP): w - s*sum(w). */
+static void symact_row_prod_(const double *xd, const float *xf, const double *wd, const float *wf,
+                             double *od, float *of, size_t n, double sign, int mode)
+{
+    symact_row_ r = symact_row_scan_(xd, xf, n, sign);
+    double acc = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+        double wi = wd != NULL ? wd[i] : (double)wf[i];
+        double si = symact_row_soft_(&r, symact_row_get_(xd, xf, i, sign));
+        acc += mode == 2 ? wi : si * wi;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        double wi = wd != NULL ? wd[i] : (double)wf[i];
+        double si = symact_row_soft_(&r, symact_row_get_(xd, xf, i, sign));
+        double o = mode == 0 ? sign * si * (wi - acc) : mode == 1 ? wi - acc : wi - si * acc;
+        if (od != NULL) {
+            od[i] = o;
+        } else {
+            of[i] = (float)o;
+        }
+    }
+}
+
+/* softmax: s_i = exp(x_i - m) / sum_k exp(x_k - m),  m = max_k x_k
+ * Convention: stable: shifted by the row maximum m. A row whose maximum is +inf gives the limit: the +inf entries share the mass equally, the rest 0 (PyTorch gives NaN). A row of all -inf gives NaN (as PyTorch). Any NaN in a row makes that whole row NaN. Length-1 rows give 1. */
+void symact_softmax(const double *x, double *y, size_t n)
+{
+    symact_row_value_(x, NULL, y, NULL, n, 1.0, 0);
+}
+
+void symact_softmaxf(const float *x, float *y, size_t n)
+{
+    symact_row_value_(NULL, x, NULL, y, n, 1.0, 0);
+}
+
+/* (J v)_i = s_i * (v_i - <s, v>) */
+void symact_softmax_jvp(const double *x, const double *v, double *out, size_t n)
+{
+    symact_row_prod_(x, NULL, v, NULL, out, NULL, n, 1.0, 0);
+}
+
+void symact_softmax_jvpf(const float *x, const float *v, float *out, size_t n)
+{
+    symact_row_prod_(NULL, x, NULL, v, NULL, out, n, 1.0, 0);
+}
+
+/* (J^T g)_i = s_i * (g_i - <g, s>) */
+void symact_softmax_vjp(const double *x, const double *g, double *out, size_t n)
+{
+    symact_row_prod_(x, NULL, g, NULL, out, NULL, n, 1.0, 0);
+}
+
+void symact_softmax_vjpf(const float *x, const float *g, float *out, size_t n)
+{
+    symact_row_prod_(NULL, x, NULL, g, NULL, out, n, 1.0, 0);
+}
+
+/* log_softmax: l_i = x_i - m - log1p(sum_{k != argmax} exp(x_k - m)),  m = max_k x_k
+ * Convention: stable: x_i - m - log1p(sum_{k != argmax} exp(x_k - m)). A row whose maximum is +inf gives -log(c) at its c entries equal to +inf (the log of their equal share) and -inf elsewhere; all -inf gives NaN (as PyTorch); any NaN makes the row NaN. */
+void symact_log_softmax(const double *x, double *y, size_t n)
+{
+    symact_row_value_(x, NULL, y, NULL, n, 1.0, 1);
+}
+
+void symact_log_softmaxf(const float *x, float *y, size_t n)
+{
+    symact_row_value_(NULL, x, NULL, y, n, 1.0, 1);
+}
+
+/* (J v)_i = v_i - <s, v>,  s = softmax(x) */
+void symact_log_softmax_jvp(const double *x, const double *v, double *out, size_t n)
+{
+    symact_row_prod_(x, NULL, v, NULL, out, NULL, n, 1.0, 1);
+}
+
+void symact_log_softmax_jvpf(const float *x, const float *v, float *out, size_t n)
+{
+    symact_row_prod_(NULL, x, NULL, v, NULL, out, n, 1.0, 1);
+}
+
+/* (J^T g)_i = g_i - s_i * sum_k g_k,  s = softmax(x) */
+void symact_log_softmax_vjp(const double *x, const double *g, double *out, size_t n)
+{
+    symact_row_prod_(x, NULL, g, NULL, out, NULL, n, 1.0, 2);
+}
+
+void symact_log_softmax_vjpf(const float *x, const float *g, float *out, size_t n)
+{
+    symact_row_prod_(NULL, x, NULL, g, NULL, out, n, 1.0, 2);
+}
+
+/* softmin: s_i = softmax(-x)_i
+ * Convention: softmin(x) = softmax(-x); conventions as softmax with the roles of +inf and -inf swapped. */
+void symact_softmin(const double *x, double *y, size_t n)
+{
+    symact_row_value_(x, NULL, y, NULL, n, -1.0, 0);
+}
+
+void symact_softminf(const float *x, float *y, size_t n)
+{
+    symact_row_value_(NULL, x, NULL, y, n, -1.0, 0);
+}
+
+/* (J v)_i = -s_i * (v_i - <s, v>),  s = softmin(x) */
+void symact_softmin_jvp(const double *x, const double *v, double *out, size_t n)
+{
+    symact_row_prod_(x, NULL, v, NULL, out, NULL, n, -1.0, 0);
+}
+
+void symact_softmin_jvpf(const float *x, const float *v, float *out, size_t n)
+{
+    symact_row_prod_(NULL, x, NULL, v, NULL, out, n, -1.0, 0);
+}
+
+/* (J^T g)_i = -s_i * (g_i - <g, s>),  s = softmin(x) */
+void symact_softmin_vjp(const double *x, const double *g, double *out, size_t n)
+{
+    symact_row_prod_(x, NULL, g, NULL, out, NULL, n, -1.0, 0);
+}
+
+void symact_softmin_vjpf(const float *x, const float *g, float *out, size_t n)
+{
+    symact_row_prod_(NULL, x, NULL, g, NULL, out, n, -1.0, 0);
+}

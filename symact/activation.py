@@ -5,6 +5,7 @@ Derivations are computed on first use and cached on the object (each is done onc
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -182,7 +183,13 @@ class Activation:
                 raise ParameterError(f"{self.name} has no parameter {k!r} (parameters: {allowed})")
         out = dict(self.params)
         for k, v in values.items():
-            if not known[k].contains(float(v)):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                raise ParameterError(f"{self.name}: {k} = {v!r} is not a number") from None
+            if not math.isfinite(v):
+                raise ParameterError(f"{self.name}: {k} = {v!r} is not a finite number")
+            if not known[k].contains(v):
                 raise ParameterError(
                     f"{self.name}: {k} = {v!r} is outside its valid range "
                     f"{known[k].describe_range()}"

@@ -68,7 +68,7 @@ class KernelSpec:
 
 def parse_header(header: Path) -> dict[str, KernelSpec]:
     """Every ``symact_NAME_array`` prototype of ``header``, with defaults from its comment."""
-    text, specs, start = header.read_text(), {}, 0
+    text, specs, start = header.read_text(encoding="utf-8"), {}, 0
     for m in _ARRAY_RE.finditer(text):
         comments = _COMMENT_RE.findall(text, start, m.start())
         defaults = {k: float(v) for k, v in _DEFAULT_RE.findall(comments[-1] if comments else "")}
@@ -81,7 +81,7 @@ def parse_header(header: Path) -> dict[str, KernelSpec]:
 def parse_aliases(header: Path) -> dict[str, str]:
     """alias -> kernel, for both directions of ``/* linear: ... (alias: identity) */`` lines."""
     aliases = {}
-    for name, names in _ALIAS_RE.findall(header.read_text()):
+    for name, names in _ALIAS_RE.findall(header.read_text(encoding="utf-8")):
         for alias in (a.strip() for a in names.split(",") if a.strip()):
             aliases[alias], aliases[alias + "_prime"] = name, name + "_prime"
     return aliases

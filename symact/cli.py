@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import errors
-from .errors import SymactError
+from .errors import OutputError, SymactError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -17,6 +17,26 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(errors.EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _out_dir(text: str) -> str:
+    """--out: a non-empty path (an empty one would silently mean the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty directory name")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("directory name contains a NUL character")
+    return text
+
+
+def _positive_int(text: str) -> int:
+    """--density: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _cmd_list(args) -> int:
@@ -27,13 +47,22 @@ def _cmd_list(args) -> int:
     for a in acts:
         alias = f" (alias: {', '.join(a.aliases)})" if a.aliases else ""
         print(f"{a.name:<{width}}  {a.description}{alias}")
+    from .vector import vector_activations
+
+    for v in vector_activations():
+        print(f"{v.name:<{width}}  {v.description} (vector: axis)")
     return 0
 
 
 def _cmd_show(args) -> int:
     from .activation import get
     from .explain import steps_to_text, to_text
+    from .vector import get_vector
 
+    vec = get_vector(args.name)
+    if vec is not None:
+        print(str(vec))
+        return 0
     act = get(args.name)
     print(steps_to_text(act.steps) if args.steps else to_text(act))
     return 0
@@ -42,9 +71,15 @@ def _cmd_show(args) -> int:
 def _cmd_latex(args) -> int:
     from .activation import get
     from .explain import steps_to_latex, to_latex
+    from .vector import get_vector
+    from .vector import to_latex as vector_latex
 
-    act = get(args.name)
-    body = steps_to_latex(act.steps) if args.steps else to_latex(act)
+    vec = get_vector(args.name)
+    if vec is not None:
+        body = vector_latex(vec)
+    else:
+        act = get(args.name)
+        body = steps_to_latex(act.steps) if args.steps else to_latex(act)
     if args.document:
         body = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
                 "\\usepackage[landscape,margin=1.5cm]{geometry}\n\\pagestyle{empty}\n"
@@ -107,10 +142,17 @@ def _cmd_accuracy(args) -> int:
     from .emit import write_atomic
 
     out = Path(args.out)
+    missing = [n for n in ("activations.py", "activations.c") if not (out / n).is_file()]
+    if missing:
+        raise OutputError(f"no generated code in {out}: {', '.join(missing)} missing "
+                          f"(run 'symact generate --out {out}')")
     rows = run(out, density=args.density)
     print(table(rows))
     if args.write:
-        write_atomic(out / "ACCURACY.md", document(rows, args.density))
+        try:
+            write_atomic(out / "ACCURACY.md", document(rows, args.density))
+        except OSError as exc:
+            raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
         print(f"wrote {out / 'ACCURACY.md'}")
     worst = [r for _, r in rows if r.max_ulp > (4 if r.dtype == "float64" else 1)]
     return 1 if worst else 0
@@ -215,15 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_docs)
 
     p = sub.add_parser("generate", help="regenerate generated/ (NumPy module and C library)")
-    p.add_argument("--out", default="generated", metavar="DIR",
+    p.add_argument("--out", default="generated", metavar="DIR", type=_out_dir,
                    help="output directory (default: generated)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 4 naming each file that differs")
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("accuracy", help="measure every generated kernel in ULPs, whole range")
-    p.add_argument("--out", default="generated", metavar="DIR", help="generated code to measure")
-    p.add_argument("--density", type=int, default=4, help="grid density multiplier (default 4)")
+    p.add_argument("--out", default="generated", metavar="DIR", type=_out_dir,
+                   help="generated code to measure")
+    p.add_argument("--density", type=_positive_int, default=4,
+                   help="grid density multiplier, >= 1 (default 4)")
     p.add_argument("--write", action="store_true", help="also write DIR/ACCURACY.md")
     p.set_defaults(func=_cmd_accuracy)
 
@@ -247,7 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_streams() -> None:
+    """A terminal whose encoding lacks a character (LC_ALL=de_DE.ISO-8859-1 and the '⋅' of
+    ``show``) gets an escape, not a UnicodeEncodeError traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -257,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("symact: interrupted", file=sys.stderr)
-        return 130
+        return errors.EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
 

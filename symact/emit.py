@@ -8,8 +8,10 @@ order, no timestamps, no hash-ordered iteration.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
@@ -26,6 +28,7 @@ from .errors import OutputError
 from .inplace import inplace_lines
 from .patch import RootPatch, find_patches
 from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from .vector import vector_activations, vector_code
 from .verify import Reference
 
 REGENERATE = "symact generate"
@@ -278,6 +281,7 @@ def render_all(activations: list[Activation] | None = None,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
         "c_vector_libm": C_VECTOR_LIBM,
+        "vectors": [vector_code(v) for v in vector_activations()],
     }
     files = {}
     for folder, mapping in TARGETS.items():
@@ -286,19 +290,55 @@ def render_all(activations: list[Activation] | None = None,
     return files
 
 
+#: Prefix of the temporary files write_atomic creates next to their target; a run killed
+#: between creating one and renaming it leaves it behind, and the next generate removes it.
+TMP_PREFIX = ".symact-tmp-"
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode a rewritten file keeps: the old file's, else 0o666 minus the umask (what
+    open() would give), not mkstemp's 0o600."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the renames in ``directory`` durable (best effort: not every platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path, content: str | bytes) -> None:
     """Write ``content`` (text as UTF-8, or bytes) to ``path`` through a temporary file in the
-    same directory and a rename, so a reader (or a killed run) sees the old file or the new one,
-    never a partial one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    same directory, fsync it, then rename it over ``path``: a reader, or a run killed at any
+    moment, sees the old file or the new one, never a partial one. If ``path`` is a symbolic
+    link, the link itself is replaced by a regular file; its target is never written.
+
+    The directory is resolved first: tempfile normalises ``..`` lexically, the kernel
+    physically, and through a symlinked parent (``link/../out``) the two differ."""
+    path = Path(os.path.realpath(path.parent)) / path.name
     data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.", suffix=".tmp")
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file gets the usual mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), _new_file_mode(path))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -316,11 +356,49 @@ def check_writable(out_dir: Path) -> None:
         raise OutputError(f"cannot write to {out_dir}: not a writable directory")
 
 
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete the temporary files a killed run left in ``out_dir`` (names starting with
+    TMP_PREFIX, which symact alone uses); returns them."""
+    stale = sorted(p for p in out_dir.iterdir() if p.name.startswith(TMP_PREFIX))
+    for p in stale:
+        if p.is_symlink() or p.is_file():
+            p.unlink(missing_ok=True)
+    return stale
+
+
+def owned_files() -> list[str]:
+    """The fixed file names ``generate`` writes; it touches nothing else in its directory."""
+    return [out for mapping in TARGETS.values() for out in mapping.values()]
+
+
+def _prepare(out_dir: Path, names: list[str]) -> None:
+    """Create ``out_dir``, remove a killed run's temporaries and prove the directory writable,
+    before the (slow) rendering: an unusable directory fails at once."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
+    fd, probe = tempfile.mkstemp(dir=os.path.realpath(out_dir), prefix=TMP_PREFIX, suffix=".tmp")
+    os.close(fd)
+    os.unlink(probe)
+    for name in names:
+        path = out_dir / name
+        if path.is_dir() and not path.is_symlink():
+            raise IsADirectoryError(errno.EISDIR, f"{name} is a directory")
+
+
+def prepare(out_dir: Path, names: list[str] | None = None) -> None:
+    """``_prepare`` with an OutputError (one line) for any failure."""
+    try:
+        _prepare(out_dir, owned_files() if names is None else names)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+
+
 def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
     """Write ``files`` (name -> content) atomically into ``out_dir`` (created if missing),
-    skipping those already identical. Returns the paths written."""
+    skipping those already identical; nothing else in ``out_dir`` is touched. Returns the
+    paths written."""
+    prepare(out_dir, list(files))
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for name, content in files.items():
             path = out_dir / name
@@ -328,6 +406,8 @@ def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
                 continue
             write_atomic(path, content)
             written.append(path)
+        if written:
+            _fsync_dir(out_dir)
     except (OSError, UnicodeDecodeError) as exc:
         raise OutputError(f"cannot write to {out_dir}: "
                           f"{getattr(exc, 'strerror', None) or exc}") from None
@@ -337,7 +417,10 @@ def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
 def generate(out_dir: Path, activations: list[Activation] | None = None,
              command: str = REGENERATE) -> list[Path]:
     """Write every generated file (of the catalog, or of ``activations``) into ``out_dir``;
-    only files symact owns are touched. Returns the paths written."""
+    only the files symact owns (``owned_files()``) are touched, plus leftover temporaries of a
+    killed run. The directory is checked before the (slow) rendering. Returns the paths
+    written."""
+    prepare(out_dir)
     return write_files(out_dir, render_all(activations, command))
 
 

@@ -9,6 +9,7 @@ EXIT_USER_ERROR = 3  # unknown activation, bad expression, bad parameter value
 EXIT_DRIFT = 4  # ``generate --check`` found files that differ
 EXIT_IO = 5  # output directory not writable, file system error
 EXIT_BUILD = 6  # ``build``: no C compiler, or the generated C failed to compile or load
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell convention)
 
 
 class SymactError(Exception):
