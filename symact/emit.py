@@ -26,7 +26,7 @@ from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
 from .inplace import inplace_lines
-from .patch import RootPatch, find_patches
+from .patch import RootPatch, find_patches, scaling
 from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
 from .vector import vector_activations, vector_code
 from .verify import Reference
@@ -79,6 +79,12 @@ class KernelCode:
     py_inplace: tuple[str, ...] = ()  # the kernel as NumPy statements writing into r
     scratch: int = 0  # scratch arrays py_inplace uses (s[0] .. s[scratch - 1])
     patches: tuple[RootPatch, ...] = ()
+    reaches_inf: bool = False  # |result| passes the largest double for some finite x
+    # patches of a kernel factor(p) * G(scale(p) * x) are in t = scale * x (patch.Scaling)
+    patch_scale_py: str = ""
+    patch_scale_c: str = ""
+    patch_factor_py: str = ""
+    patch_factor_c: str = ""
 
     @property
     def c_patches(self) -> list[tuple[str, str, str, str, int]]:
@@ -155,6 +161,24 @@ def _edges(fn, defaults: list[float], ref: Reference) -> tuple[bool, bool, float
     return guard_inf, not math.isnan(got_nan), limit_pos, limit_neg
 
 
+def _reaches_inf(act: Activation, kernel: Kernel) -> bool:
+    """Does the kernel's exact value pass the largest double at x = +-DBL_MAX, with the
+    default parameters or any sampled valid ones
+    (prelu with a = 2)? Then +-inf is its correctly rounded result there, and the NumPy code
+    lets that overflow happen without a warning."""
+    big = float(np.finfo(np.float64).max)
+    for params in [act.defaults, *act.param_samples()]:
+        ref = Reference(kernel.exact, X, params)
+        for xv in (big, -big):
+            try:
+                value = ref(xv)
+            except ArithmeticError:
+                continue
+            if abs(value) >= big:
+                return True
+    return False
+
+
 def fold_constants(expr: sp.Expr) -> sp.Expr:
     """Every irrational constant subexpression (sqrt(2)/sqrt(pi), ...) as one number to 40
     digits: rounded once when printed, and no M_PI (not C99) in the C."""
@@ -182,10 +206,24 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     ref = Reference(kernel.exact, X, act.defaults)
     defaults = list(act.params.values())
     guard_inf, guard_nan, lp, ln = _edges(fn, defaults, ref)
+    reaches_inf = not constant and _reaches_inf(act, kernel)
     patches: tuple[RootPatch, ...] = ()
-    if not act.params and not constant:  # a root that moves with a parameter is not patched
+    scaled = scaling(kernel.exact, X, act.defaults) if act.params and not constant else None
+    if not act.params and not constant:
         with np.errstate(all="ignore"):
             patches = tuple(find_patches(lambda a: np.asarray(fn(a), dtype=float), ref))
+    elif scaled is not None:  # the roots of G(t) are fixed in t = scale * x: patch in t
+        k_def, c_def = (float(e.subs(act.defaults)) for e in (scaled.scale, scaled.factor))
+        g = (kernel.exact.subs(X, X / scaled.scale) / scaled.factor).subs(act.defaults)
+        with np.errstate(all="ignore"):
+            patches = tuple(find_patches(
+                lambda t: np.asarray(fn(t / k_def, *defaults), dtype=float) / c_def,
+                Reference(g, X)))
+    scale_fields = {}
+    if patches and scaled is not None:
+        scale_fields = dict(
+            patch_scale_py=npp.doprint(scaled.scale), patch_scale_c=cp.doprint(scaled.scale),
+            patch_factor_py=npp.doprint(scaled.factor), patch_factor_c=cp.doprint(scaled.factor))
     if patches:
         py_helpers_extra, c_helpers_extra = {"_root_patch"}, {"symact_root_patch"}
     else:
@@ -204,7 +242,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         output_form=out_form, params=params, constant=constant,
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
-        py_inplace=py_inplace, scratch=scratch, patches=patches,
+        py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
+        **scale_fields,
     )
     return code, npp.helpers | py_helpers_extra, cp.helpers | c_helpers_extra
 

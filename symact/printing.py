@@ -113,14 +113,18 @@ def _rational_division(printer, expr) -> str | None:
 
 def varying_denominator(expr: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr]] | None:
     """(numerator factors, denominator bases, one per power) of a product whose denominator has
-    two or more distinct varying bases, else None."""
+    two or more distinct varying bases, or the square or a higher power of an unbounded one
+    (1/(1+|x|)^3), else None: such a product is printed as n/a/b (n/b/b/b), never as n/(a*b),
+    whose denominator may overflow where the quotient is merely small."""
     num, den = [], []
     for f in sp.Mul.make_args(expr):
         if f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.free_symbols:
             den.extend([f.base] * int(-f.exp))
         else:
             num.append(f)
-    return (num, den) if len(set(den)) >= 2 else None
+    many = len(set(den)) >= 2
+    power = any(den.count(b) >= 2 and unbounded(b) for b in set(den))
+    return (num, den) if many or power else None
 
 
 def _sequential_division(printer, expr) -> str | None:
@@ -134,6 +138,12 @@ def _sequential_division(printer, expr) -> str | None:
     for b in den:
         out += f"/{printer.parenthesize(b, PRECEDENCE['Pow'])}"
     return out
+
+
+def unbounded(base: sp.Expr) -> bool:
+    """Can ``base`` grow without bound? (1 + e^{-|x|}) cannot; 1 + |x| can."""
+    return bool(base.free_symbols) and bool(
+        base.replace(lambda e: isinstance(e, sp.exp), lambda e: sp.S.Zero).free_symbols)
 
 
 NUMPY_HELPERS.update(normal_helpers.NUMPY)
@@ -257,7 +267,10 @@ class CPrinter(C99CodePrinter):
         if expr.exp == 2:  # exact-enough and far cheaper than pow()
             base = self.parenthesize(expr.base, 1000)
             return f"({base}*{base})"
-        if expr.exp.is_Integer and expr.exp < -1:  # (1/b)^n: b^n may overflow where 1/b^n is 0
+        if expr.exp == -2:  # (1/b)^2: b^2 may overflow where 1/b^2 is 0
+            inv = f"(1.0/{self.parenthesize(expr.base, 1000)})"
+            return f"({inv}*{inv})"
+        if expr.exp.is_Integer and expr.exp < -1:
             return f"pow(1.0/{self.parenthesize(expr.base, 1000)}, {-expr.exp})"
         return super()._print_Pow(expr)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import mpmath
-import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
@@ -527,9 +526,20 @@ def _scale_branch(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     if k == 0:
         return expr
     g = _split_unit_fraction(sp.factor_terms(body / e**k), e, x)
-    if not g.subs(expm1(decay.args[0]), e - 1).subs(e, 0).has(x):
+    growth = g.subs(expm1(decay.args[0]), e - 1).subs(e, 0)
+    if not growth.has(x):
         return expr  # bounded cofactor: the plain product already keeps its digits
+    c = -decay.args[0] / sp.Abs(x)
+    if growth.is_polynomial(x) and sp.degree(growth, x) >= 2 and not c.has(x):
+        # beyond |k c x| = 1500 the product is 0 (e^-750 underflows): the cofactor reads x
+        # clamped there, so x^2 cannot overflow (swish_beta_dbeta = x^2 sigma'(beta x))
+        reach = _ZERO_EXPONENT / (k * c)
+        g = g.xreplace({x: sp.Max(sp.Min(x, reach), -reach)})
     return exp_times(k * decay.args[0], g.subs(e, decay))
+
+
+#: e^(-x/2) is 0 in double precision for x >= this, so exp_times(-x, g) is 0 for finite g.
+_ZERO_EXPONENT = 1500
 
 
 def _split_unit_fraction(g: sp.Expr, e: sp.Symbol, x: sp.Symbol) -> sp.Expr:
@@ -543,7 +553,7 @@ def _split_unit_fraction(g: sp.Expr, e: sp.Symbol, x: sp.Symbol) -> sp.Expr:
             return node
         terms = []
         for t in node.args:
-            if t.has(x) and inv in sp.Mul.make_args(t):
+            if t.has(x) and inv in sp.Mul.make_args(t) and (t * (1 + e)).is_polynomial(x, e):
                 u = t * (1 + e)
                 terms += [u, -u * e * inv]
             else:
@@ -642,8 +652,6 @@ def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     if isinstance(expr, sp.Piecewise):
         expr = sp.Piecewise(*[(stabilize(e, x), c) for e, c in expr.args])
         return clamp_branches(sp.piecewise_fold(expr), x)
-    if (guarded := overflow_guard(expr, x)) is not None:
-        return clamp_branches(guarded, x)
     if (split := split_sign(expr, x)) is not None:
         return split
     if _small_rational_polynomial(expr, x):
@@ -652,6 +660,8 @@ def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         expr = sp.together(expr)  # one fraction: b/(2 (x^2 + b)^(3/2)), not a difference
     recognized = exp_rationals(
         rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr))))))
+    if (sided := decaying_sides(recognized)) is not None:
+        recognized = sided
     return halve_sums(
         clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x)
 
@@ -698,32 +708,6 @@ def _fragile(e: sp.Expr, x: sp.Symbol, interval: sp.Interval) -> bool:
         return True
     bounded = interval.sup.is_finite and interval.inf.is_finite
     return bounded and e.is_polynomial(x) and sp.degree(e, x) >= 2
-
-
-#: Half an ULP above the largest double: from here up, a result rounds to infinity.
-_OVERFLOW = mpmath.ldexp(2 - mpmath.ldexp(1, -52), 1023) + mpmath.ldexp(1, 970)
-
-
-def overflow_guard(expr: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
-    """c e^{kx + b}, whose value itself overflows past some x = T, as
-    ``Piecewise((c e^{kx + b}, x <= T), (+-inf, True))`` (clamped branchwise): infinity without
-    an overflow in the arithmetic. None for anything else."""
-    c, rest = expr.as_independent(x, as_Add=False)
-    if not isinstance(rest, sp.exp) or not c.is_number or c == 0:
-        return None
-    k, b = sp.Poly(rest.args[0], x).all_coeffs() if rest.args[0].is_polynomial(x) and sp.degree(
-        rest.args[0], x) == 1 else (None, None)
-    if k is None or not (k.is_number and b.is_number):
-        return None
-    with mpmath.workdps(50):
-        t = (mpmath.log(_OVERFLOW / abs(mpmath.mpf(sp.Float(c, 50)))) - mpmath.mpf(sp.Float(b, 50))
-             ) / mpmath.mpf(sp.Float(k, 50))
-        edge = float(t)
-        if (edge >= t) == (k > 0):  # the double on the finite side of T
-            edge = float(np.nextafter(edge, -np.inf if k > 0 else np.inf))
-    inf = sp.oo if c > 0 else -sp.oo
-    finite = x <= edge if k > 0 else x >= edge
-    return sp.Piecewise((expr, finite), (inf, True))
 
 
 def _tidy(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -781,6 +765,41 @@ def clamp_branches(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
             e = e.xreplace({x: xc})
         branches.append((e, c))
     return sp.Piecewise(*branches)
+
+
+def _decaying(expr: sp.Expr, u: sp.Expr, side: int) -> sp.Expr:
+    """expr with its sigmoid and softplus of +-u in the forms that decay on ``side`` of u = 0:
+    for u >= 0, sigma(u) = 1 - sigma(-u) and softplus(u) = u + softplus(-u)."""
+    grow = u if side > 0 else -u
+    return sp.expand(expr.xreplace({sigmoid(grow): 1 - sigmoid(-grow),
+                                    softplus(grow): grow + softplus(-grow)}))
+
+
+def _free_part(expr: sp.Expr) -> sp.Expr:
+    return sp.Add(*[t for t in sp.Add.make_args(expr)
+                    if not t.has(sigmoid, softplus, logistic_density)])
+
+
+def decaying_sides(expr: sp.Expr) -> sp.Expr | None:
+    """Where the growing parts of sigmoid(u) and softplus(u) cancel in a sum (softplus_dbeta =
+    x sigma(bx)/b - softplus(bx)/b^2: x/b - x/b for large x), the sum per side of u = 0 in the
+    forms that decay there, so the cancellation is exact and symbolic: -x sigma(-bx)/b -
+    softplus(-bx)/b^2 for bx >= 0. None when no side cancels."""
+    if not expr.is_Add:
+        return None
+    args = {_canonical(b.args[0])[0] for b in expr.atoms(sigmoid, softplus)}
+    if len(args) != 1:
+        return None
+    (u,) = args
+    pos, neg = _decaying(expr, u, 1), _decaying(expr, u, -1)
+    introduced = [_free_part(_decaying(t, u, side)) for t in expr.args for side in (1, -1)]
+    if not any(f != 0 for f in introduced):
+        return None
+    if _free_part(pos) != 0 and _free_part(neg) != 0:
+        return None
+    pos = pos if _free_part(pos) == 0 else expr
+    neg = neg if _free_part(neg) == 0 else expr
+    return sp.Piecewise((pos, u >= 0), (neg, True))
 
 
 def _canonical_args(expr: sp.Expr) -> sp.Expr:
