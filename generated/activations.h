@@ -842,6 +842,38 @@ float symact_exponential_prime2f(float x);
 void symact_exponential_prime2_array(const double *x, double *y, size_t n);
 void symact_exponential_prime2_arrayf(const float *x, float *y, size_t n);
 
+/* Vector activations over a contiguous row x[0..n-1]; y may equal x (in place). float variants
+ * compute in double and round once. Conventions: a row with a NaN gives NaN everywhere, a row of
+ * all -inf gives NaN, a row whose maximum is +inf gives the limit (equal shares of the +inf
+ * entries). */
+/* softmax: s_i = exp(x_i - m) / sum_k exp(x_k - m),  m = max_k x_k */
+void symact_softmax(const double *x, double *y, size_t n);
+void symact_softmaxf(const float *x, float *y, size_t n);
+/* (J v)_i = s_i * (v_i - <s, v>) */
+void symact_softmax_jvp(const double *x, const double *v, double *out, size_t n);
+void symact_softmax_jvpf(const float *x, const float *v, float *out, size_t n);
+/* (J^T g)_i = s_i * (g_i - <g, s>) */
+void symact_softmax_vjp(const double *x, const double *g, double *out, size_t n);
+void symact_softmax_vjpf(const float *x, const float *g, float *out, size_t n);
+/* log_softmax: l_i = x_i - m - log1p(sum_{k != argmax} exp(x_k - m)),  m = max_k x_k */
+void symact_log_softmax(const double *x, double *y, size_t n);
+void symact_log_softmaxf(const float *x, float *y, size_t n);
+/* (J v)_i = v_i - <s, v>,  s = softmax(x) */
+void symact_log_softmax_jvp(const double *x, const double *v, double *out, size_t n);
+void symact_log_softmax_jvpf(const float *x, const float *v, float *out, size_t n);
+/* (J^T g)_i = g_i - s_i * sum_k g_k,  s = softmax(x) */
+void symact_log_softmax_vjp(const double *x, const double *g, double *out, size_t n);
+void symact_log_softmax_vjpf(const float *x, const float *g, float *out, size_t n);
+/* softmin: s_i = softmax(-x)_i */
+void symact_softmin(const double *x, double *y, size_t n);
+void symact_softminf(const float *x, float *y, size_t n);
+/* (J v)_i = -s_i * (v_i - <s, v>),  s = softmin(x) */
+void symact_softmin_jvp(const double *x, const double *v, double *out, size_t n);
+void symact_softmin_jvpf(const float *x, const float *v, float *out, size_t n);
+/* (J^T g)_i = -s_i * (g_i - <g, s>),  s = softmin(x) */
+void symact_softmin_vjp(const double *x, const double *g, double *out, size_t n);
+void symact_softmin_vjpf(const float *x, const float *g, float *out, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -348,8 +348,10 @@ def _sigmoid_prime_block(x, r, s):
     t0 = b0
     b1 = s[1][:n]
     np.add(t0, (1), out=b1)
-    np.square(b1, out=b1)
-    np.divide(t0, b1, out=r)
+    np.divide(t0, b1, out=b1)
+    b2 = s[2][:n]
+    np.add(t0, (1), out=b2)
+    np.divide(b1, b2, out=r)
 
 
 def sigmoid_prime(x, out=None):
@@ -361,7 +363,7 @@ def sigmoid_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_sigmoid_prime_block, 4, x, r)
+    _blocks(_sigmoid_prime_block, 5, x, r)
     return _result(r, scalar, out)
 
 
@@ -379,7 +381,10 @@ def _sigmoid_prime2_block(x, r, s):
     np.multiply(t1, b2, out=b2)
     b3 = s[3][:n]
     np.add(t1, (1), out=b3)
-    np.power(b3, (3), out=b3)
+    np.divide(b2, b3, out=b2)
+    np.add(t1, (1), out=b3)
+    np.divide(b2, b3, out=b2)
+    np.add(t1, (1), out=b3)
     np.divide(b2, b3, out=b2)
     t2 = b2
     np.negative(t2, out=r)
@@ -390,9 +395,9 @@ def _sigmoid_prime2_block(x, r, s):
     d = s[7][:n]  # Taylor patch at the root 0.0
     np.subtract(x, 0.0, out=d)
     near = s[6].view(np.bool_)[:n]
-    np.less(np.abs(d, out=d), 1.0, out=near)
+    np.less(np.abs(d, out=d), 0.15655046931688368, out=near)
     if near.any():
-        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09, 0.0, -1.1846322944735478e-09, 0.0, 1.423261022805777e-10, 0.0, -1.6872159501128318e-11, 0.0, 1.977378665328112e-12, 0.0, -2.2946529876667375e-13, 0.0, 2.6399654444872512e-14, 0.0, -3.014265758487492e-15, 0.0, 3.418527344404025e-16, 0.0, -3.853747815388839e-17, 0.0, 4.320949499240241e-18, 0.0, -4.821179964667981e-19))
+        r[near] = _root_patch(x[near], 0.0, 0.0, (0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07))
 
 
 def sigmoid_prime2(x, out=None):
@@ -443,7 +448,8 @@ def _tanh_prime_block(x, r, s):
     np.multiply((4), t0, out=b1)
     b2 = s[2][:n]
     np.add(t0, (1), out=b2)
-    np.square(b2, out=b2)
+    np.divide(b1, b2, out=b1)
+    np.add(t0, (1), out=b2)
     np.divide(b1, b2, out=r)
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
@@ -484,7 +490,8 @@ def _tanh_prime2_block(x, r, s):
     np.multiply((8), b2, out=b2)
     b3 = s[3][:n]
     np.add(t1, (1), out=b3)
-    np.square(b3, out=b3)
+    np.divide(b2, b3, out=b2)
+    np.add(t1, (1), out=b3)
     np.divide(b2, b3, out=b2)
     np.negative(b2, out=b2)
     _exp_times(t0, b2, r, t1)
@@ -533,7 +540,8 @@ def relu(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_relu_block, 4, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_relu_block, 4, x, r)
     return _result(r, scalar, out)
 
 
@@ -610,7 +618,8 @@ def leaky_relu(x, alpha=0.01, out=None):
     _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_block, 4, x, r, alpha)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_leaky_relu_block, 4, x, r, alpha)
     return _result(r, scalar, out)
 
 
@@ -693,7 +702,8 @@ def leaky_relu_dalpha(x, alpha=0.01, out=None):
     _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_leaky_relu_dalpha_block, 4, x, r, alpha)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_leaky_relu_dalpha_block, 4, x, r, alpha)
     return _result(r, scalar, out)
 
 
@@ -784,7 +794,8 @@ def linear(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_linear_block, 2, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_linear_block, 2, x, r)
     return _result(r, scalar, out)
 
 
@@ -869,7 +880,8 @@ def softplus(x, beta=1.0, threshold=20.0, out=None):
     _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_block, 4, x, r, beta, threshold)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_softplus_block, 4, x, r, beta, threshold)
     return _result(r, scalar, out)
 
 
@@ -922,10 +934,11 @@ def _softplus_prime2_block(x, r, s, beta, threshold):
     np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.multiply((beta), t0, out=b1)
+    np.multiply(t0, (beta), out=b1)
     b2 = s[2][:n]
     np.add(t0, (1), out=b2)
-    np.square(b2, out=b2)
+    np.divide(b1, b2, out=b1)
+    np.add(t0, (1), out=b2)
     np.divide(b1, b2, out=r)
 
 
@@ -949,41 +962,49 @@ def softplus_prime2(x, beta=1.0, threshold=20.0, out=None):
 
 def _softplus_dbeta_block(x, r, s, beta, threshold):
     n = x.size
-    g = s[7].view(np.bool_)[:n]
+    g = s[8].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
+    t0 = (1/(beta))**2
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.multiply((beta), b0, out=b0)
-    np.negative(b0, out=b0)
-    np.exp(b0, out=b0)
-    t0 = b0
+    np.multiply((beta), x, out=b0)
+    t1 = b0
     b1 = s[1][:n]
-    np.divide(x, (beta), out=b1)
+    np.abs(x, out=b1)
+    np.multiply((beta), b1, out=b1)
+    np.negative(b1, out=b1)
+    np.exp(b1, out=b1)
+    t2 = b1
     b2 = s[2][:n]
-    np.add(t0, (1), out=b2)
-    np.divide(b1, b2, out=b1)
-    t1 = b1
-    np.multiply((beta), x, out=b2)
-    t2 = b2
+    np.log1p(t2, out=b2)
+    t3 = b2
     b3 = s[3][:n]
-    np.log1p(t0, out=b3)
+    np.multiply(t2, x, out=b3)
+    np.divide(b3, (beta), out=b3)
     b4 = s[4][:n]
-    np.maximum(t2, (0), out=b4)
-    np.add(b3, b4, out=b3)
-    np.divide(b3, (beta**2), out=b3)
-    np.negative(b3, out=b3)
-    t3 = b3
-    np.multiply(t0, t1, out=b4)
-    np.add(b4, t3, out=r)
-    np.add(t1, t3, out=b4)
-    m5 = s[5].view(np.int64)[:n]
-    np.greater_equal(t2, (0), out=m5)
-    i6 = s[6].view(np.int64)[:n]
-    _select(r, b4, m5, i6)
+    np.add(t2, (1), out=b4)
+    np.divide(b3, b4, out=b3)
+    t4 = b3
+    np.maximum(t1, (0), out=b4)
+    np.add(t3, b4, out=b4)
+    np.multiply(t0, b4, out=b4)
+    np.negative(b4, out=b4)
+    np.add(b4, t4, out=r)
+    np.negative(t1, out=b4)
+    np.maximum(b4, (0), out=b4)
+    np.add(t3, b4, out=b4)
+    np.multiply(t0, b4, out=b4)
+    np.negative(b4, out=b4)
+    b5 = s[5][:n]
+    np.negative(t4, out=b5)
+    np.add(b4, b5, out=b4)
+    m6 = s[6].view(np.int64)[:n]
+    np.greater_equal(t1, (0), out=m6)
+    i7 = s[7].view(np.int64)[:n]
+    _select(r, b4, m6, i7)
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
@@ -1002,7 +1023,7 @@ def softplus_dbeta(x, beta=1.0, threshold=20.0, out=None):
     _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_dbeta_block, 9, x, r, beta, threshold)
+    _blocks(_softplus_dbeta_block, 10, x, r, beta, threshold)
     return _result(r, scalar, out)
 
 
@@ -1042,7 +1063,8 @@ def silu(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_silu_block, 7, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_silu_block, 7, x, r)
     return _result(r, scalar, out)
 
 
@@ -1077,8 +1099,8 @@ def _silu_prime_block(x, r, s):
     np.add(b5, (1), out=b5)
     np.multiply(t3, b5, out=b5)
     _exp_times(t0, b5, r, t1)
-    np.square(t2, out=b5)
-    np.divide(t4, b5, out=b5)
+    np.divide(t4, t2, out=b5)
+    np.divide(b5, t2, out=b5)
     np.add(t3, b5, out=b5)
     m6 = s[6].view(np.int64)[:n]
     np.greater_equal(x, (0), out=m6)
@@ -1108,7 +1130,7 @@ def silu_prime(x, out=None):
 
 def _silu_prime2_block(x, r, s):
     n = x.size
-    g = s[10].view(np.bool_)[:n]
+    g = s[9].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
@@ -1131,60 +1153,54 @@ def _silu_prime2_block(x, r, s):
     b4 = s[4][:n]
     np.expm1(t0, out=b4)
     np.multiply(x, b4, out=b4)
+    np.divide(b4, t2, out=b4)
     t4 = b4
     b5 = s[5][:n]
-    np.multiply(t1, t4, out=b5)
-    np.divide(b5, t2, out=b5)
-    t5 = b5
+    np.negative(t4, out=b5)
+    np.add((2), b5, out=b5)
+    np.multiply(t3, b5, out=b5)
+    _exp_times(t0, b5, r, t1)
+    np.add(t4, (2), out=b5)
+    np.multiply(t3, b5, out=b5)
     b6 = s[6][:n]
-    np.negative(t4, out=b6)
-    np.add(b6, t5, out=b6)
-    np.add(b6, (2), out=b6)
-    np.multiply(t3, b6, out=b6)
-    _exp_times(t0, b6, r, t1)
-    np.negative(t5, out=b6)
-    np.add(t4, b6, out=b6)
-    np.add(b6, (2), out=b6)
-    np.multiply(t3, b6, out=b6)
-    b7 = s[7][:n]
-    _exp_times(t0, b6, b7, t1)
-    m8 = s[8].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m8)
-    i9 = s[9].view(np.int64)[:n]
-    _select(r, b7, m8, i9)
-    d = s[11][:n]  # Taylor patch at the root -2.3993572805154675
+    _exp_times(t0, b5, b6, t1)
+    m7 = s[7].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m7)
+    i8 = s[8].view(np.int64)[:n]
+    _select(r, b6, m7, i8)
+    d = s[10][:n]  # Taylor patch at the root -2.3993572805154675
     np.subtract(x, -2.3993572805154675, out=d)
-    near = s[10].view(np.bool_)[:n]
+    near = s[9].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 1.777334467621297, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -2.3993572805154675, -1.8464872855353363e-16, (0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14, -2.3161798941393422e-14, -4.146833743975152e-15, 3.4131648989918923e-16, 4.159781077261036e-16, 1.1135289968983202e-16, 6.174669381258584e-18, -6.04505279667747e-18, -2.414150484580933e-18, -3.5053979700204284e-19, 5.912787110005681e-20, 4.4197869828460487e-20, 1.0096363950012378e-20, 1.2546988982962802e-22, -6.744811880229726e-22, -2.263443391426665e-22, -2.5366719103913738e-23, 7.753831444168993e-24, 4.271567691413446e-24, 8.284921127671765e-25, -3.275277749954887e-26, -6.827758899557684e-26, -1.957926956677345e-26, -1.5180061949364632e-27, 8.73241165027361e-28, 3.8404051870199935e-28, 6.216266395131968e-29, -6.698674891703431e-30, -6.421619679287437e-30, -1.5837127789440698e-30, -6.236333442408275e-32, 8.894932851686813e-32, 3.255211694407052e-32, 4.2459622995446886e-33, -8.7993176964082e-34, -5.69513616017865e-34))
-    d = s[11][:n]  # Taylor patch at the root -0.017202281289417254
+    d = s[10][:n]  # Taylor patch at the root -0.017202281289417254
     np.subtract(x, -0.017202281289417254, out=d)
-    near = s[10].view(np.bool_)[:n]
+    near = s[9].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -0.017202281289417254, 0.0, (0.4999260258522883, 0.008599868133162995, -0.24988904607480905, -0.004299368567256173, 0.06244760954945504, 0.001217947100226693, -0.01178963463886644, -0.0002643447739320861, 0.0019183211797816444, 4.909048242904121e-05, -0.00028485275473204703, -8.227153866240969e-06, 3.975933148564585e-05, 1.2820151152568315e-06, -5.306990749819575e-06, -1.8920597354123914e-07, 6.848184484645745e-07, 2.6771438966935698e-08, -8.606011302492256e-08, -3.6626242053342e-09, 1.0586972920455841e-08, 4.874942674907589e-10, -1.2797569455136935e-09, -6.341650387219881e-11, 1.5244293128206635e-10, 8.091431311682269e-12, -1.793362177554122e-11, -1.0154126265940943e-12, 2.0872012113556418e-12, 1.2560757006910238e-13, -2.406589275139344e-13))
-    d = s[11][:n]  # Taylor patch at the root -4.781512279741518
+    d = s[10][:n]  # Taylor patch at the root -4.781512279741518
     np.subtract(x, -4.781512279741518, out=d)
-    near = s[10].view(np.bool_)[:n]
+    near = s[9].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -4.781512279741518, 0.0, (-0.022276711918427835, -0.013148879703920195, -0.001791894275711294, 0.0010890172168688261, 0.0007123955489587781, 0.00022672255839092738, 4.683056341026479e-05, 5.532253355193256e-06, -2.8779710878086497e-07, -3.5940263447742485e-07, -1.1282296027171606e-07, -2.337442891800526e-08, -3.2173517972007104e-09, -1.236576305198642e-10, 8.832240742040121e-11, 3.414152491688659e-11, 7.781605946381086e-12, 1.2294360308159341e-12, 1.038687943256801e-13, -1.2586604315129472e-14, -7.903004661957909e-15, -2.0655440946175497e-15, -3.698468116515463e-16))
-    d = s[11][:n]  # Taylor patch at the root 2.3993572805154675
+    d = s[10][:n]  # Taylor patch at the root 2.3993572805154675
     np.subtract(x, 2.3993572805154675, out=d)
-    near = s[10].view(np.bool_)[:n]
+    near = s[9].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 1.777334467621297, out=near)
     if near.any():
         r[near] = _root_patch(x[near], 2.3993572805154675, 1.8464872855353363e-16, (0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14, -2.3161798941393422e-14, 4.146833743975152e-15, 3.4131648989918923e-16, -4.159781077261036e-16, 1.1135289968983202e-16, -6.174669381258584e-18, -6.04505279667747e-18, 2.414150484580933e-18, -3.5053979700204284e-19, -5.912787110005681e-20, 4.4197869828460487e-20, -1.0096363950012378e-20, 1.2546988982962802e-22, 6.744811880229726e-22, -2.263443391426665e-22, 2.5366719103913738e-23, 7.753831444168993e-24, -4.271567691413446e-24, 8.284921127671765e-25, 3.275277749954887e-26, -6.827758899557684e-26, 1.957926956677345e-26, -1.5180061949364632e-27, -8.73241165027361e-28, 3.8404051870199935e-28, -6.216266395131968e-29, -6.698674891703431e-30, 6.421619679287437e-30, -1.5837127789440698e-30, 6.236333442408275e-32, 8.894932851686813e-32, -3.255211694407052e-32, 4.2459622995446886e-33, 8.7993176964082e-34, -5.69513616017865e-34))
-    d = s[11][:n]  # Taylor patch at the root 4.781512279741518
+    d = s[10][:n]  # Taylor patch at the root 4.781512279741518
     np.subtract(x, 4.781512279741518, out=d)
-    near = s[10].view(np.bool_)[:n]
+    near = s[9].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
     if near.any():
         r[near] = _root_patch(x[near], 4.781512279741518, 0.0, (-0.022276711918427835, 0.013148879703920195, -0.001791894275711294, -0.0010890172168688261, 0.0007123955489587781, -0.00022672255839092738, 4.683056341026479e-05, -5.532253355193256e-06, -2.8779710878086497e-07, 3.5940263447742485e-07, -1.1282296027171606e-07, 2.337442891800526e-08, -3.2173517972007104e-09, 1.236576305198642e-10, 8.832240742040121e-11, -3.414152491688659e-11, 7.781605946381086e-12, -1.2294360308159341e-12, 1.038687943256801e-13, 1.2586604315129472e-14, -7.903004661957909e-15, 2.0655440946175497e-15, -3.698468116515463e-16))
-    d = s[11][:n]  # Taylor patch at the root 0.017202281289417254
+    d = s[10][:n]  # Taylor patch at the root 0.017202281289417254
     np.subtract(x, 0.017202281289417254, out=d)
-    near = s[10].view(np.bool_)[:n]
+    near = s[9].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.6720228128941705, out=near)
     if near.any():
         r[near] = _root_patch(x[near], 0.017202281289417254, 0.0, (0.4999260258522883, -0.008599868133162995, -0.24988904607480905, 0.004299368567256173, 0.06244760954945504, -0.001217947100226693, -0.01178963463886644, 0.0002643447739320861, 0.0019183211797816444, -4.909048242904121e-05, -0.00028485275473204703, 8.227153866240969e-06, 3.975933148564585e-05, -1.2820151152568315e-06, -5.306990749819575e-06, 1.8920597354123914e-07, 6.848184484645745e-07, -2.6771438966935698e-08, -8.606011302492256e-08, 3.6626242053342e-09, 1.0586972920455841e-08, -4.874942674907589e-10, -1.2797569455136935e-09, 6.341650387219881e-11, 1.5244293128206635e-10, -8.091431311682269e-12, -1.793362177554122e-11, 1.0154126265940943e-12, 2.0872012113556418e-12, -1.2560757006910238e-13, -2.406589275139344e-13))
@@ -1200,7 +1216,7 @@ def silu_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_silu_prime2_block, 12, x, r)
+    _blocks(_silu_prime2_block, 11, x, r)
     return _result(r, scalar, out)
 
 
@@ -1317,7 +1333,8 @@ def prelu(x, a=0.25, out=None):
     _check_range("a", a, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_prelu_block, 4, x, r, a)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_prelu_block, 4, x, r, a)
     return _result(r, scalar, out)
 
 
@@ -1399,7 +1416,8 @@ def prelu_da(x, a=0.25, out=None):
     _check_range("a", a, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_prelu_da_block, 4, x, r, a)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_prelu_da_block, 4, x, r, a)
     return _result(r, scalar, out)
 
 
@@ -1428,7 +1446,8 @@ def elu(x, alpha=1.0, out=None):
     _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_elu_block, 5, x, r, alpha)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_elu_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
@@ -1542,35 +1561,21 @@ def selu(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_selu_block, 5, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_selu_block, 5, x, r)
     return _result(r, scalar, out)
 
 
 def _selu_prime_block(x, r, s):
     n = x.size
-    g = s[3].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
-    np.copyto(r, (np.inf))
     b0 = s[0][:n]
-    np.minimum(x, (709.218479587841), out=b0)
+    np.minimum(x, (0), out=b0)
     np.exp(b0, out=b0)
-    np.multiply((1.758099340847376859940217520812319342060), b0, out=b0)
+    np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
     m1 = s[1].view(np.int64)[:n]
-    np.less_equal(x, (709.218479587841), out=m1)
-    i2 = s[2].view(np.int64)[:n]
-    _select(r, b0, m1, i2)
     np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
     _select(r, (1.050700987355480493419334985294600000000), m1, i2)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 1.0507009873554805, 0.0), where=at_inf)
-    g = s[3].view(np.bool_)[:n]
-    np.isnan(x, out=g)
-    if g.any():
-        np.copyto(r, x, where=g)
 
 
 def selu_prime(x, out=None):
@@ -1589,29 +1594,14 @@ def selu_prime(x, out=None):
 
 def _selu_prime2_block(x, r, s):
     n = x.size
-    g = s[3].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
-    np.copyto(r, (np.inf))
     b0 = s[0][:n]
-    np.minimum(x, (709.218479587841), out=b0)
+    np.minimum(x, (0), out=b0)
     np.exp(b0, out=b0)
-    np.multiply((1.758099340847376859940217520812319342060), b0, out=b0)
+    np.multiply((1.758099340847376859940217520812319342060), b0, out=r)
     m1 = s[1].view(np.int64)[:n]
-    np.less_equal(x, (709.218479587841), out=m1)
-    i2 = s[2].view(np.int64)[:n]
-    _select(r, b0, m1, i2)
     np.greater(x, (0), out=m1)
+    i2 = s[2].view(np.int64)[:n]
     _select(r, (0), m1, i2)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
-    g = s[3].view(np.bool_)[:n]
-    np.isnan(x, out=g)
-    if g.any():
-        np.copyto(r, x, where=g)
 
 
 def selu_prime2(x, out=None):
@@ -1654,7 +1644,8 @@ def celu(x, alpha=1.0, out=None):
     _check_range("alpha", alpha, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_celu_block, 5, x, r, alpha)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_celu_block, 5, x, r, alpha)
     return _result(r, scalar, out)
 
 
@@ -1794,7 +1785,8 @@ def gelu(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_gelu_block, 6, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_gelu_block, 6, x, r)
     return _result(r, scalar, out)
 
 
@@ -1935,13 +1927,14 @@ def gelu_tanh(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_gelu_tanh_block, 11, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_gelu_tanh_block, 11, x, r)
     return _result(r, scalar, out)
 
 
 def _gelu_tanh_prime_block(x, r, s):
     n = x.size
-    g = s[12].view(np.bool_)[:n]
+    g = s[23].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
@@ -1973,48 +1966,100 @@ def _gelu_tanh_prime_block(x, r, s):
     np.divide(1.0, t5, out=b6)
     t6 = b6
     b7 = s[7][:n]
-    np.multiply((26829), t1, out=b7)
-    np.add(b7, (200000), out=b7)
+    np.multiply((1.595769121605730711759784239737527473903), t0, out=b7)
+    t7 = b7
     b8 = s[8][:n]
-    np.multiply((0.000007978845608028653558798921198687637369517), t0, out=b8)
-    np.multiply(b8, b7, out=b8)
-    t7 = b8
-    np.multiply(t4, t6, out=b7)
-    np.multiply(b7, t7, out=b7)
-    np.negative(b7, out=b7)
-    np.add(b7, t7, out=b7)
-    np.add(b7, (1), out=b7)
-    np.multiply(t6, b7, out=b7)
-    _exp_times(t3, b7, r, t4)
-    np.multiply((26829/200000), t1, out=b7)
-    np.add(b7, (1), out=b7)
+    np.copyto(b8, (0.7978845608028653558798921198687637369517*x*((8943*x**2)/100000 + 2) >= 0))
+    t8 = b8
     b9 = s[9][:n]
-    np.multiply((1.595769121605730711759784239737527473903), t0, out=b9)
-    np.multiply(b9, t4, out=b9)
-    np.multiply(b9, b7, out=b9)
-    np.square(t5, out=b7)
-    np.divide(b9, b7, out=b9)
-    np.add(b9, t6, out=b9)
-    m10 = s[10].view(np.int64)[:n]
-    np.multiply(t0, t2, out=b7)
-    np.greater_equal(b7, (0), out=m10)
-    i11 = s[11].view(np.int64)[:n]
-    _select(r, b9, m10, i11)
-    d = s[13][:n]  # Taylor patch at the root -0.7524614220710163
+    np.multiply((26829), t1, out=b9)
+    np.add(b9, (200000), out=b9)
+    b10 = s[10][:n]
+    np.multiply((0.000007978845608028653558798921198687637369517), t0, out=b10)
+    np.multiply(b10, b9, out=b10)
+    t9 = b10
+    np.power(t0, (3), out=b9)
+    t10 = b9
+    b11 = s[11][:n]
+    np.multiply((0.07135481627260024877633875227986354099559), t10, out=b11)
+    np.add(b11, t7, out=b11)
+    t11 = b11
+    b12 = s[12][:n]
+    np.abs(t11, out=b12)
+    np.negative(b12, out=b12)
+    t12 = b12
+    b13 = s[13][:n]
+    np.exp(t12, out=b13)
+    t13 = b13
+    b14 = s[14][:n]
+    np.add(t13, (1), out=b14)
+    t14 = b14
+    b15 = s[15][:n]
+    np.divide(1.0, t14, out=b15)
+    t15 = b15
+    b16 = s[16][:n]
+    np.divide(t13, t14, out=b16)
+    np.divide(b16, t14, out=b16)
+    t16 = b16
+    b17 = s[17][:n]
+    np.multiply((0.2140644488178007463290162568395906229868), t10, out=b17)
+    t17 = b17
+    b18 = s[18][:n]
+    np.multiply(t13, t15, out=b18)
+    t18 = b18
+    b19 = s[19][:n]
+    np.multiply(t17, t18, out=b19)
+    np.negative(b19, out=b19)
+    b20 = s[20][:n]
+    np.multiply(t18, t7, out=b20)
+    np.negative(b20, out=b20)
+    np.add(b19, t17, out=b19)
+    np.add(b19, b20, out=b19)
+    np.add(b19, t7, out=b19)
+    np.add(b19, (1), out=b19)
+    np.multiply(t15, b19, out=b19)
+    _exp_times(t12, b19, r, t13)
+    np.multiply(t16, t17, out=b19)
+    np.multiply(t16, t7, out=b20)
+    np.add(t15, b19, out=b19)
+    np.add(b19, b20, out=b19)
+    m21 = s[21].view(np.int64)[:n]
+    np.greater_equal(t11, (0), out=m21)
+    i22 = s[22].view(np.int64)[:n]
+    _select(r, b19, m21, i22)
+    np.multiply(t4, t6, out=b19)
+    np.multiply(b19, t9, out=b19)
+    np.negative(b19, out=b19)
+    np.add(b19, t9, out=b19)
+    np.add(b19, (1), out=b19)
+    np.multiply(t6, b19, out=b19)
+    _exp_times(t3, b19, b20, t4)
+    np.copyto(m21, t8)
+    _select(r, b20, m21, i22)
+    np.multiply((26829/200000), t1, out=b20)
+    np.add(b20, (1), out=b20)
+    np.multiply(t4, t7, out=b19)
+    np.multiply(b19, b20, out=b19)
+    np.divide(b19, t5, out=b19)
+    np.divide(b19, t5, out=b19)
+    np.add(b19, t6, out=b19)
+    np.copyto(m21, np.logical_and.reduce((t8,(t0*t2 >= 0))))
+    _select(r, b19, m21, i22)
+    d = s[24][:n]  # Taylor patch at the root -0.7524614220710163
     np.subtract(x, -0.7524614220710163, out=d)
-    near = s[12].view(np.bool_)[:n]
+    near = s[23].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -0.7524614220710163, 3.635560509207687e-17, (0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06, 2.4335516344299543e-06, -9.898647747433667e-07, -4.3102482988029016e-07, 1.4157556987729473e-07, 7.520740909289922e-08, -1.6978217459781023e-08, -1.196180847972441e-08, 1.7637802707907564e-09, 1.744987137846621e-09, -1.708811216951738e-10, -2.433873557833449e-10, 1.687283177355558e-11, 3.393384490409003e-11))
-    d = s[13][:n]  # Taylor patch at the root 0.19753857792898366
+    d = s[24][:n]  # Taylor patch at the root 0.19753857792898366
     np.subtract(x, 0.19753857792898366, out=d)
-    near = s[12].view(np.bool_)[:n]
+    near = s[23].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5, out=near)
     if near.any():
         r[near] = _root_patch(x[near], 0.19753857792898366, 0.0, (0.6555710314789224, 0.7670577129408156, -0.15373724261619298, -0.2439172296765861, 0.05781750332878662, 0.05328418938624044, -0.012999685844425856, -0.008332180167753141, 0.0019859577373337583, 0.0009943250626143164, -0.00018836622230561717, -9.010503761186625e-05, -1.136595852638661e-06, 5.316931528143022e-06, 5.154654125435951e-06, 1.4341213874913036e-08, -1.382483682511058e-06, -5.6006734735754855e-08, 2.5404988456139076e-07, 1.0091385072669754e-08, -3.729334688377122e-08, -1.5998666845757823e-09, 4.493128542015034e-09, 3.1498137752640166e-10, -4.2497133238056853e-10, -7.115003468751238e-11))
-    d = s[13][:n]  # Taylor patch at the root -1.7024614220710164
+    d = s[24][:n]  # Taylor patch at the root -1.7024614220710164
     np.subtract(x, -1.7024614220710164, out=d)
-    near = s[12].view(np.bool_)[:n]
+    near = s[23].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -1.7024614220710164, 0.0, (-0.11571191956585196, -0.08257648570569749, 0.08944302590288063, 0.12050314057600237, 0.034958464181044466, -0.013762088750962433, -0.010890026247957683, -0.001077224401259161, 0.001210077932812446, 0.00048282794852137805, -1.745049712766744e-05, -6.758764225959458e-05, -1.6342856050612718e-05, 4.635706643215178e-06, 3.3029404936304894e-06, 2.1172126815285754e-07, -3.6856271770640835e-07, -1.1850747052318013e-07, 1.6689184928462463e-08, 1.9438846895276847e-08, 2.898876803391948e-09, -1.7391836314141716e-09, -8.14827442835788e-10, 1.0968996965740111e-11, 1.0445282811212448e-10, 2.5266114125182366e-11))
@@ -2030,7 +2075,7 @@ def gelu_tanh_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_gelu_tanh_prime_block, 14, x, r)
+    _blocks(_gelu_tanh_prime_block, 25, x, r)
     return _result(r, scalar, out)
 
 
@@ -2080,7 +2125,8 @@ def _gelu_tanh_prime2_block(x, r, s):
     np.add(b5, (7978845608.028653558798921198687637369517), out=b5)
     np.multiply((1/2500000000), b5, out=b5)
     np.add(t3, (1), out=b6)
-    np.square(b6, out=b6)
+    np.divide(b5, b6, out=b5)
+    np.add(t3, (1), out=b6)
     np.divide(b5, b6, out=b5)
     _exp_times(t2, b5, r, t3)
     d = s[8][:n]  # Taylor patch at the root -1.4185040087908283
@@ -2177,7 +2223,8 @@ def swish_beta(x, beta=1.0, out=None):
     _check_range("beta", beta, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_swish_beta_block, 8, x, r, beta)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_swish_beta_block, 8, x, r, beta)
     return _result(r, scalar, out)
 
 
@@ -2216,13 +2263,19 @@ def _swish_beta_prime_block(x, r, s, beta):
     np.add(b6, (1), out=b6)
     np.multiply(t3, b6, out=b6)
     _exp_times(t0, b6, r, t1)
-    np.square(t2, out=b6)
-    np.divide(t5, b6, out=b6)
+    np.divide(t5, t2, out=b6)
+    np.divide(b6, t2, out=b6)
     np.add(t3, b6, out=b6)
     m7 = s[7].view(np.int64)[:n]
     np.greater_equal(t4, (0), out=m7)
     i8 = s[8].view(np.int64)[:n]
     _select(r, b6, m7, i8)
+    d = s[10][:n]  # Taylor patch at the root t = -1.2784645427610737 of t = beta*x
+    np.subtract(x, -1.2784645427610737 / (beta), out=d)
+    near = s[9].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.8521489186536788 / abs(beta), out=near)
+    if near.any():
+        r[near] = (1) * _root_patch(x[near] * (beta), -1.2784645427610737, -1.0946994183093437e-16, (0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16, -1.0399488154756224e-16, 3.334275149650013e-17))
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 1.0, 0.0), where=at_inf)
 
@@ -2244,7 +2297,7 @@ def swish_beta_prime(x, beta=1.0, out=None):
 
 def _swish_beta_prime2_block(x, r, s, beta):
     n = x.size
-    g = s[11].view(np.bool_)[:n]
+    g = s[10].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
@@ -2256,42 +2309,72 @@ def _swish_beta_prime2_block(x, r, s, beta):
     np.negative(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
-    np.multiply((beta), x, out=b1)
+    np.exp(t0, out=b1)
     t1 = b1
     b2 = s[2][:n]
-    np.expm1(t0, out=b2)
-    np.multiply(t1, b2, out=b2)
+    np.add(t1, (1), out=b2)
     t2 = b2
     b3 = s[3][:n]
-    np.exp(t0, out=b3)
+    np.multiply((beta), x, out=b3)
     t3 = b3
     b4 = s[4][:n]
-    np.add(t3, (1), out=b4)
+    np.expm1(t0, out=b4)
+    np.multiply(t3, b4, out=b4)
+    np.divide(b4, t2, out=b4)
     t4 = b4
     b5 = s[5][:n]
-    np.multiply(t2, t3, out=b5)
-    np.divide(b5, t4, out=b5)
+    np.divide((beta), t2, out=b5)
+    np.divide(b5, t2, out=b5)
     t5 = b5
     b6 = s[6][:n]
-    np.square(t4, out=b6)
-    np.divide((beta), b6, out=b6)
-    t6 = b6
+    np.negative(t4, out=b6)
+    np.add((2), b6, out=b6)
+    np.multiply(t5, b6, out=b6)
+    _exp_times(t0, b6, r, t1)
+    np.add(t4, (2), out=b6)
+    np.multiply(t5, b6, out=b6)
     b7 = s[7][:n]
-    np.negative(t2, out=b7)
-    np.add(b7, t5, out=b7)
-    np.add(b7, (2), out=b7)
-    np.multiply(t6, b7, out=b7)
-    _exp_times(t0, b7, r, t3)
-    np.negative(t5, out=b7)
-    np.add(t2, b7, out=b7)
-    np.add(b7, (2), out=b7)
-    np.multiply(t6, b7, out=b7)
-    b8 = s[8][:n]
-    _exp_times(t0, b7, b8, t3)
-    m9 = s[9].view(np.int64)[:n]
-    np.greater_equal(t1, (0), out=m9)
-    i10 = s[10].view(np.int64)[:n]
-    _select(r, b8, m9, i10)
+    _exp_times(t0, b6, b7, t1)
+    m8 = s[8].view(np.int64)[:n]
+    np.greater_equal(t3, (0), out=m8)
+    i9 = s[9].view(np.int64)[:n]
+    _select(r, b7, m8, i9)
+    d = s[11][:n]  # Taylor patch at the root t = -2.3993572805154675 of t = beta*x
+    np.subtract(x, -2.3993572805154675 / (beta), out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.777334467621297 / abs(beta), out=near)
+    if near.any():
+        r[near] = (1.0*beta) * _root_patch(x[near] * (beta), -2.3993572805154675, -1.8464872855353363e-16, (0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14, -2.3161798941393422e-14, -4.146833743975152e-15, 3.4131648989918923e-16, 4.159781077261036e-16, 1.1135289968983202e-16, 6.174669381258584e-18, -6.04505279667747e-18, -2.414150484580933e-18, -3.5053979700204284e-19, 5.912787110005681e-20, 4.4197869828460487e-20, 1.0096363950012378e-20, 1.2546988982962802e-22, -6.744811880229726e-22, -2.263443391426665e-22, -2.5366719103913738e-23, 7.753831444168993e-24, 4.271567691413446e-24, 8.284921127671765e-25, -3.275277749954887e-26, -6.827758899557684e-26, -1.957926956677345e-26, -1.5180061949364632e-27, 8.73241165027361e-28, 3.8404051870199935e-28, 6.216266395131968e-29, -6.698674891703431e-30, -6.421619679287437e-30, -1.5837127789440698e-30, -6.236333442408275e-32, 8.894932851686813e-32, 3.255211694407052e-32, 4.2459622995446886e-33, -8.7993176964082e-34, -5.69513616017865e-34))
+    d = s[11][:n]  # Taylor patch at the root t = -0.017202281289417254 of t = beta*x
+    np.subtract(x, -0.017202281289417254 / (beta), out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6720228128941705 / abs(beta), out=near)
+    if near.any():
+        r[near] = (1.0*beta) * _root_patch(x[near] * (beta), -0.017202281289417254, 0.0, (0.4999260258522883, 0.008599868133162995, -0.24988904607480905, -0.004299368567256173, 0.06244760954945504, 0.001217947100226693, -0.01178963463886644, -0.0002643447739320861, 0.0019183211797816444, 4.909048242904121e-05, -0.00028485275473204703, -8.227153866240969e-06, 3.975933148564585e-05, 1.2820151152568315e-06, -5.306990749819575e-06, -1.8920597354123914e-07, 6.848184484645745e-07, 2.6771438966935698e-08, -8.606011302492256e-08, -3.6626242053342e-09, 1.0586972920455841e-08, 4.874942674907589e-10, -1.2797569455136935e-09, -6.341650387219881e-11, 1.5244293128206635e-10, 8.091431311682269e-12, -1.793362177554122e-11, -1.0154126265940943e-12, 2.0872012113556418e-12, 1.2560757006910238e-13, -2.406589275139344e-13))
+    d = s[11][:n]  # Taylor patch at the root t = -4.781512279741518 of t = beta*x
+    np.subtract(x, -4.781512279741518 / (beta), out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6720228128941705 / abs(beta), out=near)
+    if near.any():
+        r[near] = (1.0*beta) * _root_patch(x[near] * (beta), -4.781512279741518, 0.0, (-0.022276711918427835, -0.013148879703920195, -0.001791894275711294, 0.0010890172168688261, 0.0007123955489587781, 0.00022672255839092738, 4.683056341026479e-05, 5.532253355193256e-06, -2.8779710878086497e-07, -3.5940263447742485e-07, -1.1282296027171606e-07, -2.337442891800526e-08, -3.2173517972007104e-09, -1.236576305198642e-10, 8.832240742040121e-11, 3.414152491688659e-11, 7.781605946381086e-12, 1.2294360308159341e-12, 1.038687943256801e-13, -1.2586604315129472e-14, -7.903004661957909e-15, -2.0655440946175497e-15, -3.698468116515463e-16))
+    d = s[11][:n]  # Taylor patch at the root t = 2.3993572805154675 of t = beta*x
+    np.subtract(x, 2.3993572805154675 / (beta), out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 1.777334467621297 / abs(beta), out=near)
+    if near.any():
+        r[near] = (1.0*beta) * _root_patch(x[near] * (beta), 2.3993572805154675, 1.8464872855353363e-16, (0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14, -2.3161798941393422e-14, 4.146833743975152e-15, 3.4131648989918923e-16, -4.159781077261036e-16, 1.1135289968983202e-16, -6.174669381258584e-18, -6.04505279667747e-18, 2.414150484580933e-18, -3.5053979700204284e-19, -5.912787110005681e-20, 4.4197869828460487e-20, -1.0096363950012378e-20, 1.2546988982962802e-22, 6.744811880229726e-22, -2.263443391426665e-22, 2.5366719103913738e-23, 7.753831444168993e-24, -4.271567691413446e-24, 8.284921127671765e-25, 3.275277749954887e-26, -6.827758899557684e-26, 1.957926956677345e-26, -1.5180061949364632e-27, -8.73241165027361e-28, 3.8404051870199935e-28, -6.216266395131968e-29, -6.698674891703431e-30, 6.421619679287437e-30, -1.5837127789440698e-30, 6.236333442408275e-32, 8.894932851686813e-32, -3.255211694407052e-32, 4.2459622995446886e-33, 8.7993176964082e-34, -5.69513616017865e-34))
+    d = s[11][:n]  # Taylor patch at the root t = 4.781512279741518 of t = beta*x
+    np.subtract(x, 4.781512279741518 / (beta), out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6720228128941705 / abs(beta), out=near)
+    if near.any():
+        r[near] = (1.0*beta) * _root_patch(x[near] * (beta), 4.781512279741518, 0.0, (-0.022276711918427835, 0.013148879703920195, -0.001791894275711294, -0.0010890172168688261, 0.0007123955489587781, -0.00022672255839092738, 4.683056341026479e-05, -5.532253355193256e-06, -2.8779710878086497e-07, 3.5940263447742485e-07, -1.1282296027171606e-07, 2.337442891800526e-08, -3.2173517972007104e-09, 1.236576305198642e-10, 8.832240742040121e-11, -3.414152491688659e-11, 7.781605946381086e-12, -1.2294360308159341e-12, 1.038687943256801e-13, 1.2586604315129472e-14, -7.903004661957909e-15, 2.0655440946175497e-15, -3.698468116515463e-16))
+    d = s[11][:n]  # Taylor patch at the root t = 0.017202281289417254 of t = beta*x
+    np.subtract(x, 0.017202281289417254 / (beta), out=d)
+    near = s[10].view(np.bool_)[:n]
+    np.less(np.abs(d, out=d), 0.6720228128941705 / abs(beta), out=near)
+    if near.any():
+        r[near] = (1.0*beta) * _root_patch(x[near] * (beta), 0.017202281289417254, 0.0, (0.4999260258522883, -0.008599868133162995, -0.24988904607480905, 0.004299368567256173, 0.06244760954945504, -0.001217947100226693, -0.01178963463886644, 0.0002643447739320861, 0.0019183211797816444, -4.909048242904121e-05, -0.00028485275473204703, 8.227153866240969e-06, 3.975933148564585e-05, -1.2820151152568315e-06, -5.306990749819575e-06, 1.8920597354123914e-07, 6.848184484645745e-07, -2.6771438966935698e-08, -8.606011302492256e-08, 3.6626242053342e-09, 1.0586972920455841e-08, -4.874942674907589e-10, -1.2797569455136935e-09, 6.341650387219881e-11, 1.5244293128206635e-10, -8.091431311682269e-12, -1.793362177554122e-11, 1.0154126265940943e-12, 2.0872012113556418e-12, -1.2560757006910238e-13, -2.406589275139344e-13))
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
@@ -2307,18 +2390,12 @@ def swish_beta_prime2(x, beta=1.0, out=None):
     _check_range("beta", beta, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_swish_beta_prime2_block, 13, x, r, beta)
+    _blocks(_swish_beta_prime2_block, 12, x, r, beta)
     return _result(r, scalar, out)
 
 
 def _swish_beta_dbeta_block(x, r, s, beta):
     n = x.size
-    g = s[4].view(np.bool_)[:n]
-    np.isinf(x, out=g)
-    inf_seen = g.any()
-    if inf_seen:  # compute at 0 instead (no warning), then the exact limits
-        x_in, at_inf = x, g.copy()
-        x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
     np.abs(x, out=b0)
     np.multiply((beta), b0, out=b0)
@@ -2327,15 +2404,18 @@ def _swish_beta_dbeta_block(x, r, s, beta):
     b1 = s[1][:n]
     np.exp(t0, out=b1)
     t1 = b1
+    t2 = 1500/beta
     b2 = s[2][:n]
-    np.square(x, out=b2)
+    np.negative(t2, out=b2)
     b3 = s[3][:n]
+    np.minimum(t2, x, out=b3)
+    np.maximum(b2, b3, out=b2)
+    np.square(b2, out=b2)
     np.add(t1, (1), out=b3)
-    np.square(b3, out=b3)
+    np.divide(b2, b3, out=b2)
+    np.add(t1, (1), out=b3)
     np.divide(b2, b3, out=b2)
     _exp_times(t0, b2, r, t1)
-    if inf_seen:
-        np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
 def swish_beta_dbeta(x, beta=1.0, out=None):
@@ -2413,13 +2493,14 @@ def mish(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_mish_block, 11, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_mish_block, 11, x, r)
     return _result(r, scalar, out)
 
 
 def _mish_prime_block(x, r, s):
     n = x.size
-    g = s[13].view(np.bool_)[:n]
+    g = s[12].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
@@ -2458,26 +2539,25 @@ def _mish_prime_block(x, r, s):
     t7 = b6
     b8 = s[8][:n]
     np.multiply(t1, t6, out=b8)
+    np.divide(b8, t7, out=b8)
+    np.divide(b8, t7, out=b8)
     b9 = s[9][:n]
-    np.square(t7, out=b9)
-    np.divide(b8, b9, out=b8)
     np.add(t1, (2), out=b9)
     np.multiply(t1, b9, out=b9)
     np.divide(b9, t7, out=b9)
     np.add(b8, b9, out=r)
     np.divide(t3, t5, out=b9)
     np.multiply(t4, t6, out=b8)
-    b10 = s[10][:n]
-    np.square(t5, out=b10)
-    np.divide(b8, b10, out=b8)
+    np.divide(b8, t5, out=b8)
+    np.divide(b8, t5, out=b8)
     np.add(b9, b8, out=b9)
-    m11 = s[11].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m11)
-    i12 = s[12].view(np.int64)[:n]
-    _select(r, b9, m11, i12)
-    d = s[14][:n]  # Taylor patch at the root -1.1924312145154952
+    m10 = s[10].view(np.int64)[:n]
+    np.greater_equal(x, (0), out=m10)
+    i11 = s[11].view(np.int64)[:n]
+    _select(r, b9, m10, i11)
+    d = s[13][:n]  # Taylor patch at the root -1.1924312145154952
     np.subtract(x, -1.1924312145154952, out=d)
-    near = s[13].view(np.bool_)[:n]
+    near = s[12].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 1.1924312145154952, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -1.1924312145154952, -4.8484829848031044e-17, (0.0, 0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05, 9.427361327376651e-07, 2.9088199364912223e-06, 1.071676702702074e-06, 2.6879417855557728e-08, -1.4117255919499382e-07, -6.174424363104907e-08, -5.460186173028381e-09, 6.3895954615089855e-09, 3.3604012383661332e-09, 4.817646300218697e-10, -2.6751871594311224e-10, -1.7442209713382678e-10, -3.3904729895707114e-11, 1.0101727316036154e-11, 8.681382594457511e-12, 2.124385967466607e-12, -3.20344479568135e-13, -4.153673469447499e-13, -1.2348725029307754e-13, 6.337359322280651e-15, 1.9103418630556258e-14, 6.79383226720695e-15, 1.6183924412509285e-16, -8.421603581894615e-16, -3.577018575431464e-16, -3.059285498528877e-17, 3.534620906867835e-17, 1.8140677609631626e-17, 2.535993308788154e-18, -1.3931390485019807e-18, -8.894451932354624e-19, -1.6944112412937898e-19, 5.009265951614554e-20, 4.2235030313879056e-20, 1.0163291536450476e-20, -1.5274679146715112e-21, -1.942412562431019e-21, -5.6924483830766045e-22, 2.9495798198439895e-23, 8.637451825664467e-23, 3.0333572113707516e-23))
@@ -2493,7 +2573,7 @@ def mish_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_mish_prime_block, 15, x, r)
+    _blocks(_mish_prime_block, 14, x, r)
     return _result(r, scalar, out)
 
 
@@ -2547,9 +2627,9 @@ def _mish_prime2_block(x, r, s):
     b10 = s[10][:n]
     np.multiply((8), t2, out=b10)
     np.multiply(b10, t5, out=b10)
+    np.divide(b10, t9, out=b10)
+    np.divide(b10, t9, out=b10)
     b11 = s[11][:n]
-    np.square(t9, out=b11)
-    np.divide(b10, b11, out=b10)
     np.multiply((3), t1, out=b11)
     b12 = s[12][:n]
     np.negative(t6, out=b12)
@@ -2559,14 +2639,15 @@ def _mish_prime2_block(x, r, s):
     np.add(b11, b13, out=b11)
     np.multiply(t2, t7, out=b13)
     np.multiply(b13, b11, out=b13)
-    np.power(t9, (3), out=b11)
-    np.divide(b13, b11, out=b13)
+    np.divide(b13, t9, out=b13)
+    np.divide(b13, t9, out=b13)
+    np.divide(b13, t9, out=b13)
     np.negative(b13, out=b13)
     np.add(b10, b13, out=r)
     np.multiply((8), t1, out=b13)
     np.multiply(b13, t5, out=b13)
-    np.square(t4, out=b10)
-    np.divide(b13, b10, out=b13)
+    np.divide(b13, t4, out=b13)
+    np.divide(b13, t4, out=b13)
     np.multiply((2), t1, out=b10)
     np.multiply((3), t2, out=b11)
     np.negative(b11, out=b11)
@@ -2576,8 +2657,9 @@ def _mish_prime2_block(x, r, s):
     np.add(b10, (-2), out=b10)
     np.multiply(t1, t7, out=b12)
     np.multiply(b12, b10, out=b12)
-    np.power(t4, (3), out=b10)
-    np.divide(b12, b10, out=b12)
+    np.divide(b12, t4, out=b12)
+    np.divide(b12, t4, out=b12)
+    np.divide(b12, t4, out=b12)
     np.add(b13, b12, out=b13)
     m14 = s[14].view(np.int64)[:n]
     np.greater_equal(x, (0), out=m14)
@@ -2658,7 +2740,8 @@ def log_sigmoid(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_log_sigmoid_block, 4, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_log_sigmoid_block, 4, x, r)
     return _result(r, scalar, out)
 
 
@@ -2704,8 +2787,10 @@ def _log_sigmoid_prime2_block(x, r, s):
     t0 = b0
     b1 = s[1][:n]
     np.add(t0, (1), out=b1)
-    np.square(b1, out=b1)
     np.divide(t0, b1, out=b1)
+    b2 = s[2][:n]
+    np.add(t0, (1), out=b2)
+    np.divide(b1, b2, out=b1)
     np.negative(b1, out=r)
 
 
@@ -2717,7 +2802,7 @@ def log_sigmoid_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_log_sigmoid_prime2_block, 4, x, r)
+    _blocks(_log_sigmoid_prime2_block, 5, x, r)
     return _result(r, scalar, out)
 
 
@@ -2778,7 +2863,12 @@ def _softsign_prime2_block(x, r, s):
     b1 = s[1][:n]
     np.abs(x, out=b1)
     np.add(b1, (1), out=b1)
-    np.power(b1, (3), out=b1)
+    np.divide(b0, b1, out=b0)
+    np.abs(x, out=b1)
+    np.add(b1, (1), out=b1)
+    np.divide(b0, b1, out=b0)
+    np.abs(x, out=b1)
+    np.add(b1, (1), out=b1)
     np.divide(b0, b1, out=b0)
     np.negative(b0, out=r)
 
@@ -2902,7 +2992,8 @@ def hard_silu(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hard_silu_block, 7, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_hard_silu_block, 7, x, r)
     return _result(r, scalar, out)
 
 
@@ -3150,7 +3241,8 @@ def hardshrink(x, lambd=0.5, out=None):
     _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_hardshrink_block, 5, x, r, lambd)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_hardshrink_block, 5, x, r, lambd)
     return _result(r, scalar, out)
 
 
@@ -3274,7 +3366,8 @@ def softshrink(x, lambd=0.5, out=None):
     _check_range("lambd", lambd, 0.0, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softshrink_block, 6, x, r, lambd)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_softshrink_block, 6, x, r, lambd)
     return _result(r, scalar, out)
 
 
@@ -3403,7 +3496,8 @@ def tanhshrink(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_tanhshrink_block, 3, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_tanhshrink_block, 3, x, r)
     return _result(r, scalar, out)
 
 
@@ -3448,7 +3542,8 @@ def _tanhshrink_prime2_block(x, r, s):
     np.multiply((8), b2, out=b2)
     b3 = s[3][:n]
     np.add(t1, (1), out=b3)
-    np.square(b3, out=b3)
+    np.divide(b2, b3, out=b2)
+    np.add(t1, (1), out=b3)
     np.divide(b2, b3, out=b2)
     _exp_times(t0, b2, r, t1)
     d = s[5][:n]  # Taylor patch at the root 0.0
@@ -3500,7 +3595,8 @@ def threshold(x, threshold=0.0, value=0.0, out=None):
     _check_range("value", value, None, None, False, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_threshold_block, 4, x, r, threshold, value)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_threshold_block, 4, x, r, threshold, value)
     return _result(r, scalar, out)
 
 
@@ -3666,7 +3762,8 @@ def squareplus(x, b=4.0, out=None):
     _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_block, 8, x, r, b)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_squareplus_block, 8, x, r, b)
     return _result(r, scalar, out)
 
 
@@ -3732,7 +3829,10 @@ def _squareplus_prime2_block(x, r, s, b):
     np.multiply((1/2), (b), out=b0)
     b1 = s[1][:n]
     np.copyto(b1, np.hypot(x, np.sqrt(b)))
-    np.power(b1, (3), out=b1)
+    np.divide(b0, b1, out=b0)
+    np.copyto(b1, np.hypot(x, np.sqrt(b)))
+    np.divide(b0, b1, out=b0)
+    np.copyto(b1, np.hypot(x, np.sqrt(b)))
     np.divide(b0, b1, out=r)
 
 
@@ -3775,18 +3875,7 @@ def squareplus_db(x, b=4.0, out=None):
 
 def _exponential_block(x, r, s):
     n = x.size
-    np.copyto(r, (np.inf))
-    b0 = s[0][:n]
-    np.minimum(x, (709.782712893384), out=b0)
-    np.exp(b0, out=b0)
-    m1 = s[1].view(np.int64)[:n]
-    np.less_equal(x, (709.782712893384), out=m1)
-    i2 = s[2].view(np.int64)[:n]
-    _select(r, b0, m1, i2)
-    g = s[3].view(np.bool_)[:n]
-    np.isnan(x, out=g)
-    if g.any():
-        np.copyto(r, x, where=g)
+    np.exp(x, out=r)
 
 
 def exponential(x, out=None):
@@ -3797,24 +3886,14 @@ def exponential(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_exponential_block, 5, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_exponential_block, 2, x, r)
     return _result(r, scalar, out)
 
 
 def _exponential_prime_block(x, r, s):
     n = x.size
-    np.copyto(r, (np.inf))
-    b0 = s[0][:n]
-    np.minimum(x, (709.782712893384), out=b0)
-    np.exp(b0, out=b0)
-    m1 = s[1].view(np.int64)[:n]
-    np.less_equal(x, (709.782712893384), out=m1)
-    i2 = s[2].view(np.int64)[:n]
-    _select(r, b0, m1, i2)
-    g = s[3].view(np.bool_)[:n]
-    np.isnan(x, out=g)
-    if g.any():
-        np.copyto(r, x, where=g)
+    np.exp(x, out=r)
 
 
 def exponential_prime(x, out=None):
@@ -3826,24 +3905,14 @@ def exponential_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_exponential_prime_block, 5, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_exponential_prime_block, 2, x, r)
     return _result(r, scalar, out)
 
 
 def _exponential_prime2_block(x, r, s):
     n = x.size
-    np.copyto(r, (np.inf))
-    b0 = s[0][:n]
-    np.minimum(x, (709.782712893384), out=b0)
-    np.exp(b0, out=b0)
-    m1 = s[1].view(np.int64)[:n]
-    np.less_equal(x, (709.782712893384), out=m1)
-    i2 = s[2].view(np.int64)[:n]
-    _select(r, b0, m1, i2)
-    g = s[3].view(np.bool_)[:n]
-    np.isnan(x, out=g)
-    if g.any():
-        np.copyto(r, x, where=g)
+    np.exp(x, out=r)
 
 
 def exponential_prime2(x, out=None):
@@ -3854,5 +3923,211 @@ def exponential_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_exponential_prime2_block, 5, x, r)
+    with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
+        _blocks(_exponential_prime2_block, 2, x, r)
     return _result(r, scalar, out)
+
+
+# --- vector activations (along an axis) --------------------------------------------------------
+
+
+def _vec_input(x, axis):
+    """(x as float64 of at least one dimension, the dtype to return, was x a scalar, axis >= 0)."""
+    a, dtype, scalar = _as_float64(x)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an integer, got {axis!r}")
+    if not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {a.ndim}")
+    return a, dtype, scalar, int(axis) % a.ndim
+
+
+def _vec_pair(x, v, axis, vname):
+    a, dtype, scalar, axis = _vec_input(x, axis)
+    b, vdtype, _ = _as_float64(v)
+    if b.shape != a.shape:
+        raise ValueError(f"{vname} has shape {b.shape}, expected the shape of x {a.shape}")
+    return a, b, np.result_type(dtype, vdtype), scalar, axis
+
+
+def _vec_core(x, axis, sign):
+    """(softmax, log_softmax) of sign*x along axis, in float64.
+
+    m = max_k x_k; d_k = x_k - m is carried as hi + lo (TwoSum, exact); e_k = exp(hi)(1 + lo);
+    t = sum of e_k over every k but one argmax; s = e / (1 + t); l = (hi - log1p(t)) + lo.
+    Rows with NaN, all -inf, or a +inf maximum follow the documented conventions.
+    """
+    x = -x if sign < 0 else x
+    if x.shape[axis] == 0:
+        return np.empty_like(x), np.empty_like(x)
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=axis, keepdims=True)
+        bad = ~np.isfinite(m)
+        mm = np.where(bad, 0.0, m)
+        hi = x - mm
+        bb = hi - x
+        lo = (x - (hi - bb)) + (-mm - bb)
+        lo = np.where(np.isfinite(lo), lo, 0.0)
+        e = np.exp(hi)
+        e = e + e * lo
+        top = np.expand_dims(np.argmax(np.where(np.isnan(x), -np.inf, x), axis=axis), axis)
+        others = e.copy()
+        np.put_along_axis(others, top, 0.0, axis=axis)
+        t = np.sum(others, axis=axis, keepdims=True)
+        s = e / (1.0 + t)
+        lg = (hi - np.log1p(t)) + lo
+        if np.any(bad):
+            pos = x == np.inf
+            c = np.maximum(np.sum(pos, axis=axis, keepdims=True), 1)
+            pinf = m == np.inf
+            s = np.where(pinf, np.where(pos, 1.0 / c, 0.0), s)
+            lg = np.where(pinf, np.where(pos, -np.log(c), -np.inf), lg)
+            nanrow = np.isnan(m) | (m == -np.inf)
+            s = np.where(nanrow, np.nan, s)
+            lg = np.where(nanrow, np.nan, lg)
+    return s, lg
+
+
+def _vec_result(r, dtype, scalar):
+    """_result, rounding to float16/float32 without an underflow/overflow warning (the rounded
+    value is the correct result)."""
+    with np.errstate(all="ignore"):
+        return _result(r, dtype, scalar)
+
+
+def _vec_out(r, dtype, scalar, out):
+    r = _vec_result(r, dtype, scalar)
+    if out is None:
+        return r
+    if not isinstance(out, np.ndarray) or out.shape != np.shape(r):
+        raise ValueError(f"out must be an ndarray of shape {np.shape(r)}")
+    np.copyto(out, r, casting="same_kind")
+    return out
+
+
+def softmax(x, axis=-1, out=None):
+    """Softmax along an axis: exponentials normalized to sum to 1.
+
+    s_i = exp(x_i - m) / sum_k exp(x_k - m),  m = max_k x_k
+    Convention: stable: shifted by the row maximum m. A row whose maximum is +inf gives the limit: the +inf entries share the mass equally, the rest 0 (PyTorch gives NaN). A row of all -inf gives NaN (as PyTorch). Any NaN in a row makes that whole row NaN. Length-1 rows give 1.
+    Reference: Bridle, 'Probabilistic interpretation of feedforward classification network outputs' (1990); torch.nn.functional.softmax (dim -> axis)
+
+    axis: the axis along which to normalize (default -1); out: optional array for the result.
+    float16/float32 in gives the same dtype (computed in float64, rounded once).
+    """
+    x, dtype, scalar, axis = _vec_input(x, axis)
+    s, lg = _vec_core(x, axis, 1)
+    return _vec_out(s, dtype, scalar, out)
+
+
+def softmax_jvp(x, v, axis=-1):
+    """Jacobian-vector product of softmax along axis: J(x) v.
+
+    (J v)_i = s_i * (v_i - <s, v>)
+    """
+    x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(s * v, axis=axis, keepdims=True)
+        r = s * (v - dot)
+    return _vec_result(r, dtype, scalar)
+
+
+def softmax_vjp(x, g, axis=-1):
+    """Vector-Jacobian product of softmax along axis: J(x)^T g.
+
+    (J^T g)_i = s_i * (g_i - <g, s>)
+    """
+    x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(g * s, axis=axis, keepdims=True)
+        r = s * (g - dot)
+    return _vec_result(r, dtype, scalar)
+
+
+def log_softmax(x, axis=-1, out=None):
+    """Log-softmax along an axis: x - logsumexp(x).
+
+    l_i = x_i - m - log1p(sum_{k != argmax} exp(x_k - m)),  m = max_k x_k
+    Convention: stable: x_i - m - log1p(sum_{k != argmax} exp(x_k - m)). A row whose maximum is +inf gives -log(c) at its c entries equal to +inf (the log of their equal share) and -inf elsewhere; all -inf gives NaN (as PyTorch); any NaN makes the row NaN.
+    Reference: torch.nn.functional.log_softmax; logsumexp as in Blanchard, Higham, Higham, 'Accurately computing the log-sum-exp and softmax functions' (IMA J. Numer. Anal. 2021)
+
+    axis: the axis along which to normalize (default -1); out: optional array for the result.
+    float16/float32 in gives the same dtype (computed in float64, rounded once).
+    """
+    x, dtype, scalar, axis = _vec_input(x, axis)
+    s, lg = _vec_core(x, axis, 1)
+    return _vec_out(lg, dtype, scalar, out)
+
+
+def log_softmax_jvp(x, v, axis=-1):
+    """Jacobian-vector product of log_softmax along axis: J(x) v.
+
+    (J v)_i = v_i - <s, v>,  s = softmax(x)
+    """
+    x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(s * v, axis=axis, keepdims=True)
+        r = v - dot
+    return _vec_result(r, dtype, scalar)
+
+
+def log_softmax_vjp(x, g, axis=-1):
+    """Vector-Jacobian product of log_softmax along axis: J(x)^T g.
+
+    (J^T g)_i = g_i - s_i * sum_k g_k,  s = softmax(x)
+    """
+    x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
+    s, _ = _vec_core(x, axis, 1)
+    with np.errstate(all="ignore"):
+        r = g - s * np.sum(g, axis=axis, keepdims=True)
+    return _vec_result(r, dtype, scalar)
+
+
+def softmin(x, axis=-1, out=None):
+    """Softmin along an axis: softmax(-x).
+
+    s_i = softmax(-x)_i
+    Convention: softmin(x) = softmax(-x); conventions as softmax with the roles of +inf and -inf swapped.
+    Reference: torch.nn.functional.softmin (dim -> axis)
+
+    axis: the axis along which to normalize (default -1); out: optional array for the result.
+    float16/float32 in gives the same dtype (computed in float64, rounded once).
+    """
+    x, dtype, scalar, axis = _vec_input(x, axis)
+    s, lg = _vec_core(x, axis, -1)
+    return _vec_out(s, dtype, scalar, out)
+
+
+def softmin_jvp(x, v, axis=-1):
+    """Jacobian-vector product of softmin along axis: J(x) v.
+
+    (J v)_i = -s_i * (v_i - <s, v>),  s = softmin(x)
+    """
+    x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
+    s, _ = _vec_core(x, axis, -1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(s * v, axis=axis, keepdims=True)
+        r = -s * (v - dot)
+    return _vec_result(r, dtype, scalar)
+
+
+def softmin_vjp(x, g, axis=-1):
+    """Vector-Jacobian product of softmin along axis: J(x)^T g.
+
+    (J^T g)_i = -s_i * (g_i - <g, s>),  s = softmin(x)
+    """
+    x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
+    s, _ = _vec_core(x, axis, -1)
+    with np.errstate(all="ignore"):
+        dot = np.sum(g * s, axis=axis, keepdims=True)
+        r = -s * (g - dot)
+    return _vec_result(r, dtype, scalar)
+
+
+__all__ += [
+    "softmax", "softmax_jvp", "softmax_vjp",
+    "log_softmax", "log_softmax_jvp", "log_softmax_vjp",
+    "softmin", "softmin_jvp", "softmin_vjp",
+]
