@@ -87,9 +87,10 @@ class KernelCode:
     patch_factor_c: str = ""
 
     @property
-    def c_patches(self) -> list[tuple[str, str, str, str, int]]:
+    def c_patches(self) -> list[tuple[str, str, str, str, int, int]]:
         return [(repr(p.x0_hi), repr(p.x0_lo), repr(p.radius),
-                 ", ".join(repr(c) for c in p.coeffs), len(p.coeffs)) for p in self.patches]
+                 ", ".join(repr(c) for c in p.coeffs), len(p.coeffs), p.side)
+                for p in self.patches]
 
     @property
     def py_limit_pos(self) -> str:
@@ -293,7 +294,8 @@ def _decode(payload: dict) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
         fields = {name: tuples(value) for name, value in k.items()}
         fields["params"] = tuple(Param(**p) for p in k["params"])
         fields["patches"] = tuple(RootPatch(p["x0_hi"], p["x0_lo"], p["radius"],
-                                            tuple(p["coeffs"])) for p in k["patches"])
+                                            tuple(p["coeffs"]), p.get("side", 0))
+                                  for p in k["patches"])
         kcodes.append(KernelCode(**fields))
     return tuple(kcodes), set(payload["py_helpers"]), set(payload["c_helpers"])
 

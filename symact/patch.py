@@ -10,6 +10,7 @@ high-precision reference on a dense sample before they are used.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class RootPatch:
     x0_lo: float
     radius: float
     coeffs: tuple[float, ...]
+    side: int = 0  # -1: only x < x0_hi (a root at a branch's end, 0 beyond it); +1: x > x0_hi
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The patch exactly as the generated code evaluates it (compensated Horner)."""
@@ -43,7 +45,9 @@ class RootPatch:
                                         self.coeffs)
 
 
-def _roots(ref: Reference) -> list[mpmath.mpf]:
+def _roots(ref: Reference) -> list[tuple[mpmath.mpf, int]]:
+    """(root, side): side 0 for a root inside a smooth piece, -1 / +1 for a root at the end of
+    a branch that is identically 0 on the other side (celu_dalpha at 0)."""
     lo, hi, step = SCAN
     n = int(round((hi - lo) / step))
     xs = [lo + i * step for i in range(n + 1)]
@@ -51,14 +55,16 @@ def _roots(ref: Reference) -> list[mpmath.mpf]:
     roots = []
     for i in range(1, n):  # a root exactly on the grid (tanhshrink at 0)
         if vals[i] == 0 and vals[i - 1] != 0 and vals[i + 1] != 0:
-            roots.append(mpmath.mpf(xs[i]))
+            roots.append((mpmath.mpf(xs[i]), 0))
+        elif vals[i] == 0 and (vals[i - 1] == 0) != (vals[i + 1] == 0):
+            roots.append((mpmath.mpf(xs[i]), -1 if vals[i - 1] != 0 else 1))
     for a, b, fa, fb in zip(xs, xs[1:], vals, vals[1:], strict=False):
         if fa == 0 or fb == 0 or (fa > 0) == (fb > 0):
             continue
         with mpmath.workdps(60):
             r = mpmath.findroot(lambda t: ref._eval(t, 60), (mpmath.mpf(a), mpmath.mpf(b)),
                                 solver="anderson")
-        roots.append(r)
+        roots.append((r, 0))
     return roots
 
 
@@ -71,14 +77,14 @@ def _formula_error(fn: Callable, ref: Reference, xs: np.ndarray) -> np.ndarray:
 def find_patches(fn: Callable[[np.ndarray], np.ndarray], ref: Reference) -> list[RootPatch]:
     """Patches for the kernel ``fn`` (float64 array -> array) whose exact values are ``ref``."""
     patches = []
-    for x0 in _roots(ref):
+    for x0, side in _roots(ref):
         x0_hi = float(x0)
         x0_lo = float(x0 - mpmath.mpf(x0_hi))
         # Where does the formula lose digits? Sample out to |x0| (at least 1). A rounded d costs
         # only its own half ULP, so the patch need not stay where x - x0_hi is exact.
         reach = max(abs(x0_hi), 1.0)
-        side = np.geomspace(1e-12, reach, 400)
-        offsets = np.concatenate([-side[::-1], side])
+        steps = np.geomspace(1e-12, reach, 400)
+        offsets = {0: np.concatenate([-steps[::-1], steps]), -1: -steps[::-1], 1: steps}[side]
         xs = x0_hi + offsets
         err = _formula_error(fn, ref, xs)
         bad = np.abs(offsets[err > MAX_FORMULA_ULP])
@@ -86,24 +92,43 @@ def find_patches(fn: Callable[[np.ndarray], np.ndarray], ref: Reference) -> list
             continue
         need = float(min(bad.max() * 1.25, reach))
         try:
-            patches.extend(_tile(ref, x0, x0_hi, x0_lo, need))
+            if side:  # the branch's own expression continues analytically past its end
+                branch = _branch(ref, x0_hi, side)
+                patches.extend(_tile(branch, x0, x0_hi, x0_lo, need, side, check=ref))
+            else:
+                patches.extend(_tile(ref, x0, x0_hi, x0_lo, need))
         except ArithmeticError:
             continue  # no accurate patch: the kernel keeps its formula (the accuracy tests tell)
     return patches
 
 
-def _tile(ref: Reference, x0, x0_hi: float, x0_lo: float, need: float) -> list[RootPatch]:
-    """Patches covering [x0 - need, x0 + need]: one at the root, and where its Taylor series
-    converges too slowly to reach (a singularity nearby in the complex plane, as tanh's at
-    +-i*pi/2), more patches at centres further out on each side."""
-    first = _build(ref, x0, x0_hi, x0_lo, need)
+def _branch(ref: Reference, x0: float, side: int) -> Reference:
+    """The reference of the Piecewise branch taken just on ``side`` of x0."""
+    import sympy as sp
+
+    expr = sp.piecewise_fold(ref._bound)
+    if not isinstance(expr, sp.Piecewise):
+        raise ArithmeticError("a one-sided root outside a Piecewise")
+    probe = sp.Float(x0 + side * 1e-9, 30)
+    for e, c in expr.args:
+        if c is sp.true or bool(c.subs(ref.x, probe)):
+            return Reference(e, ref.x)
+    raise ArithmeticError("no branch")
+
+
+def _tile(ref: Reference, x0, x0_hi: float, x0_lo: float, need: float, side: int = 0,
+          check: Reference | None = None) -> list[RootPatch]:
+    """Patches covering [x0 - need, x0 + need] (only the ``side`` half when side != 0): one at
+    the root, and where its Taylor series converges too slowly to reach (a singularity nearby
+    in the complex plane, as tanh's at +-i*pi/2), more patches at centres further out."""
+    first = _build(ref, x0, x0_hi, x0_lo, need, side, check)
     out = [first]
-    for side in (1.0, -1.0):
+    for direction in ((1.0, -1.0) if side == 0 else (float(side),)):
         edge = first.radius
         while edge < need:
             radius = min(0.5 * need, need - edge + 0.05)
             for _ in range(8):
-                centre = float(mpmath.mpf(x0_hi) + side * (edge + 0.9 * radius))
+                centre = float(mpmath.mpf(x0_hi) + direction * (edge + 0.9 * radius))
                 patch = _build(ref, mpmath.mpf(centre), centre, 0.0, radius)
                 if patch.radius >= radius:
                     break
@@ -121,16 +146,17 @@ def _convergence_radius(coeffs) -> float:
     return float(min(c ** (-mpmath.mpf(1) / k) for k, c in tail[-10:]))
 
 
-def _build(ref: Reference, x0, x0_hi: float, x0_lo: float, radius: float) -> RootPatch:
+def _build(ref: Reference, x0, x0_hi: float, x0_lo: float, radius: float, side: int = 0,
+           check: Reference | None = None) -> RootPatch:
     """A Taylor patch at x0 of at most ``radius``: shrunk to half the series' radius of
     convergence (so degree <= 60 reaches 2^-60), and halved while Horner's rounding at the
-    window's edge costs more than MAX_PATCH_ULP."""
+    window's edge costs more than MAX_PATCH_ULP (measured against ``check``, default ref)."""
     with mpmath.workdps(80):
         coeffs = mpmath.taylor(ref._f, x0, 60)
     radius = min(radius, 0.5 * _convergence_radius(coeffs))
     while radius >= 1e-3:
-        patch = _truncate(coeffs, x0_hi, x0_lo, radius)
-        if _check(patch, ref) <= MAX_PATCH_ULP:
+        patch = dataclasses.replace(_truncate(coeffs, x0_hi, x0_lo, radius), side=side)
+        if _check(patch, check or ref) <= MAX_PATCH_ULP:
             return patch
         radius /= 2
     raise ArithmeticError(f"no accurate Taylor patch at {x0_hi}")
@@ -148,7 +174,8 @@ def _truncate(coeffs, x0_hi: float, x0_lo: float, radius: float) -> RootPatch:
 
 def _check(patch: RootPatch, ref: Reference) -> float:
     """The patch's largest error in ULP on 301 points across its window."""
-    xs = patch.x0_hi + np.linspace(-patch.radius, patch.radius, 301)
+    lo, hi = {0: (-1, 1), -1: (-1, 0), 1: (0, 1)}[patch.side]
+    xs = patch.x0_hi + np.linspace(lo * patch.radius, hi * patch.radius, 301)
     err = _formula_error(patch, ref, xs)
     return float(err.max()) if math.isfinite(err.max()) else math.inf
 
@@ -171,6 +198,8 @@ def scaling(expr, x, params: dict) -> Scaling | None:
     used = [p for p in params if expr.has(p)]
     if not used:
         return None
+    if isinstance(expr, sp.Piecewise):
+        return _piecewise_scaling(expr, x, params)
     t = sp.Dummy("t")
     for p in sorted(used, key=sp.default_sort_key):
         for k in (p, 1 / p):
@@ -186,3 +215,22 @@ def scaling(expr, x, params: dict) -> Scaling | None:
                 continue
             return Scaling(k, factor)
     return None
+
+
+def _piecewise_scaling(expr, x, params: dict) -> Scaling | None:
+    """A Piecewise scales when its one branch with parameters does, its other branches are 0,
+    and each condition ``x rel 0`` keeps its meaning in t (a positive scale)."""
+    import sympy as sp
+
+    live = [e for e, _ in expr.args if e != 0]
+    if len(live) != 1:
+        return None
+    found = scaling(live[0], x, params)
+    if found is None or found.scale.is_positive is not True:
+        return None
+    for _, c in expr.args:
+        if c is sp.true:
+            continue
+        if not (isinstance(c, sp.core.relational.Relational) and c.lhs == x and c.rhs == 0):
+            return None
+    return found
