@@ -36,8 +36,9 @@ def _section(act: Activation) -> list[str]:
                   "$$", rf"{name}'(x) = {sp.latex(act.output_form)}", "$$", ""]
     mixed = getattr(act, "mixed_form", None)
     if mixed is not None:
-        lines += ["Mixed form, with $y = " + name + "(x)$:", "",
-                  "$$", rf"{name}'(x) = {sp.latex(mixed)}", "$$", ""]
+        lines += [f"Mixed form, with $y = {name}(x)$ and ${sp.latex(mixed.s)} = "
+                  f"{sp.latex(mixed.sub)}$:", "",
+                  "$$", rf"{name}'(x) = {sp.latex(mixed.expr)}", "$$", ""]
     if act.params:
         lines += ["| parameter | default | range | meaning |", "|---|---|---|---|"]
         for p in act.spec.params:

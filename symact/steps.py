@@ -568,17 +568,25 @@ def derivation_steps(act: Activation) -> Derivation:
     lname = _latex_name(act)
     for attr, label in (("output_form", "output form"), ("mixed_form", "mixed form")):
         form = getattr(act, attr, None)
+        proof = act.output_form_proof if attr == "output_form" else ""
+        inverse_l = inverse_t = ""
+        checked = form
+        if form is not None and hasattr(form, "sub"):  # a MixedForm: y and s = sub(x)
+            checked = form.expr.xreplace({form.s: form.sub})
+            inverse_l = rf",\ {sp.latex(form.s)} = {sp.latex(form.sub)}"
+            inverse_t = f", {form.s} = {sp.sstr(form.sub)}"
+            proof, form = form.proof, form.expr
         if form is None or not form.has(Y) or form == act.derivative:
             continue
-        proof = act.output_form_proof if attr == "output_form" else ""
-        inverse_l, inverse_t = _inverse_note(act) if attr == "output_form" else ("", "")
+        if attr == "output_form":
+            inverse_l, inverse_t = _inverse_note(act)
         steps.append(Step(
             rule=label, before=act.derivative, after=form,
             latex_note=(rf"\text{{{label}, }} y = {lname}(x){inverse_l}"
                         + (rf"\text{{; proven {proof}}}" if proof else "")),
             text_note=(f"{label}, y = {fname}(x){inverse_t}"
                        + (f"; proven {proof}" if proof else "")),
-            check=check_equal(act.derivative, form, x, defaults, y_value=act.expr),
+            check=check_equal(act.derivative, checked, x, defaults, y_value=act.expr),
         ))
     return Derivation(act.name, x, tuple(steps), lname, act.expr)
 
@@ -588,9 +596,12 @@ def _inverse_note(act: Activation) -> tuple[str, str]:
     expr, x = act.expr, act.x
     if isinstance(expr, sp.Piecewise):
         return r"\text{, branch by branch}", ", branch by branch"
+    from .derive import SOLVE_SECONDS, _OutOfTime, time_limit
+
     try:
-        sols = [s for s in sp.solve(sp.Eq(Y, expr), x) if not s.has(x, sp.LambertW)]
-    except (NotImplementedError, ValueError, TypeError):
+        with time_limit(SOLVE_SECONDS):
+            sols = [s for s in sp.solve(sp.Eq(Y, expr), x) if not s.has(x, sp.LambertW)]
+    except (NotImplementedError, ValueError, TypeError, _OutOfTime):
         return "", ""
     y0 = expr.subs(x, sp.Rational(7, 10)).subs(act.defaults).evalf(30)
     real = [s for s in sols

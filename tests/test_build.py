@@ -81,9 +81,26 @@ def test_float64_within_4_ulp(kernels, gen, name):
         got = kernels[name](SAMPLE, **params)
         assert got.dtype == np.float64 and got.shape == SAMPLE.shape
         err = ulps(got, want)
-        worst = int(np.argmax(err))
-        assert err[worst] <= 4, f"{name}({SAMPLE[worst]!r}, {params}) = {got[worst]!r}, " \
-                                f"NumPy module {want[worst]!r}: {err[worst]:.0f} ULP"
+        # each is within 4 ULP of the exact value (tests/test_accuracy.py), so within 8 of each
+        # other, except where the kernel itself is ill-conditioned (gelu_tanh's tail)
+        over = [i for i in np.flatnonzero(err > 8) if not _ill(name, float(SAMPLE[i]), params)]
+        worst = max(over, key=lambda i: err[i], default=None)
+        assert worst is None, f"{name}({SAMPLE[worst]!r}, {params}) = {got[worst]!r}, " \
+                              f"NumPy module {want[worst]!r}: {err[worst]:.0f} ULP"
+
+
+def _ill(name: str, xv: float, params: dict[str, float]) -> bool:
+    """Is kernel ``name`` ill-conditioned at xv (|x g'/g| > 100)? verify.Conditioning."""
+    import symact
+    from symact.verify import Conditioning
+
+    for act in symact.all_activations():
+        for kernel in act.kernels:
+            if act.name + kernel.suffix == name:
+                values = dict(act.defaults)
+                values.update({act.symbols[k]: v for k, v in params.items()})
+                return Conditioning(kernel.exact, act.x, values).ill(xv)
+    return False
 
 
 @needs_cc
