@@ -75,7 +75,13 @@ def run(gen_dir: Path = Path("generated"), density: int = 4) -> list[tuple[str, 
                     if lib is not None:
                         impls.append(("C", _c_fn(lib, name, list(act.params.values()), dtype)))
                     for impl, f in impls:
-                        rows.append((impl, measure(name, f, ref, pts, dtype, cond)))
+                        try:
+                            report = measure(name, f, ref, pts, dtype, cond)
+                        except (ArithmeticError, FloatingPointError) as exc:  # a failure row
+                            report = Report(name, dtype, max_ulp=float("inf"),
+                                            worst_x=float("nan"),
+                                            failure=f"{type(exc).__name__}: {exc}")
+                        rows.append((impl, report))
     return rows
 
 
@@ -86,7 +92,8 @@ def table(rows: list[tuple[str, Report]]) -> str:
            "|---|---|---|---|---|---|---|"]
     for impl, r in rows:
         ill = f"{r.ill_points} ({r.ill_max_ulp:.2f})" if r.ill_points else "0"
-        out.append(f"| {r.kernel} | {impl} | {r.dtype} | {r.max_ulp:.3f} | {r.worst_x:.6g} | "
+        at = r.failure.splitlines()[0][:60] if r.failure else f"{r.worst_x:.6g}"
+        out.append(f"| {r.kernel} | {impl} | {r.dtype} | {r.max_ulp:.3f} | {at} | "
                    f"{r.points} | {ill} |")
     return "\n".join(out)
 

@@ -323,7 +323,7 @@ def _branchwise(r: sp.Expr, u: sp.Expr, w: sp.Symbol, uniform: bool = True) -> s
         cubes = {p: sp.exp(p.exp * log1p(e)) for p in (hi.atoms(sp.Pow) | lo.atoms(sp.Pow))
                  if p.base == 1 + e and p.exp.is_Integer and p.exp <= -3}
         hi, lo = hi.xreplace(cubes), lo.xreplace(cubes)
-    return sp.Piecewise((hi.subs(e, decay), u >= 0), (lo.subs(e, decay), True))
+    return sp.Piecewise((hi.subs(e, decay), _clamped(u) >= 0), (lo.subs(e, decay), True))
 
 
 def _composite_atoms(expr: sp.Expr) -> set[sp.Expr]:
@@ -805,7 +805,7 @@ def decaying_sides(expr: sp.Expr) -> sp.Expr | None:
         return None
     pos = pos if _free_part(pos) == 0 else expr
     neg = neg if _free_part(neg) == 0 else expr
-    return sp.Piecewise((pos, u >= 0), (neg, True))
+    return sp.Piecewise((pos, _clamped(u) >= 0), (neg, True))
 
 
 def _canonical_args(expr: sp.Expr) -> sp.Expr:

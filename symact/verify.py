@@ -229,6 +229,7 @@ class Report:
     ill_points: int = 0
     ill_max_ulp: float = 0.0
     errors: list[float] = field(default_factory=list, repr=False)
+    failure: str = ""  # why the kernel could not be measured (an exception), if it could not
 
     def add(self, xv: float, err: float, ill: bool) -> None:
         self.points += 1
