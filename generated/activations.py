@@ -1942,7 +1942,7 @@ def gelu_tanh(x, out=None):
 
 def _gelu_tanh_prime_block(x, r, s):
     n = x.size
-    g = s[23].view(np.bool_)[:n]
+    g = s[19].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
@@ -1963,111 +1963,90 @@ def _gelu_tanh_prime_block(x, r, s):
     np.abs(t0, out=b3)
     np.multiply(t2, b3, out=b3)
     np.negative(b3, out=b3)
+    np.exp(b3, out=b3)
     t3 = b3
     b4 = s[4][:n]
-    np.exp(t3, out=b4)
+    np.add(t3, (1), out=b4)
     t4 = b4
     b5 = s[5][:n]
-    np.add(t4, (1), out=b5)
+    np.multiply((1.595769121605730711759784239737527473903), t0, out=b5)
     t5 = b5
     b6 = s[6][:n]
-    np.divide(1.0, t5, out=b6)
+    np.power(t0, (3), out=b6)
     t6 = b6
     b7 = s[7][:n]
-    np.multiply((1.595769121605730711759784239737527473903), t0, out=b7)
+    np.multiply((0.07135481627260024877633875227986354099559), t6, out=b7)
+    np.add(t5, b7, out=b7)
     t7 = b7
     b8 = s[8][:n]
-    np.copyto(b8, (0.7978845608028653558798921198687637369517*x*((8943*x**2)/100000 + 2) >= 0))
+    np.abs(t7, out=b8)
+    np.negative(b8, out=b8)
     t8 = b8
     b9 = s[9][:n]
-    np.multiply((26829), t1, out=b9)
-    np.add(b9, (200000), out=b9)
+    np.exp(t8, out=b9)
+    t9 = b9
     b10 = s[10][:n]
-    np.multiply((0.000007978845608028653558798921198687637369517), t0, out=b10)
-    np.multiply(b10, b9, out=b10)
-    t9 = b10
-    np.power(t0, (3), out=b9)
-    t10 = b9
+    np.add(t9, (1), out=b10)
+    t10 = b10
     b11 = s[11][:n]
-    np.multiply((0.07135481627260024877633875227986354099559), t10, out=b11)
-    np.add(b11, t7, out=b11)
+    np.divide(1.0, t10, out=b11)
     t11 = b11
     b12 = s[12][:n]
-    np.abs(t11, out=b12)
-    np.negative(b12, out=b12)
+    np.divide(t9, t10, out=b12)
+    np.divide(b12, t10, out=b12)
     t12 = b12
     b13 = s[13][:n]
-    np.exp(t12, out=b13)
+    np.multiply((0.2140644488178007463290162568395906229868), t6, out=b13)
     t13 = b13
     b14 = s[14][:n]
-    np.add(t13, (1), out=b14)
+    np.multiply(t11, t9, out=b14)
     t14 = b14
     b15 = s[15][:n]
-    np.divide(1.0, t14, out=b15)
-    t15 = b15
+    np.multiply(t13, t14, out=b15)
+    np.negative(b15, out=b15)
     b16 = s[16][:n]
-    np.divide(t13, t14, out=b16)
-    np.divide(b16, t14, out=b16)
-    t16 = b16
-    b17 = s[17][:n]
-    np.multiply((0.2140644488178007463290162568395906229868), t10, out=b17)
-    t17 = b17
-    b18 = s[18][:n]
-    np.multiply(t13, t15, out=b18)
-    t18 = b18
-    b19 = s[19][:n]
-    np.multiply(t17, t18, out=b19)
-    np.negative(b19, out=b19)
-    b20 = s[20][:n]
-    np.multiply(t18, t7, out=b20)
-    np.negative(b20, out=b20)
-    np.add(b19, t17, out=b19)
-    np.add(b19, b20, out=b19)
-    np.add(b19, t7, out=b19)
-    np.add(b19, (1), out=b19)
-    np.multiply(t15, b19, out=b19)
-    _exp_times(t12, b19, r, t13)
-    np.multiply(t16, t17, out=b19)
-    np.multiply(t16, t7, out=b20)
-    np.add(t15, b19, out=b19)
-    np.add(b19, b20, out=b19)
-    m21 = s[21].view(np.int64)[:n]
-    np.greater_equal(t11, (0), out=m21)
-    i22 = s[22].view(np.int64)[:n]
-    _select(r, b19, m21, i22)
-    np.multiply(t4, t6, out=b19)
-    np.multiply(b19, t9, out=b19)
-    np.negative(b19, out=b19)
-    np.add(b19, t9, out=b19)
-    np.add(b19, (1), out=b19)
-    np.multiply(t6, b19, out=b19)
-    _exp_times(t3, b19, b20, t4)
-    np.copyto(m21, t8)
-    _select(r, b20, m21, i22)
-    np.multiply((26829/200000), t1, out=b20)
-    np.add(b20, (1), out=b20)
-    np.multiply(t4, t7, out=b19)
-    np.multiply(b19, b20, out=b19)
-    np.divide(b19, t5, out=b19)
-    np.divide(b19, t5, out=b19)
-    np.add(b19, t6, out=b19)
-    np.copyto(m21, np.logical_and.reduce((t8,(t0*t2 >= 0))))
-    _select(r, b19, m21, i22)
-    d = s[24][:n]  # Taylor patch at the root -0.7524614220710163
+    np.multiply(t14, t5, out=b16)
+    np.negative(b16, out=b16)
+    np.add(b15, t13, out=b15)
+    np.add(b15, b16, out=b15)
+    np.add(b15, t5, out=b15)
+    np.add(b15, (1), out=b15)
+    np.multiply(t11, b15, out=b15)
+    _exp_times(t8, b15, r, t9)
+    np.multiply(t12, t13, out=b15)
+    np.multiply(t12, t5, out=b16)
+    np.add(t11, b15, out=b15)
+    np.add(b15, b16, out=b15)
+    m17 = s[17].view(np.int64)[:n]
+    np.greater_equal(t7, (0), out=m17)
+    i18 = s[18].view(np.int64)[:n]
+    _select(r, b15, m17, i18)
+    np.multiply((26829/200000), t1, out=b15)
+    np.add(b15, (1), out=b15)
+    np.multiply(t3, t5, out=b16)
+    np.multiply(b16, b15, out=b16)
+    np.divide(b16, t4, out=b16)
+    np.divide(b16, t4, out=b16)
+    np.divide(1.0, t4, out=b15)
+    np.add(b16, b15, out=b16)
+    np.multiply(t0, t2, out=b15)
+    np.greater_equal(b15, (0), out=m17)
+    _select(r, b16, m17, i18)
+    d = s[20][:n]  # Taylor patch at the root -0.7524614220710163
     np.subtract(x, -0.7524614220710163, out=d)
-    near = s[23].view(np.bool_)[:n]
+    near = s[19].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -0.7524614220710163, 3.635560509207687e-17, (0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06, 2.4335516344299543e-06, -9.898647747433667e-07, -4.3102482988029016e-07, 1.4157556987729473e-07, 7.520740909289922e-08, -1.6978217459781023e-08, -1.196180847972441e-08, 1.7637802707907564e-09, 1.744987137846621e-09, -1.708811216951738e-10, -2.433873557833449e-10, 1.687283177355558e-11, 3.393384490409003e-11))
-    d = s[24][:n]  # Taylor patch at the root 0.19753857792898366
+    d = s[20][:n]  # Taylor patch at the root 0.19753857792898366
     np.subtract(x, 0.19753857792898366, out=d)
-    near = s[23].view(np.bool_)[:n]
+    near = s[19].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5, out=near)
     if near.any():
         r[near] = _root_patch(x[near], 0.19753857792898366, 0.0, (0.6555710314789224, 0.7670577129408156, -0.15373724261619298, -0.2439172296765861, 0.05781750332878662, 0.05328418938624044, -0.012999685844425856, -0.008332180167753141, 0.0019859577373337583, 0.0009943250626143164, -0.00018836622230561717, -9.010503761186625e-05, -1.136595852638661e-06, 5.316931528143022e-06, 5.154654125435951e-06, 1.4341213874913036e-08, -1.382483682511058e-06, -5.6006734735754855e-08, 2.5404988456139076e-07, 1.0091385072669754e-08, -3.729334688377122e-08, -1.5998666845757823e-09, 4.493128542015034e-09, 3.1498137752640166e-10, -4.2497133238056853e-10, -7.115003468751238e-11))
-    d = s[24][:n]  # Taylor patch at the root -1.7024614220710164
+    d = s[20][:n]  # Taylor patch at the root -1.7024614220710164
     np.subtract(x, -1.7024614220710164, out=d)
-    near = s[23].view(np.bool_)[:n]
+    near = s[19].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5, out=near)
     if near.any():
         r[near] = _root_patch(x[near], -1.7024614220710164, 0.0, (-0.11571191956585196, -0.08257648570569749, 0.08944302590288063, 0.12050314057600237, 0.034958464181044466, -0.013762088750962433, -0.010890026247957683, -0.001077224401259161, 0.001210077932812446, 0.00048282794852137805, -1.745049712766744e-05, -6.758764225959458e-05, -1.6342856050612718e-05, 4.635706643215178e-06, 3.3029404936304894e-06, 2.1172126815285754e-07, -3.6856271770640835e-07, -1.1850747052318013e-07, 1.6689184928462463e-08, 1.9438846895276847e-08, 2.898876803391948e-09, -1.7391836314141716e-09, -8.14827442835788e-10, 1.0968996965740111e-11, 1.0445282811212448e-10, 2.5266114125182366e-11))
@@ -2083,7 +2062,7 @@ def gelu_tanh_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_gelu_tanh_prime_block, 25, x, r)
+    _blocks(_gelu_tanh_prime_block, 21, x, r)
     return _result(r, scalar, out)
 
 

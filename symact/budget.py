@@ -22,7 +22,7 @@ from .errors import ExpressionError, SymactError
 
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT = 20.0  # seconds
+DEFAULT_TIMEOUT = 60.0  # seconds: a parameterized activation with patches takes ~20 s
 DEFAULT_MEMORY_MB = 2048  # on top of the process size at fork
 
 

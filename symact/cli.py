@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="show LaTeX instead of text")
     p.add_argument("--out", metavar="DIR", help="write NumPy and C code for it into DIR")
     p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
-                   help="time budget for deriving and generating (default 20)")
+                   help="time budget for deriving and generating (default 60)")
     p.set_defaults(func=_cmd_derive)
     p = sub.add_parser("build", help="compile the generated C for this machine; print the library")
     p.add_argument("--source", default="generated", metavar="DIR",

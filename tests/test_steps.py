@@ -137,15 +137,17 @@ def test_every_activation_has_checked_steps(act):
 
 
 def test_mixed_form_gets_a_step(monkeypatch):
-    """An activation with a mixed form (silu' = y + sigma(x)(1 - y)) gets a checked step."""
+    """An activation with a mixed form (silu' = y + s(1 - y), s = sigma(x)) gets a checked
+    step; a wrong mixed form fails its check."""
+    from symact.derive import MixedForm
+
     act = symact.get("silu")
-    y = act.y
-    mixed = y + (1 - y) / (1 + sp.exp(-act.x))
-    monkeypatch.setattr(type(act), "mixed_form", mixed, raising=False)
+    y, mf = act.y, act.mixed_form
+    assert mf is not None and mf.expr.has(y, mf.s)
     d = st.derivation_steps(act)
-    assert d.steps[-1].rule == "mixed form" and d.steps[-1].after == mixed
-    monkeypatch.setattr(type(act), "mixed_form", y + (1 - y) / (1 + sp.exp(act.x)),
-                        raising=False)
+    assert d.steps[-1].rule == "mixed form" and d.steps[-1].after == mf.expr
+    wrong = MixedForm(y + mf.s * (1 + y), mf.s, mf.sub, "")
+    monkeypatch.setitem(act.__dict__, "mixed_form", wrong)
     with pytest.raises(st.StepCheckError):
         st.derivation_steps(act)
 
