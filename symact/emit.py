@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -85,6 +86,7 @@ class KernelCode:
     patch_scale_c: str = ""
     patch_factor_py: str = ""
     patch_factor_c: str = ""
+    zero_value: str = ""  # the correctly rounded value at x = +-0, where the formula misses it
 
     @property
     def c_patches(self) -> list[tuple[str, str, str, str, int, int]]:
@@ -162,6 +164,18 @@ def _edges(fn, defaults: list[float], ref: Reference) -> tuple[bool, bool, float
     return guard_inf, not math.isnan(got_nan), limit_pos, limit_neg
 
 
+def _zero_value(fn, ref: Reference) -> str:
+    """repr of the correctly rounded f(0) when the printed formula gives anything else there
+    (gelu_tanh''(0) = 2 sqrt(2/pi) as a product of rounded constants is 1 ULP off), else ""."""
+    want = ref(0.0)
+    if not mpmath.isfinite(want):
+        return ""
+    exact = float(want)
+    with np.errstate(all="ignore"):
+        got = float(np.asarray(fn(np.array([0.0])), dtype=float)[0])
+    return "" if got == exact else repr(exact)
+
+
 def _reaches_inf(act: Activation, kernel: Kernel) -> bool:
     """Does the kernel's exact value pass the largest double at x = +-DBL_MAX, with the
     default parameters or any sampled valid ones
@@ -208,6 +222,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     defaults = list(act.params.values())
     guard_inf, guard_nan, lp, ln = _edges(fn, defaults, ref)
     reaches_inf = not constant and _reaches_inf(act, kernel)
+    zero_value = "" if act.params or constant else _zero_value(fn, ref)
     patches: tuple[RootPatch, ...] = ()
     scaled = scaling(kernel.exact, X, act.defaults) if act.params and not constant else None
     if not act.params and not constant:
@@ -244,7 +259,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
-        **scale_fields,
+        zero_value=zero_value, **scale_fields,
     )
     return code, npp.helpers | py_helpers_extra, cp.helpers | c_helpers_extra
 

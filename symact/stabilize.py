@@ -668,8 +668,21 @@ def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr))))))
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
-    return halve_sums(
-        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x)
+    return clamp_exponents(halve_sums(
+        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x))
+
+
+def clamp_exponents(expr: sp.Expr) -> sp.Expr:
+    """e^{-k|v|} with k > 1 (SymPy writes E^2 as e^{-2|x|}) as e^{-k min(|v|, 1e300)}: k|v|
+    overflows for |v| near 1.8e308, and the value is 0 either way."""
+
+    def clamp(e: sp.exp) -> sp.Expr:
+        k, rest = e.args[0].as_coeff_Mul()
+        if k.is_number and k < -1 and isinstance(rest, sp.Abs):
+            return sp.exp(k * sp.Min(rest, _CLAMP))
+        return e
+
+    return expr.replace(lambda e: isinstance(e, sp.exp), clamp)
 
 
 def halve_sums(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
