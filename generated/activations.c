@@ -3064,10 +3064,11 @@ static inline double symact_gelu_tanh_prime2_core(double x)
     return r;
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN, f(0) correctly rounded, the exact limits at +-inf. */
 static inline double symact_gelu_tanh_prime2_eval(double x)
 {
     double r = symact_gelu_tanh_prime2_core(x);
+    r = (x == 0.0) ? 0.7978845608028654 : r; /* f(0), correctly rounded */
     r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
@@ -3395,7 +3396,7 @@ static inline double symact_mish_core(double x)
     const double t1 = exp(-t0);
     const double t2 = 2*t1;
     const double t3 = t2 + 1;
-    const double t4 = exp(-2*t0);
+    const double t4 = exp(-2*((t0) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (t0)));
     double r = ((x >= 0) ? t3*x/(t3 + 2*t4) : t1*x*(t1 + 2)/(t2 + t4 + 2));
     if (fabs(x - 0.0) < 0.7183043710894966) { /* Taylor patch at the root 0.0 */
         static const double c[36] = { 0.0, 0.6, 0.32, -0.016, -0.04586666666666667, -0.0003733333333333333, 0.007818666666666666, 0.0008579555555555555, -0.0012696279365079365, -0.0002957376507936508, 0.0001879577114638448, 7.443550419753087e-05, -2.4089052362353696e-05, -1.6026317269114425e-05, 2.2934651877281567e-06, 3.103463470365674e-06, -2.5512528721935637e-08, -5.50156573585028e-07, -6.270319334073847e-08, 8.932875129686503e-08, 2.196972095818993e-08, -1.3064433716893278e-08, -5.469954171614517e-09, 1.6349159375808912e-09, 1.164209460772523e-09, -1.4597652819232304e-10, -2.2310303830921812e-10, -1.5280409428578768e-12, 3.9148935676895474e-11, 5.053805513076917e-12, -6.284795311192518e-12, -1.6591115330725944e-12, 9.053240200092617e-13, 4.0316089818161976e-13, -1.1034907781351947e-13, -8.456785068659944e-14 };
@@ -3461,7 +3462,7 @@ static inline double symact_mish_prime_core(double x)
     const double t1 = exp(-t0);
     const double t2 = 2*t1;
     const double t3 = t2 + 1;
-    const double t4 = exp(-2*t0);
+    const double t4 = exp(-2*((t0) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (t0)));
     const double t5 = t3 + 2*t4;
     const double t6 = 4*x*(t1 + 1);
     const double t7 = t2 + t4 + 2;
@@ -3527,16 +3528,17 @@ void symact_mish_prime_arrayf(const float *x, float *y, size_t n)
 static inline double symact_mish_prime2_core(double x)
 {
     const double t0 = fabs(x);
-    const double t1 = exp(-2*t0);
-    const double t2 = exp(-t0);
-    const double t3 = 2*t2;
-    const double t4 = 2*t1 + t3 + 1;
-    const double t5 = t2 + 1;
-    const double t6 = -2*exp(-3*t0);
-    const double t7 = 4*x;
-    const double t8 = t3 + 2;
-    const double t9 = t1 + t8;
-    double r = ((x >= 0) ? (8*t1*t5)/t4/t4 + (t1*t7*(2*t1 - 3*t2 - t6 - 2))/t4/t4/t4 : (8*t2*t5)/t9/t9 + (-t2*t7*(3*t1 - t6 - t8))/t9/t9/t9);
+    const double t1 = ((t0) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (t0));
+    const double t2 = exp(-2*t1);
+    const double t3 = exp(-t0);
+    const double t4 = 2*t3;
+    const double t5 = 2*t2 + t4 + 1;
+    const double t6 = t3 + 1;
+    const double t7 = -2*exp(-3*t1);
+    const double t8 = 4*x;
+    const double t9 = t4 + 2;
+    const double t10 = t2 + t9;
+    double r = ((x >= 0) ? (8*t2*t6)/t5/t5 + (t2*t8*(2*t2 - 3*t3 - t7 - 2))/t5/t5/t5 : (8*t3*t6)/t10/t10 + (-t3*t8*(3*t2 - t7 - t9))/t10/t10/t10);
     if (fabs(x - -2.256376396360793) < 0.7926799464445665) { /* Taylor patch at the root -2.256376396360793 */
         static const double c[33] = { 0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05, 2.1972274370071305e-06, -1.9166311947636233e-07, -3.2886827478945233e-07, -1.3816841246787867e-07, -3.179194815463423e-08, -9.041836791970716e-10, 2.7897687645450417e-09, 1.3947241287864647e-09, 3.7278297023353565e-10, 3.5985149601048556e-11, -1.9587615834869195e-11, -1.2454763156836604e-11, -3.825711124112797e-12, -5.62352281949575e-13, 1.0524303612559649e-13, 1.0049318356822413e-13, 3.5641099798568405e-14, 6.752266962512083e-15, -2.549411105501397e-16, -7.365272211745935e-16, -3.070869847775889e-16 };
         r = symact_root_patch(x, -2.256376396360793, -1.0703174875019247e-16, c, 33);

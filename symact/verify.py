@@ -298,17 +298,18 @@ def measure(
     return report
 
 
-def whole_range_points(density: int = 1, dtype: str = "float64") -> list[float]:
+def whole_range_points(density: float = 1, dtype: str = "float64") -> list[float]:
     """Points across the whole float range: a grid on [-1000, 1000], +-10^k over the exponent
-    range, subnormals, +-max, +-0, +-inf, NaN. ``density`` multiplies the grid sizes."""
+    range, subnormals, +-max, +-0, +-inf, NaN. ``density`` multiplies the grid sizes (a
+    fraction thins them; the exponents keep at least every 4th power of ten)."""
     pts: set[float] = set()
-    n = 2000 * density
+    n = max(2, int(2000 * density))
     pts.update(-1000 + 2000 * i / n for i in range(n + 1))
-    n_fine = 800 * density
+    n_fine = max(2, int(800 * density))
     pts.update(-40 + 80 * i / n_fine for i in range(n_fine + 1))
     lo = -45 if dtype == "float32" else -323
     hi = 38 if dtype == "float32" else 308
-    step = max(1, 4 // density)
+    step = max(1, int(4 // max(density, 1)))
     for k in range(lo, hi + 1, step):
         for m in (1.0, 3.7):
             v = m * 10.0**k if k > -300 else float(mpmath.mpf(m) * mpmath.mpf(10) ** k)

@@ -24,7 +24,10 @@ from symact.verify import FORMATS, Conditioning, measure, round_to, whole_range_
 
 RAISE = dict(over="raise", invalid="raise", divide="raise")
 #: Grid density multiplier; `symact accuracy` runs the full density, CI a lighter one.
-DENSITY = int(os.environ.get("SYMACT_ACCURACY_DENSITY", "1"))
+#: 0.4 keeps CI under an hour for ~125 kernels x 2 dtypes x 4 implementations (a grid step of
+#: 2.5 on [-1000, 1000] and 0.25 on [-40, 40], every 4th power of ten); `symact accuracy`
+#: measures at density 4, and the diagnosis notes record density-1 runs.
+DENSITY = float(os.environ.get("SYMACT_ACCURACY_DENSITY", "0.4"))
 F64_BAR, F32_BAR = 4.0, 1.0
 #: Known gaps, measured and tracked in the issue notes (never silently widened). None now.
 KNOWN_GAPS: dict[tuple[str, str], float] = {}
@@ -92,7 +95,7 @@ def test_foundation_bar_small_range(gen, maybe_clib, act, kernel):
             assert abs(mpmath.mpf(g) - exact) <= 1e-12 * max(abs(exact), 1), (impl, xv, g, exact)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(xv=st.floats(min_value=-20, max_value=20))
 @pytest.mark.parametrize(("act", "kernel"), KERNELS, ids=KERNEL_IDS)
 def test_foundation_bar_hypothesis(gen, maybe_clib, act, kernel, xv):
@@ -115,7 +118,7 @@ def test_whole_range_ulps(gen, maybe_clib, act, kernel, dtype):
         assert report.max_ulp <= bar, (impl, report)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(xv=st.floats(allow_nan=True, allow_infinity=True))
 @pytest.mark.parametrize(("act", "kernel"), KERNELS, ids=KERNEL_IDS)
 def test_whole_range_hypothesis(gen, maybe_clib, act, kernel, xv):
