@@ -143,6 +143,8 @@ class _Emitter:
         negate = factors[0] == -1
         if negate:
             factors = factors[1:]
+        # an integer coefficient multiplies last: 4*x overflows where x*E^2*4 is 0 (mish')
+        factors = sorted(factors, key=lambda f: f.is_Integer)
         num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
         den = [sp.Pow(f.base, -f.exp) for f in factors if f.is_Pow and f.exp.is_Integer
                and f.exp < 0]

@@ -127,6 +127,16 @@ def varying_denominator(expr: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr]] | 
     return (num, den) if many or power else None
 
 
+def _coefficient_last(printer, expr) -> str | None:
+    """k*rest printed as rest*k for an integer |k| > 1: k*x overflows at |x| > DBL_MAX/k where
+    rest may be tiny (mish' = 4 x (1+E) E^2/Q^2 at x = 1.8e308); x*k is evaluated after."""
+    c, rest = expr.as_coeff_Mul()
+    if not (c.is_Integer and abs(c) > 1 and rest.free_symbols and rest.is_Mul):
+        return None
+    body = f"{printer.parenthesize(rest, PRECEDENCE['Mul'])}*{abs(c)}"
+    return f"-{body}" if c < 0 else body
+
+
 def _sequential_division(printer, expr) -> str | None:
     """n/(a b) printed as n/a/b when a and b both vary: a*b may overflow where the quotients
     do not (squareplus' = b/(2 (h - x) h) for x < -1e154), and the roundings are as many."""
@@ -177,8 +187,8 @@ class NumpyPrinter(NumPyPrinter):
         return f"np.abs({self._print(expr.args[0])})"
 
     def _print_Mul(self, expr):
-        return (_sequential_division(self, expr) or _rational_division(self, expr)
-                or super()._print_Mul(expr))
+        return (_coefficient_last(self, expr) or _sequential_division(self, expr)
+                or _rational_division(self, expr) or super()._print_Mul(expr))
 
     def _fold(self, fn, args):
         out = self._print(args[0])
@@ -240,8 +250,8 @@ class CPrinter(C99CodePrinter):
         self.helpers: set[str] = set()
 
     def _print_Mul(self, expr):
-        return (_sequential_division(self, expr) or _rational_division(self, expr)
-                or super()._print_Mul(expr))
+        return (_coefficient_last(self, expr) or _sequential_division(self, expr)
+                or _rational_division(self, expr) or super()._print_Mul(expr))
 
     def _print_exp_times(self, expr):
         self.helpers.add("symact_exp_times")
