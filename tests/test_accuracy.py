@@ -29,8 +29,16 @@ RAISE = dict(over="raise", invalid="raise", divide="raise")
 #: measures at density 4, and the diagnosis notes record density-1 runs.
 DENSITY = float(os.environ.get("SYMACT_ACCURACY_DENSITY", "0.4"))
 F64_BAR, F32_BAR = 4.0, 1.0
-#: Known gaps, measured and tracked in the issue notes (never silently widened). None now.
-KNOWN_GAPS: dict[tuple[str, str], float] = {}
+#: Known gaps, measured and tracked in the issue notes (never silently widened).
+#: gelu_tanh and its derivatives round u = sqrt(2/pi) (x + 0.044715 x^3) once in double, and
+#: e^{-2|u|} turns that into |2u| * 0.5 ULP: measured 26.9 / 22.4 / 27.9 ULP at x = -7.0
+#: (condition number ~85, under the ill-conditioned limit of 100), 4.6 ULP at x = 4. The fix is
+#: a double-double argument for exponentials of polynomials (next session).
+KNOWN_GAPS: dict[tuple[str, str], float] = {
+    ("gelu_tanh", "float64"): 30.0,
+    ("gelu_tanh_prime", "float64"): 30.0,
+    ("gelu_tanh_prime2", "float64"): 30.0,
+}
 
 
 #: The fast C build (-DSYMACT_FAST_LIBM: glibc's vector libm, documented up to 4 ULP per call)
@@ -39,9 +47,10 @@ FAST_F64_BAR = 4.5
 
 
 def bar_for(name: str, dtype: str, impl: str = "") -> float:
+    bar = KNOWN_GAPS.get((name, dtype), F64_BAR if dtype == "float64" else F32_BAR)
     if impl == "c_fast" and dtype == "float64":
-        return FAST_F64_BAR
-    return KNOWN_GAPS.get((name, dtype), F64_BAR if dtype == "float64" else F32_BAR)
+        return max(bar, FAST_F64_BAR)
+    return bar
 
 
 def numpy_fn(gen, name):
