@@ -87,6 +87,9 @@ class KernelCode:
     patch_factor_py: str = ""
     patch_factor_c: str = ""
     zero_value: str = ""  # the correctly rounded value at x = +-0, where the formula misses it
+    # the same for the C code: also wherever f(0) is not a double (the C formula's constants,
+    # M_PI and sqrt(), round apart from NumPy's, and no compiler runs at generation time)
+    zero_value_c: str = ""
 
     @property
     def c_patches(self) -> list[tuple[str, str, str, str, int, int]]:
@@ -176,6 +179,15 @@ def _zero_value(fn, ref: Reference) -> str:
     return "" if got == exact else repr(exact)
 
 
+def _inexact_zero(ref: Reference) -> str:
+    """repr of f(0) rounded when f(0) is finite and not a double (log 2, 2 sqrt(2/pi)), else
+    ""."""
+    want = ref(0.0)
+    if not mpmath.isfinite(want) or mpmath.mpf(float(want)) == want:
+        return ""
+    return repr(float(want))
+
+
 def _reaches_inf(act: Activation, kernel: Kernel) -> bool:
     """Does the kernel's exact value pass the largest double at x = +-DBL_MAX, with the
     default parameters or any sampled valid ones
@@ -223,6 +235,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     guard_inf, guard_nan, lp, ln = _edges(fn, defaults, ref)
     reaches_inf = not constant and _reaches_inf(act, kernel)
     zero_value = "" if act.params or constant else _zero_value(fn, ref)
+    zero_value_c = "" if act.params or constant else zero_value or _inexact_zero(ref)
     patches: tuple[RootPatch, ...] = ()
     scaled = scaling(kernel.exact, X, act.defaults) if act.params and not constant else None
     if not act.params and not constant:
@@ -259,7 +272,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
-        zero_value=zero_value, **scale_fields,
+        zero_value=zero_value, zero_value_c=zero_value_c, **scale_fields,
     )
     return code, npp.helpers | py_helpers_extra, cp.helpers | c_helpers_extra
 

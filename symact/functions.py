@@ -98,6 +98,23 @@ class exp_times(sp.Function):  # noqa: N801
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
 
+class exp_poly(sp.Function):  # noqa: N801
+    r"""g e^{P(w)}, P(w) = \sum_k c_k w^k: exp_poly(g, w, c_n, ..., c_1, c_0) (highest first).
+    Printed as compensated Horner for P in twice double precision (coefficients as double-double
+    pairs), then e^s (1 + e): a large |P| (gelu_tanh's -2 sqrt(2/pi)(x + 0.044715 x^3) near
+    x = -7) costs no digits to its own rounding."""
+
+    def _eval_rewrite_as_exp(self, g, w, *coeffs, **kwargs):
+        return g * sp.exp(sum(c * w**k for k, c in enumerate(reversed(coeffs))))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = printer._print(self.rewrite(sp.exp))
+        return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
+
+
 class normal_pdf(sp.Function):  # noqa: N801
     r"""\varphi(u) = e^{-u^2/2} / \sqrt{2\pi}, the standard normal density."""
 
@@ -230,7 +247,7 @@ class hypot(sp.Function):  # noqa: N801
         return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
 
 
-BLOCKS = (sigmoid, logistic_density, softplus, exp_times, normal_pdf, normal_cdf, mills_ln,
+BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_poly, normal_pdf, normal_cdf, mills_ln,
           gauss_times, gauss_clip, hypot)
 
 

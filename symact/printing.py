@@ -25,6 +25,36 @@ NUMPY_HELPERS = {
         h = np.exp(0.5 * v[tail])
         r[tail] = h * g[tail] * h
     return r''',
+    "_exp_poly": '''def _exp_poly(g, w, hi, lo):
+    """g e^P, P = sum (hi[k] + lo[k]) w^(n-1-k) (double-double coefficients, highest first), by
+    compensated Horner (Graillat, Langlois & Louvet 2005): P = s + e, the products' and sums'
+    rounding errors (Dekker's TwoProduct by Veltkamp split, Knuth's TwoSum) and the
+    coefficients' low parts carried in e. Then e^s (1 + e) = e^P to within e^2: the rounding of
+    P costs no digits however large |P| is. Where e^s is subnormal (s < -708),
+    (e^(s/2) g (1 + e)) e^(s/2) keeps the product's digits. |w| must be small (clamped)."""
+    g, w = np.broadcast_arrays(np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
+    c = w * 134217729.0
+    wh = c - (c - w)
+    wl = w - wh
+    s = np.full_like(w, hi[0])
+    e = np.full_like(w, lo[0])
+    for h, lk in zip(hi[1:], lo[1:]):
+        p = s * w
+        c = s * 134217729.0
+        sh = c - (c - s)
+        sl = s - sh
+        pe = ((sh * wh - p) + sh * wl + sl * wh) + sl * wl
+        t = p + h
+        z = t - p
+        e = e * w + (pe + ((p - (t - z)) + (h - z)) + lk)
+        s = t
+    gb = g * (1.0 + e)
+    r = np.exp(s) * gb
+    tail = s < -708.0
+    if np.any(tail):
+        hs = np.exp(0.5 * s[tail])
+        r[tail] = hs * gb[tail] * hs
+    return r''',
     "_select": '''def _select(r, v, mask, ti):
     """r = v where mask (int64 0/1), bit-exactly, as integer operations on the float64 bits:
     r ^= (r ^ v) * mask. (np.copyto with where= branches per element: 4x slower on random
@@ -85,6 +115,30 @@ static double symact_root_patch(double x, double x0_hi, double x0_lo, const doub
         q = q * d + (pe + se);
     }
     return s + q;
+}''',
+    "symact_exp_poly": '''\
+/* g e^P, P = sum (hi[k] + lo[k]) w^(n-1-k) (double-double coefficients, highest first), by
+ * compensated Horner (Graillat, Langlois & Louvet 2005): P = s + e, the products' rounding
+ * errors (fma) and the sums' (Knuth's TwoSum) and the coefficients' low parts carried in e.
+ * Then e^s (1 + e) = e^P to within e^2: the rounding of P costs no digits however large |P| is.
+ * Where e^s is subnormal (s < -708), (e^(s/2) g (1 + e)) e^(s/2) keeps the product's digits. */
+static inline double symact_exp_poly(double g, double w, const double *hi, const double *lo,
+                                     int n)
+{
+    double s = hi[0];
+    double e = lo[0];
+    for (int k = 1; k < n; ++k) {
+        const double p = s * w;
+        const double pe = fma(s, w, -p);
+        const double t = p + hi[k];
+        const double z = t - p;
+        e = e * w + (pe + ((p - (t - z)) + (hi[k] - z)) + lo[k]);
+        s = t;
+    }
+    const double gb = g * (1.0 + e);
+    const int tail = s < -708.0;
+    const double h = exp(tail ? 0.5 * s : s);
+    return tail ? h * gb * h : h * gb;
 }''',
     "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708),
  * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. Branch-free, one exp. */
@@ -148,6 +202,13 @@ def _sequential_division(printer, expr) -> str | None:
     for b in den:
         out += f"/{printer.parenthesize(b, PRECEDENCE['Pow'])}"
     return out
+
+
+def double_double(coeffs) -> tuple[list[float], list[float]]:
+    """Each exact coefficient c as hi + lo: hi = c rounded to double, lo = c - hi rounded."""
+    hi = [float(sp.N(c, 40)) for c in coeffs]
+    lo = [float(sp.N(c - sp.Rational(h), 40)) for c, h in zip(coeffs, hi)]
+    return hi, lo
 
 
 def unbounded(base: sp.Expr) -> bool:
@@ -228,6 +289,13 @@ class NumpyPrinter(NumPyPrinter):
         self.helpers.add("_exp_times")
         return f"_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_exp_poly(self, expr):
+        self.helpers.add("_exp_poly")
+        g, w, *coeffs = expr.args
+        hi, lo = double_double(coeffs)
+        return (f"_exp_poly({self._print(g)}, {self._print(w)}, "
+                f"({', '.join(map(repr, hi))},), ({', '.join(map(repr, lo))},))")
+
     def _print_normal_cdf(self, expr):
         return _call(self, "_normal_cdf", expr.args)
 
@@ -259,6 +327,15 @@ class CPrinter(C99CodePrinter):
 
     def _print_hypot(self, expr):
         return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_exp_poly(self, expr):
+        self.helpers.add("symact_exp_poly")
+        g, w, *coeffs = expr.args
+        hi, lo = double_double(coeffs)
+        return (f"symact_exp_poly({self._print(g)}, {self._print(w)}, "
+                f"(const double[]){{{', '.join(map(repr, hi))}}}, "
+                f"(const double[]){{{', '.join(map(repr, lo))}}}, {len(hi)})")
+
     def _print_normal_cdf(self, expr):
         return _call(self, "symact_normal_cdf", expr.args)
 

@@ -26,6 +26,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from .derive import SIMPLIFY_MAX_OPS
 from .functions import (
     MILLS_K,
+    exp_poly,
     exp_times,
     gauss_clip,
     gauss_times,
@@ -655,6 +656,10 @@ def _expand_exp_products(expr: sp.Expr) -> sp.Expr:
 
 def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """The numerically sound equivalent of ``expr`` (a function of ``x``), ready to print."""
+    return exp_polynomials(_stabilize(expr, x), x)
+
+
+def _stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     if isinstance(expr, sp.Piecewise):
         expr = sp.Piecewise(*[(stabilize(e, x), c) for e, c in expr.args])
         return clamp_branches(sp.piecewise_fold(expr), x)
@@ -669,12 +674,29 @@ def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
     return clamp_exponents(halve_sums(
-        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x))
+        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x), x)
 
 
-def clamp_exponents(expr: sp.Expr) -> sp.Expr:
+def clamp_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """e^{-k|v|} with k > 1 (SymPy writes E^2 as e^{-2|x|}) as e^{-k min(|v|, 1e300)}: k|v|
-    overflows for |v| near 1.8e308, and the value is 0 either way."""
+    overflows for |v| near 1.8e308, and the value is 0 either way. In a product with such a
+    decay, a polynomial factor reads x clamped to +-1e300 (4 x (1+E) E^2 in mish' is 0 there,
+    but 4 x alone overflows)."""
+    xc = sp.Max(sp.Min(x, _CLAMP), -_CLAMP)
+
+    def decaying(f: sp.Expr) -> bool:
+        b = f.base if f.is_Pow and f.exp.is_positive else f
+        return isinstance(b, sp.exp) and b.args[0].could_extract_minus_sign() and (
+            b.args[0].has(sp.Abs))
+
+    def clamp_factors(m: sp.Expr) -> sp.Expr:
+        return sp.Mul(*[f.xreplace({x: xc}) if f.has(x) and not f.has(sp.exp)
+                        and f.is_polynomial(x) else f for f in m.args], evaluate=False)
+
+    expr = expr.replace(
+        lambda m: m.is_Mul and any(decaying(f) for f in m.args) and any(
+            f.has(x) and not f.has(sp.exp) and f.is_polynomial(x) for f in m.args),
+        clamp_factors)
 
     def clamp(e: sp.exp) -> sp.Expr:
         k, rest = e.args[0].as_coeff_Mul()
@@ -717,7 +739,8 @@ def _fragile(e: sp.Expr, x: sp.Symbol, interval: sp.Interval) -> bool:
     """Can branch ``e`` overflow or divide by zero where it is not taken? An unguarded
     exponential (e^x of ELU's x <= 0 branch), a division by a sum in x (b/(h(x) - x) of
     squareplus's x < 0 branch is b/0 for large x > 0), or a square or higher power on a bounded
-    interval (x(x+3)/6 of hard_silu)."""
+    interval (x(x+3)/6 of hard_silu), or a polynomial of degree one there (x/3 + 1/2 of
+    hard_silu', printed as (2x + 3)/6: 2x overflows)."""
     if any(g.args[0].has(x) and not g.args[0].has(sp.Abs, sp.Min, sp.Max)
            for g in e.atoms(*_GROWING)):
         return True
@@ -726,7 +749,7 @@ def _fragile(e: sp.Expr, x: sp.Symbol, interval: sp.Interval) -> bool:
            for p in e.atoms(sp.Pow)):
         return True
     bounded = interval.sup.is_finite and interval.inf.is_finite
-    return bounded and e.is_polynomial(x) and sp.degree(e, x) >= 2
+    return bounded and e != x and e.is_polynomial(x) and sp.degree(e, x) >= 1
 
 
 def _tidy(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -781,7 +804,10 @@ def clamp_branches(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
                 xc = sp.Min(xc, interval.sup)
             if interval.inf.is_finite:
                 xc = sp.Max(xc, interval.inf)
-            e = e.xreplace({x: xc})
+            # a factored polynomial keeps its form ((2x + 3)/6 exact next to its root -3/2;
+            # a plain xreplace would distribute the 1/6)
+            e = (sp.Mul(*[a.xreplace({x: xc}) for a in e.args], evaluate=False)
+                 if e.is_Mul and e.is_polynomial(x) else e.xreplace({x: xc}))
         branches.append((e, c))
     return sp.Piecewise(*branches)
 
@@ -938,3 +964,89 @@ def prove(original: sp.Expr, rewritten: sp.Expr, x: sp.Symbol,
 #: Below this both sides are 0 in every floating-point format (a clamped polynomial argument
 #: gives e^-1200 where the definition gives e^-12000000): equal as far as code can tell.
 _NEGLIGIBLE = mpmath.mpf(10) ** -400
+
+
+# ------------------------------------------------------------ exponents in double-double
+
+
+class _NotPolynomial(Exception):
+    pass
+
+
+def _odd_same_sign(q: sp.Expr, t: sp.Symbol, w: sp.Symbol) -> sp.Expr:
+    """|q(t)| = s q(w) with w = |t| when q is an odd polynomial whose coefficients share a
+    sign s (|a t + b t^3| = |a| w + |b| w^3 for ab > 0)."""
+    if not q.is_polynomial(t):
+        raise _NotPolynomial
+    coeffs = [c for c in sp.Poly(q, t).all_coeffs() if c != 0]
+    if not coeffs or not all(c.is_number and c.is_real for c in coeffs):
+        raise _NotPolynomial
+    if sp.expand(q.xreplace({t: -t}) + q) != 0 or len({c > 0 for c in coeffs}) != 1:
+        raise _NotPolynomial
+    return (1 if coeffs[0] > 0 else -1) * q.xreplace({t: w})
+
+
+def polynomial_exponent(arg: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, list[sp.Expr]] | None:
+    """(w, [c_n, ..., c_0]) when ``arg`` = sum c_k w^k with numeric c_k, w = x_c or |x_c|, x_c x
+    clamped to a finite interval (so w's Veltkamp split cannot overflow); else None."""
+    clamps = [m for m in arg.atoms(sp.Max, sp.Min) if m.has(x)]
+    outer = [m for m in clamps if not any(o != m and o.has(m) for o in clamps)]
+    if len(outer) != 1 or outer[0].free_symbols != {x}:
+        return None
+    xc = outer[0]
+    if not all(xc.subs(x, end).is_finite for end in (sp.oo, -sp.oo)):
+        return None
+    t, w = sp.Dummy("t", real=True), sp.Dummy("w", nonnegative=True)
+    e = arg.xreplace({xc: t})
+    if e.has(x):
+        return None
+    try:
+        e = e.replace(lambda n: isinstance(n, sp.Abs), lambda n: _odd_same_sign(n.args[0], t, w))
+    except _NotPolynomial:
+        return None
+    if e.has(t):
+        if not e.is_polynomial(t):
+            return None
+        if e.has(w) or sp.expand(e.xreplace({t: -t}) - e) == 0:
+            if sp.expand(e.xreplace({t: -t}) - e) != 0:
+                return None
+            e = e.xreplace({t: w})  # even in t: t^2k = |t|^2k
+    var, w_expr = (w, sp.Abs(xc)) if e.has(w) else (t, xc)
+    if not e.is_polynomial(var):
+        return None
+    coeffs = sp.Poly(sp.expand(e), var).all_coeffs()
+    if not all(c.is_number and c.is_real for c in coeffs):
+        return None
+    return w_expr, coeffs
+
+
+def _rounds(coeffs: list[sp.Expr]) -> bool:
+    """Does evaluating sum c_k w^k in double round? (degree >= 2, or a coefficient that is not
+    a double)."""
+    if len(coeffs) > 2:
+        return True
+    return any(not (c.is_Rational and sp.Rational(float(c)) == c) for c in coeffs)
+
+
+def exp_polynomials(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """e^{P(w)} and exp_times(P(w), g) as exp_poly(g, w, c...) where P is a polynomial in the
+    clamped x (or its magnitude) whose evaluation rounds: the exponent is then computed to twice
+    double precision, since its rounding error is multiplied by |P| in e^P (gelu_tanh near
+    x = -7: |P| = 36, 27 ULP from four roundings of P)."""
+    if not expr.has(sp.exp):
+        return expr
+
+    def fits(v: sp.Expr):
+        found = polynomial_exponent(v, x)
+        return found if found is not None and _rounds(found[1]) else None
+
+    def rewrite_times(e: sp.Expr) -> sp.Expr:
+        found = fits(e.args[0])
+        return e if found is None else exp_poly(e.args[1], found[0], *found[1])
+
+    def rewrite_exp(e: sp.Expr) -> sp.Expr:
+        found = fits(e.args[0])
+        return e if found is None else exp_poly(sp.S.One, found[0], *found[1])
+
+    expr = expr.replace(lambda e: isinstance(e, exp_times), rewrite_times)
+    return expr.replace(lambda e: isinstance(e, sp.exp), rewrite_exp)

@@ -144,7 +144,7 @@ def _printed(exact: sp.Expr):
     """``exact`` stabilized, proven equal, and printed as a kernel (with its root patches)."""
     stable = stabilize(exact, X)
     assert prove(exact, stable, X)
-    return kernel_code(get("gelu"), Kernel("_prime", "test", exact, exact, stable))
+    return kernel_code(get("gelu"), Kernel("_prime", "test", "'", exact, exact, stable))
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +186,7 @@ def _c_second(code, helpers, tmp_path):
     patches = "".join(
         f"    if (fabs(x - {hi}) < {r}) {{ static const double c[{n}] = {{ {cs} }};\n"
         f"        return symact_root_patch(x, {hi}, {lo}, c, {n}); }}\n"
-        for hi, lo, r, cs, n in code.c_patches)
+        for hi, lo, r, cs, n, _side in code.c_patches)
     src = "#include <math.h>\n#include <stddef.h>\n\n" + "\n\n".join(
         C_HELPERS[h] for h in sorted(helpers)) + f"""
 

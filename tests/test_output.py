@@ -114,7 +114,7 @@ import json, os, sys, time
 sys.path.insert(0, sys.argv[3])
 import symact.emit as emit
 files = json.loads(open(sys.argv[2], encoding="utf-8").read())
-emit.render_all = lambda: files
+emit.render_all = lambda *args, **kwargs: files
 real_fdopen, real_fsync, real_replace = os.fdopen, os.fsync, os.replace
 
 class SlowFile:
@@ -141,8 +141,8 @@ def slow_replace(a, b):
 
 os.fdopen = lambda *a, **k: SlowFile(real_fdopen(*a, **k))
 os.fsync, os.replace = slow_fsync, slow_replace
-print("writing", flush=True)
 from symact.cli import main
+print("writing", flush=True)
 sys.exit(main(["generate", "--out", sys.argv[1]]))
 """
 
