@@ -247,8 +247,8 @@ class hypot(sp.Function):  # noqa: N801
         return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
 
 
-BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_poly, normal_pdf, normal_cdf, mills_ln,
-          gauss_times, gauss_clip, hypot)
+BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_poly, normal_pdf, normal_cdf,
+          mills_ln, gauss_times, gauss_clip, hypot)
 
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:

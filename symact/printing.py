@@ -207,7 +207,7 @@ def _sequential_division(printer, expr) -> str | None:
 def double_double(coeffs) -> tuple[list[float], list[float]]:
     """Each exact coefficient c as hi + lo: hi = c rounded to double, lo = c - hi rounded."""
     hi = [float(sp.N(c, 40)) for c in coeffs]
-    lo = [float(sp.N(c - sp.Rational(h), 40)) for c, h in zip(coeffs, hi)]
+    lo = [float(sp.N(c - sp.Rational(h), 40)) for c, h in zip(coeffs, hi, strict=True)]
     return hi, lo
 
 

@@ -1,0 +1,93 @@
+"""exp_poly: e^{P(w)} with the polynomial exponent in double-double, against mpmath at 50 digits.
+
+gelu_tanh's e^{-2 sqrt(2/pi)(|x| + 0.044715 |x|^3)} lost 27 ULP near x = -7 when P was rounded
+to double first (|P| = 36 multiplies P's rounding error); the helper must not.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from conftest import cc
+
+from symact.functions import exp_poly
+from symact.printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter, double_double
+from symact.stabilize import exp_polynomials, polynomial_exponent
+
+X = sp.Symbol("x", real=True)
+XC = sp.Max(sp.Min(X, 32.0), -32.0)
+A = -2 * sp.sqrt(2 / sp.pi)
+B = A * sp.Rational(8943, 200000)
+COEFFS = [B, sp.S.Zero, A, sp.S.Zero]  # P(w) = B w^3 + A w, highest first
+W = np.linspace(0.0, 21.0, 3001)  # e^P from 1 down to 1e-301 (subnormal from w ~ 21.6)
+
+
+def _exact(w: float) -> mpmath.mpf:
+    with mpmath.workdps(50):
+        wm = mpmath.mpf(w)
+        return mpmath.exp(sum(mpmath.mpf(sp.N(c, 50)) * wm**k
+                              for k, c in enumerate(reversed(COEFFS))))
+
+
+def _ulps(got: np.ndarray) -> np.ndarray:
+    out = []
+    for w, g in zip(W, got, strict=True):
+        want = _exact(float(w))
+        out.append(float(abs(mpmath.mpf(float(g)) - want) / np.spacing(float(want))))
+    return np.array(out)
+
+
+def _numpy_helper():
+    namespace: dict = {"np": np}
+    exec(NUMPY_HELPERS["_exp_poly"], namespace)  # noqa: S102 -- symact's own helper
+    return namespace["_exp_poly"]
+
+
+def test_recognizes_polynomial_exponents_of_the_clamped_x():
+    arg = -sp.sqrt(2) * (sp.Rational(8943, 100000) * XC**2 + 2) * sp.Abs(XC) / sp.sqrt(sp.pi)
+    w, coeffs = polynomial_exponent(arg, X)
+    assert w == sp.Abs(XC)
+    assert all(sp.simplify(a - b) == 0 for a, b in zip(coeffs, COEFFS, strict=True))
+    odd = -sp.Abs(sp.Rational(8943, 100000) * sp.sqrt(2) * XC**3 + 2 * sp.sqrt(2) * XC)
+    assert polynomial_exponent(odd, X)[0] == sp.Abs(XC)
+    assert polynomial_exponent(-X**2, X) is None  # unclamped: the split could overflow
+    assert polynomial_exponent(-sp.Abs(XC**3 - XC), X) is None  # mixed signs: |P| is not P(|x|)
+    # an exponent that does not round stays a plain exp; one that does becomes exp_poly
+    assert exp_polynomials(sp.exp(-sp.Abs(XC)), X) == sp.exp(-sp.Abs(XC))
+    assert exp_polynomials(sp.exp(arg), X).has(exp_poly)
+
+
+def test_numpy_helper_within_2_ulp_where_plain_exp_is_not():
+    hi, lo = double_double(COEFFS)
+    got = _numpy_helper()(1.0, W, tuple(hi), tuple(lo))
+    assert _ulps(got).max() <= 2.0
+    naive = np.exp(((hi[0] * W) * W + hi[2]) * W)  # P rounded to double first
+    assert _ulps(naive).max() > 8.0  # the failure the helper exists for
+
+
+def test_c_helper_within_2_ulp(tmp_path):
+    compiler = cc()
+    if compiler is None:
+        pytest.skip("no C compiler")
+    call = CPrinter().doprint(exp_poly(sp.Symbol("g"), sp.Symbol("w"), *COEFFS))
+    src = (f"#include <math.h>\n\n{C_HELPERS['symact_exp_poly']}\n\n"
+           f"double f(double g, double w) {{ return {call}; }}\n")
+    (tmp_path / "e.c").write_text(src)
+    subprocess.run([compiler, "-std=c99", "-O2", "-fPIC", "-shared", str(tmp_path / "e.c"),
+                    "-o", str(tmp_path / "e.so"), "-lm"], check=True)
+    f = ctypes.CDLL(str(tmp_path / "e.so")).f
+    f.argtypes, f.restype = [ctypes.c_double, ctypes.c_double], ctypes.c_double
+    got = np.array([f(1.0, float(w)) for w in W])
+    assert _ulps(got).max() <= 2.0
+
+
+def test_printed_numpy_call_evaluates_the_same_function():
+    code = NumpyPrinter().doprint(exp_poly(sp.S.One, sp.Symbol("w"), *COEFFS))
+    namespace: dict = {"np": np, "_exp_poly": _numpy_helper(), "w": W}
+    got = eval(code, namespace)  # noqa: S307 -- code printed by symact from a fixed expression
+    assert _ulps(got).max() <= 2.0
