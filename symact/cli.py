@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import errors
+from .budget import DEFAULT_TIMEOUT
 from .errors import OutputError, SymactError
 
 
@@ -279,8 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a parameter and its default value (repeatable)")
     p.add_argument("--latex", action="store_true", help="show LaTeX instead of text")
     p.add_argument("--out", metavar="DIR", help="write NumPy and C code for it into DIR")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
-                   help="time budget for deriving and generating (default 60)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"time budget for deriving and generating (default {DEFAULT_TIMEOUT:g})")
     p.set_defaults(func=_cmd_derive)
     p = sub.add_parser("build", help="compile the generated C for this machine; print the library")
     p.add_argument("--source", default="generated", metavar="DIR",

@@ -151,8 +151,7 @@ def _build(ref: Reference, x0, x0_hi: float, x0_lo: float, radius: float, side: 
     """A Taylor patch at x0 of at most ``radius``: shrunk to half the series' radius of
     convergence (so degree <= 60 reaches 2^-60), and halved while Horner's rounding at the
     window's edge costs more than MAX_PATCH_ULP (measured against ``check``, default ref)."""
-    with mpmath.workdps(80):
-        coeffs = mpmath.taylor(ref._f, x0, 60)
+    coeffs = taylor(ref._f, x0, 60)
     radius = min(radius, 0.5 * _convergence_radius(coeffs))
     while radius >= 1e-3:
         patch = dataclasses.replace(_truncate(coeffs, x0_hi, x0_lo, radius), side=side)
@@ -160,6 +159,33 @@ def _build(ref: Reference, x0, x0_hi: float, x0_lo: float, radius: float, side: 
             return patch
         radius /= 2
     raise ArithmeticError(f"no accurate Taylor patch at {x0_hi}")
+
+
+def _cauchy(f: Callable, x0, n: int, r: float, points: int = 128) -> list[mpmath.mpf]:
+    """c_k = (1/2 pi i) \\oint f(z) (z - x0)^(-k-1) dz on |z - x0| = r, by the trapezoid rule
+    (exact up to aliasing c_(k+points) r^points: geometric convergence for analytic f)."""
+    with mpmath.workdps(110):
+        unit = [mpmath.expjpi(mpmath.mpf(2 * j) / points) for j in range(points)]
+        vals = [mpmath.mpc(f(x0 + r * u)) for u in unit]
+        return [(mpmath.fsum(v * mpmath.conj(unit[(j * k) % points]) for j, v in enumerate(vals))
+                 / points / mpmath.mpf(r) ** k).real for k in range(n + 1)]
+
+
+def taylor(f: Callable, x0, n: int) -> list[mpmath.mpf]:
+    """Taylor coefficients c_0..c_n of f at x0. By Cauchy's integral on circles of radius r and
+    r/2 (r = 1/2, 1/4, 1/8) where the two agree (f analytic in the disc: ~0.3 s); else by
+    mpmath's numerical differentiation at 80 digits (~11 s for n = 60)."""
+    for r in (0.5, 0.25, 0.125):
+        try:
+            a, b = _cauchy(f, x0, n, r), _cauchy(f, x0, n, r / 2)
+        except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
+            break  # not evaluable off the real line (Piecewise, comparisons)
+        scale = max(abs(c) * (r / 2) ** k for k, c in enumerate(b))
+        if scale > 0 and all(abs(p - q) * (r / 2) ** k <= scale * mpmath.mpf(10) ** -45
+                             for k, (p, q) in enumerate(zip(a, b, strict=True))):
+            return a
+    with mpmath.workdps(80):
+        return mpmath.taylor(f, x0, n)
 
 
 def _truncate(coeffs, x0_hi: float, x0_lo: float, radius: float) -> RootPatch:
