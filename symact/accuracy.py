@@ -110,6 +110,6 @@ def document(rows: list[tuple[str, Report]], density: int) -> str:
         f"across the whole exponent range, subnormals, +-max, +-0, +-inf and NaN. Bars: float64 "
         f"<= 4 ULP, float32 <= 1 ULP. A point over its bar where the kernel g is "
         f"ill-conditioned (|x g'(x)/g(x)| > 100: next to an interior root, or where a rounded "
-        f"intermediate is amplified, as x^3 inside gelu_tanh's exponential) is counted in its "
+        f"intermediate is amplified, as in the tails of mish below x = -708) is counted in its "
         f"own column, with its largest error, instead of in max ULP.\n\n" + table(rows) + "\n"
     )

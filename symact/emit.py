@@ -297,11 +297,14 @@ def activation_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], 
         except (KeyError, TypeError, ValueError):
             pass
     kcodes, py_helpers, c_helpers = [], set(), set()
-    for kernel in act.kernels:
-        code, ph, ch = kernel_code(act, kernel)
-        kcodes.append(code)
-        py_helpers |= ph
-        c_helpers |= ch
+    # mpmath's working precision is global state: pinned, so a caller's mp.dps (a test module
+    # set 50) cannot move a patch radius by an ULP; steps that need more raise it locally
+    with mpmath.workprec(53):
+        for kernel in act.kernels:
+            code, ph, ch = kernel_code(act, kernel)
+            kcodes.append(code)
+            py_helpers |= ph
+            c_helpers |= ch
     result = (tuple(kcodes), py_helpers, c_helpers)
     kcache.store(act, _encode(result))
     return result

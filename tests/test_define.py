@@ -19,7 +19,13 @@ from conftest import ROOT, cc
 import symact
 from symact.errors import EXIT_IO, EXIT_USER_ERROR, InvalidNameError, ParameterError
 
-mpmath.mp.dps = 50
+
+@pytest.fixture(autouse=True)
+def _fifty_digits():
+    """This module's hand-written references at 50 digits, restored after each test (a global
+    mp.dps set at import leaked into every later test, and into symact's own renders)."""
+    with mpmath.workdps(50):
+        yield
 
 
 # --- names ----------------------------------------------------------------------------------
