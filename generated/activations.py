@@ -159,22 +159,26 @@ def _blocks(kernel, nscratch, x, r, *params):
         s.append(np.empty(_BLOCK))
     xf, rf = x.reshape(-1), r.reshape(-1)
     wide = xf.dtype != np.float64
-    for i in range(0, xf.size, _BLOCK):
-        xb, rb = xf[i:i + _BLOCK], rf[i:i + _BLOCK]
-        if wide:
-            xw, rw = s[nscratch][:xb.size], s[nscratch + 1][:xb.size]
-            np.copyto(xw, xb)
-            kernel(xw, rw, s, *params)
-            with np.errstate(over="ignore"):  # past float32's range, rounding gives +-inf
-                np.copyto(rb, rw, casting="same_kind")
-        else:
-            kernel(xb, rb, s, *params)
+    # gradual underflow (e^-x -> subnormal -> 0) is the correctly rounded result, never an
+    # error: silent even under np.errstate(all="raise")
+    with np.errstate(under="ignore"):
+        for i in range(0, xf.size, _BLOCK):
+            xb, rb = xf[i:i + _BLOCK], rf[i:i + _BLOCK]
+            if wide:
+                xw, rw = s[nscratch][:xb.size], s[nscratch + 1][:xb.size]
+                np.copyto(xw, xb)
+                kernel(xw, rw, s, *params)
+                with np.errstate(over="ignore"):  # past float32's range, rounding gives +-inf
+                    np.copyto(rb, rw, casting="same_kind")
+            else:
+                kernel(xb, rb, s, *params)
 
 
 def _result(r, scalar, out=None):
     if out is not None:
         if r is not out:
-            with np.errstate(over="ignore"):  # a narrower out= rounds to +-inf past its range
+            with np.errstate(over="ignore", under="ignore"):  # a narrower out= rounds to +-inf
+                # past its range, to a subnormal or 0 below it
                 np.copyto(out, r.reshape(np.shape(out)) if scalar else r, casting="same_kind")
         return out
     return r[0] if scalar else r
