@@ -22,15 +22,15 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import __version__, kcache
+from . import __version__, ddeval, kcache
 from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
 from .inplace import inplace_lines
-from .patch import RootPatch, find_patches, scaling
+from .patch import SCAN, RootPatch, find_patches, scaling
 from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
 from .vector import vector_activations, vector_code
-from .verify import Reference
+from .verify import FORMATS, Reference, ulp_error
 
 REGENERATE = "symact generate"
 
@@ -75,7 +75,7 @@ class KernelCode:
     limit_neg: float
     py_lines: tuple[tuple[str, str], ...]
     py_result: str
-    c_lines: tuple[tuple[str, str], ...]
+    c_lines: tuple[tuple[str, str, str], ...]  # (C type, name, code)
     c_result: str
     py_inplace: tuple[str, ...] = ()  # the kernel as NumPy statements writing into r
     scratch: int = 0  # scratch arrays py_inplace uses (s[0] .. s[scratch - 1])
@@ -90,6 +90,7 @@ class KernelCode:
     # the same for the C code: also wherever f(0) is not a double (the C formula's constants,
     # M_PI and sqrt(), round apart from NumPy's, and no compiler runs at generation time)
     zero_value_c: str = ""
+    double_double: bool = False  # long arithmetic evaluated in double-double (ddeval)
 
     @property
     def c_patches(self) -> list[tuple[str, str, str, str, int, int]]:
@@ -218,38 +219,159 @@ def fold_constants(expr: sp.Expr) -> sp.Expr:
     return expr.func(*args) if args != list(expr.args) else expr
 
 
+@dataclass
+class _Printed:
+    """One kernel expression printed for both targets (see kernel_code)."""
+
+    py_lines: tuple[tuple[str, str], ...]
+    py_result: str
+    c_lines: tuple[tuple[str, str, str], ...]
+    c_result: str
+    py_inplace: tuple[str, ...]
+    scratch: int
+    py_helpers: set[str]
+    c_helpers: set[str]
+    fn: object  # the NumPy code as a callable (x, *params)
+
+
+def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
+    """Print ``stable``; with ``double_double``, its long arithmetic subexpressions (ddeval
+    targets) are evaluated in double-double and rounded once."""
+    constant = not stable.has(X)
+    npp, cp = NumpyPrinter(), CPrinter()
+    py_pre: list[tuple[str, str]] = []
+    c_pre: list[tuple[str, str, str]] = []
+    holders: dict[sp.Symbol, str] = {}
+    if double_double:
+        found = ddeval.targets(stable, X)
+        names = [sp.Symbol(f"dd{i}") for i in range(len(found))]
+        py_prog, py_res = ddeval.program(found, npp.doprint, "py")
+        c_prog, c_res = ddeval.program(found, cp.doprint, "c")
+        py_pre = [(v, code) for _, v, code in py_prog]
+        py_pre += [(h.name, r) for h, r in zip(names, py_res, strict=True)]
+        c_pre = [("symact_dd" if kind == ddeval.DD else "double", v, code)
+                 for kind, v, code in c_prog]
+        c_pre += [("double", h.name, r) for h, r in zip(names, c_res, strict=True)]
+        stable = stable.xreplace(dict(zip(found, names, strict=True)))
+        holders = {h: h.name for h in names}
+        npp.helpers.add("_dd")
+        cp.helpers.add("symact_dd")
+    py_lines, py_result = _cse(stable, npp)
+    c_lines, c_result = _cse(stable, cp)
+    inplace, scratch = inplace_lines(stable, X, npp, arrays=holders)
+    py_lines = (*py_pre, *py_lines)
+    c_lines = (*c_pre, *(("double", v, code) for v, code in c_lines))
+    inplace = [f"{v} = {code}" for v, code in py_pre] + inplace
+    fn = _numpy_callable(py_lines, py_result if not constant else
+                         f"np.where(np.isnan(x), x, {py_result})", params, npp.helpers)
+    return _Printed(py_lines, py_result, c_lines, c_result, tuple(inplace), scratch,
+                    npp.helpers, cp.helpers, fn)
+
+
+def _inplace_callable(printed: _Printed, params: list[str]):
+    """The generated NumPy kernel's statements (py_inplace) as a function of finite x."""
+    src = "def _k(x, {}):\n".format(", ".join(params) or "_unused=None")
+    src += "    n = x.size\n    r = np.empty(n)\n"
+    src += f"    s = [np.empty(n) for _ in range({printed.scratch + 2})]\n"
+    src += "".join(f"    {line}\n" for line in printed.py_inplace)
+    src += "    return r\n"
+    namespace: dict = {"np": np}
+    for h in sorted(printed.py_helpers):
+        exec(NUMPY_HELPERS[h], namespace)  # noqa: S102 -- symact's own printed code
+    exec(src, namespace)  # noqa: S102 -- symact's own printed code, never user text
+    return namespace["_k"]
+
+
+#: Kernels whose plain formula errs more than this on the sample below (ULPs; the float64 bar
+#: is 4, and a denser grid finds up to ~1.5x more than the sample) are printed again with
+#: double-double arithmetic (ddeval), kept where it measures better. Not lower: double-double
+#: costs 3-15x the time in NumPy (sigmoid' at 3.7 stays plain and fast).
+DD_TRIGGER = 3.75
+
+
+def _sample_error(fn, defaults: list[float], ref: Reference) -> float:
+    """Max float64 ULP error of fn on [-10, 10] step 0.01 (the reference is cached there for
+    the root search) and +-10..1000 geometrically."""
+    lo, hi, step = SCAN
+    grid = lo + step * np.arange(int(round((hi - lo) / step)) + 1)
+    far = np.geomspace(10.0, 1000.0, 40)
+    xs = np.concatenate([grid, far, -far])
+    with np.errstate(all="ignore"):
+        got = np.asarray(fn(xs, *defaults), dtype=float)
+    return max(ulp_error(g, ref(v), FORMATS["float64"])
+               for v, g in zip(xs.tolist(), got.tolist(), strict=True))
+
+
+def _patches(act: Activation, kernel: Kernel, fn, ref: Reference, constant: bool,
+             scaled) -> tuple[RootPatch, ...]:
+    """Root patches for the printed kernel ``fn`` (see patch.find_patches); for a
+    parameterized kernel factor * G(scale * x), in t = scale * x."""
+    defaults = list(act.params.values())
+    if not act.params and not constant:
+        with np.errstate(all="ignore"):
+            return tuple(find_patches(lambda a: np.asarray(fn(a), dtype=float), ref))
+    if scaled is not None:  # the roots of G(t) are fixed in t = scale * x: patch in t
+        k_def, c_def = (float(e.subs(act.defaults)) for e in (scaled.scale, scaled.factor))
+        g = (kernel.exact.subs(X, X / scaled.scale) / scaled.factor).subs(act.defaults)
+        with np.errstate(all="ignore"):
+            return tuple(find_patches(
+                lambda t: np.asarray(fn(t / k_def, *defaults), dtype=float) / c_def,
+                Reference(g, X)))
+    return ()
+
+
+def _patched(fn, patches: tuple[RootPatch, ...], act: Activation, scaled):
+    """fn with its root patches applied, as the generated code applies them."""
+    if not patches:
+        return fn
+    k_def = c_def = 1.0
+    if scaled is not None:
+        k_def, c_def = (float(e.subs(act.defaults)) for e in (scaled.scale, scaled.factor))
+
+    def patched(x, *params):
+        r = np.array(fn(x, *params), dtype=float)
+        t = x * k_def
+        for p in patches:
+            near = np.abs(t - p.x0_hi) < p.radius
+            if p.side:
+                near &= (t < p.x0_hi) if p.side < 0 else (t > p.x0_hi)
+            if near.any():
+                r[near] = c_def * p(t[near])
+        return r
+
+    return patched
+
+
 def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], set[str]]:
     """Print one kernel for NumPy and C; returns the code and the helpers each target needs."""
     stable = fold_constants(kernel.stable)
     constant = not stable.has(X)
-    npp, cp = NumpyPrinter(), CPrinter()
-    py_lines, py_result = _cse(stable, npp)
-    c_lines, c_result = _cse(stable, cp)
-    inplace, scratch = inplace_lines(stable, X, npp)
-    py_inplace = tuple(inplace)
     pnames = list(act.params)
-    fn = _numpy_callable(py_lines, py_result if not constant else
-                         f"np.where(np.isnan(x), x, {py_result})", pnames, npp.helpers)
+    printed = _print(stable, pnames, double_double=False)
     ref = Reference(kernel.exact, X, act.defaults)
     defaults = list(act.params.values())
+    scaled = scaling(kernel.exact, X, act.defaults) if act.params and not constant else None
+    patches = _patches(act, kernel, printed.fn, ref, constant, scaled)
+    if not constant and ddeval.targets(stable, X):
+        kernel_fn = _inplace_callable(printed, pnames)
+        err = _sample_error(_patched(kernel_fn, patches, act, scaled), defaults, ref)
+        if err > DD_TRIGGER:
+            dd = _print(stable, pnames, double_double=True)
+            dd_patches = _patches(act, kernel, dd.fn, ref, constant, scaled)
+            dd_fn = _inplace_callable(dd, pnames)
+            if _sample_error(_patched(dd_fn, dd_patches, act, scaled), defaults, ref) < err:
+                printed, patches = dd, dd_patches
+    fn = printed.fn
+    py_lines, py_result = printed.py_lines, printed.py_result
+    c_lines, c_result = printed.c_lines, printed.c_result
+    py_inplace, scratch = printed.py_inplace, printed.scratch
     guard_inf, guard_nan, lp, ln = _edges(fn, defaults, ref)
     reaches_inf = not constant and _reaches_inf(act, kernel)
     zero_value = "" if act.params or constant else _zero_value(fn, ref)
     zero_value_c = "" if act.params or constant else zero_value or _inexact_zero(ref)
-    patches: tuple[RootPatch, ...] = ()
-    scaled = scaling(kernel.exact, X, act.defaults) if act.params and not constant else None
-    if not act.params and not constant:
-        with np.errstate(all="ignore"):
-            patches = tuple(find_patches(lambda a: np.asarray(fn(a), dtype=float), ref))
-    elif scaled is not None:  # the roots of G(t) are fixed in t = scale * x: patch in t
-        k_def, c_def = (float(e.subs(act.defaults)) for e in (scaled.scale, scaled.factor))
-        g = (kernel.exact.subs(X, X / scaled.scale) / scaled.factor).subs(act.defaults)
-        with np.errstate(all="ignore"):
-            patches = tuple(find_patches(
-                lambda t: np.asarray(fn(t / k_def, *defaults), dtype=float) / c_def,
-                Reference(g, X)))
     scale_fields = {}
     if patches and scaled is not None:
+        npp, cp = NumpyPrinter(), CPrinter()
         scale_fields = dict(
             patch_scale_py=npp.doprint(scaled.scale), patch_scale_c=cp.doprint(scaled.scale),
             patch_factor_py=npp.doprint(scaled.factor), patch_factor_c=cp.doprint(scaled.factor))
@@ -272,9 +394,10 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
-        zero_value=zero_value, zero_value_c=zero_value_c, **scale_fields,
+        zero_value=zero_value, zero_value_c=zero_value_c, double_double="_dd" in printed.py_helpers,
+        **scale_fields,
     )
-    return code, npp.helpers | py_helpers_extra, cp.helpers | c_helpers_extra
+    return code, printed.py_helpers | py_helpers_extra, printed.c_helpers | c_helpers_extra
 
 
 @dataclass(frozen=True)

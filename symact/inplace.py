@@ -123,12 +123,26 @@ class _Emitter:
             fn = _UFUNC1.get(e.func) or {"log1p": "np.log1p", "expm1": "np.expm1"}.get(
                 type(e).__name__)
             if fn is not None:
-                return self._ufunc(fn, [self.emit(e.args[0])], dest)
+                start = len(self.lines)
+                arg = self.emit(e.args[0])
+                if isinstance(e, sp.exp) and e.args[0].free_symbols - {self.x}:
+                    self._quiet_overflow(start)
+                return self._ufunc(fn, [arg], dest)
         # no in-place rule: the ordinary printer, CSE symbols as their buffer names
         code = self.printer.doprint(e.xreplace({s: sp.Symbol(n) for s, n in self.names.items()}))
         out = self._dest(dest)
         self.lines.append(f"np.copyto({out}, {code})")
         return out
+
+    def _quiet_overflow(self, start: int, why: str = "e^(+-inf) is exact") -> None:
+        """The statements from ``start`` on (an exponent with parameters: beta |x| at
+        x = 1e308 with beta = 3) under errstate(over="ignore"): an exponent past the largest
+        double gives e^-inf = 0 or e^inf = inf, the correctly rounded value of the exponential
+        either way, so that overflow is no error (an inf reaching an invalid operation still
+        raises). Likewise for the sides of a comparison with a finite other side."""
+        if len(self.lines) > start:
+            body = [f"    {line}" for line in self.lines[start:]]
+            self.lines[start:] = [f'with np.errstate(over="ignore"):  # {why}', *body]
 
     def _fold(self, fn: str, args, dest: str | None) -> str:
         """Left fold of a binary ufunc over args, in printing order; the last op writes dest."""
@@ -204,7 +218,10 @@ class _Emitter:
         if self.mask is None:
             self.mask = self._slot("m", ".view(np.int64)")
         if isinstance(c, sp.Rel):
+            start = len(self.lines)
             a, b = self.emit(c.lhs), self.emit(c.rhs)
+            if c.free_symbols - {self.x}:  # beta x >= 0: an overflowed side compares the same
+                self._quiet_overflow(start, "a side past the largest double compares the same")
             self.lines.append(f"{_REL[c.rel_op]}({a}, {b}, out={self.mask})")
             self._release(a, b)
         else:  # And/Or/...: the ordinary printer's boolean array, cast
@@ -214,14 +231,15 @@ class _Emitter:
         return self.mask
 
 
-def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter,
-                  result: str = "r") -> tuple[list[str], int]:
+def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter, result: str = "r",
+                  arrays: dict[sp.Symbol, str] | None = None) -> tuple[list[str], int]:
     """Statements computing ``expr`` of the 1-d array ``x`` (``n`` elements) into the existing
     buffer ``result``, with scratch arrays taken from the list ``s``; and how many of ``s``
-    they use."""
+    they use. ``arrays``: symbols already holding arrays (computed before these statements),
+    with their variable names."""
     subs, (reduced,) = sp.cse([_share_exp(expr)], symbols=sp.numbered_symbols("t"),
                               optimizations=None)
-    em = _Emitter(x, printer, {})
+    em = _Emitter(x, printer, dict(arrays or {}))
     for sym, sub in subs:
         if not em._is_array(sub):
             em.lines.append(f"{sym} = {printer.doprint(sub)}")

@@ -11,7 +11,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from . import normal_helpers
+from . import ddeval, normal_helpers
 
 # Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 NUMPY_HELPERS = {
@@ -219,6 +219,8 @@ def unbounded(base: sp.Expr) -> bool:
 
 NUMPY_HELPERS.update(normal_helpers.NUMPY)
 C_HELPERS.update(normal_helpers.C)
+NUMPY_HELPERS.update(ddeval.NUMPY)
+C_HELPERS.update(ddeval.C)
 
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {

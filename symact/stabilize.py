@@ -673,8 +673,36 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr))))))
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
-    return clamp_exponents(halve_sums(
-        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x), x)
+    return refine_sides(clamp_exponents(halve_sums(
+        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x), x))
+
+
+def refine_sides(expr: sp.Expr) -> sp.Expr:
+    """In Piecewise((A, w >= 0), (B, True)), Max(0, k w) (k a number) is k w in A and 0 in B for
+    k > 0, the other way round for k < 0: each side computes only what it needs, and stays
+    finite where it is not taken (softplus_dbeta's Max(0, beta x)/beta^2, from softplus of the
+    other side, overflowed at x = 1e308 with beta < 1, the branch not taken)."""
+    if not isinstance(expr, sp.Piecewise) or len(expr.args) != 2:
+        return expr
+    (a, c), (b, last) = expr.args
+    if last is not sp.true or not isinstance(c, (sp.GreaterThan, sp.StrictGreaterThan)) \
+            or c.rhs != 0:
+        return expr
+    w = c.lhs
+
+    def side(branch: sp.Expr, nonnegative: bool) -> sp.Expr:
+        def fix(m: sp.Expr) -> sp.Expr:
+            if len(m.args) != 2 or sp.S.Zero not in m.args:
+                return m
+            e = m.args[0] if m.args[1] == 0 else m.args[1]
+            k = sp.cancel(e / w)
+            if not k.is_number or not k.is_real or k == 0:
+                return m
+            return e if (k > 0) == nonnegative else sp.S.Zero
+
+        return branch.replace(lambda n: isinstance(n, sp.Max), fix)
+
+    return sp.Piecewise((side(a, True), c), (side(b, False), True))
 
 
 def clamp_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:

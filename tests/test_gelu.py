@@ -182,7 +182,7 @@ def _c_second(code, helpers, tmp_path):
     compiler = cc()
     if compiler is None:
         pytest.skip("no C compiler")
-    body = "".join(f"    const double {v} = {c};\n" for v, c in code.c_lines)
+    body = "".join(f"    const {t} {v} = {c};\n" for t, v, c in code.c_lines)
     patches = "".join(
         f"    if (fabs(x - {hi}) < {r}) {{ static const double c[{n}] = {{ {cs} }};\n"
         f"        return symact_root_patch(x, {hi}, {lo}, c, {n}); }}\n"
