@@ -1329,7 +1329,7 @@ static inline double symact_softplus_core(double x, double beta, double threshol
 {
     (void)beta;
     (void)threshold;
-    return (log1p(exp(-beta*fabs(x))) + ((beta*x) < 0 ? 0 : (beta*x)))/beta;
+    return ((x) < 0 ? 0 : (x)) + log1p(exp(-beta*fabs(x)))/beta;
 }
 
 /* The core plus its guards: NaN -> NaN. */

@@ -961,18 +961,17 @@ identity_prime2 = linear_prime2
 
 def _softplus_block(x, r, s, beta, threshold):
     n = x.size
+    b0 = s[0][:n]
+    np.maximum(x, (0), out=b0)
     with np.errstate(over="ignore"):  # e^(+-inf) is exact
-        b0 = s[0][:n]
-        np.abs(x, out=b0)
-        np.multiply((beta), b0, out=b0)
-        np.negative(b0, out=b0)
-    np.exp(b0, out=b0)
-    np.log1p(b0, out=b0)
-    b1 = s[1][:n]
-    np.multiply((beta), x, out=b1)
-    np.maximum(b1, (0), out=b1)
-    np.add(b0, b1, out=b0)
-    np.divide(b0, (beta), out=r)
+        b1 = s[1][:n]
+        np.abs(x, out=b1)
+        np.multiply((beta), b1, out=b1)
+        np.negative(b1, out=b1)
+    np.exp(b1, out=b1)
+    np.log1p(b1, out=b1)
+    np.divide(b1, (beta), out=b1)
+    np.add(b0, b1, out=r)
 
 
 def softplus(x, beta=1.0, threshold=20.0, out=None):

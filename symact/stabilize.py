@@ -673,13 +673,39 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr))))))
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
-    return refine_sides(clamp_exponents(halve_sums(
-        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x), x))
+    return refine_sides(positive_out_of_max(clamp_exponents(halve_sums(
+        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x),
+        x)))
+
+
+def positive_out_of_max(expr: sp.Expr) -> sp.Expr:
+    """Max(0, p u) = p Max(0, u) for a positive parameter factor p: softplus's Max(0, beta x)/beta
+    is Max(0, x), which beta x overflowed to inf at x = 1e308 with beta = 3."""
+
+    def pull(m: sp.Expr) -> sp.Expr:
+        if len(m.args) != 2 or sp.S.Zero not in m.args:
+            return m
+        e = m.args[0] if m.args[1] == 0 else m.args[1]
+        out = [f for f in sp.Mul.make_args(e) if not f.is_number and f.is_positive]
+        if not out or not e.is_Mul:
+            return m
+        p = sp.Mul(*out)
+        return p * sp.Max(0, sp.Mul(*[f for f in sp.Mul.make_args(e) if f not in out]))
+
+    if not expr.has(sp.Max):
+        return expr
+    pulled = expr.replace(lambda n: isinstance(n, sp.Max), pull)
+    if pulled == expr:
+        return expr
+    # (p Max(0, x) + r)/p: distributed, so p cancels (Max(0, x) + r/p)
+    return pulled.replace(
+        lambda n: n.is_Mul and any(a.is_Add and a.has(sp.Max) for a in n.args),
+        lambda n: sp.expand_mul(n, deep=False))
 
 
 def refine_sides(expr: sp.Expr) -> sp.Expr:
-    """In Piecewise((A, w >= 0), (B, True)), Max(0, k w) (k a number) is k w in A and 0 in B for
-    k > 0, the other way round for k < 0: each side computes only what it needs, and stays
+    """In Piecewise((A, w >= 0), (B, True)), Max(0, k w) (k of known sign) is k w in A and 0 in
+    B for k > 0, the other way round for k < 0: each side computes only what it needs, and stays
     finite where it is not taken (softplus_dbeta's Max(0, beta x)/beta^2, from softplus of the
     other side, overflowed at x = 1e308 with beta < 1, the branch not taken)."""
     if not isinstance(expr, sp.Piecewise) or len(expr.args) != 2:
@@ -696,9 +722,9 @@ def refine_sides(expr: sp.Expr) -> sp.Expr:
                 return m
             e = m.args[0] if m.args[1] == 0 else m.args[1]
             k = sp.cancel(e / w)
-            if not k.is_number or not k.is_real or k == 0:
+            if not (k.is_positive or k.is_negative):  # of known sign (numbers, parameters)
                 return m
-            return e if (k > 0) == nonnegative else sp.S.Zero
+            return e if bool(k.is_positive) == nonnegative else sp.S.Zero
 
         return branch.replace(lambda n: isinstance(n, sp.Max), fix)
 
