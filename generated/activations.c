@@ -2724,9 +2724,11 @@ void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
  */
 static inline double symact_celu_dalpha_core(double x, double alpha)
 {
-    const double t0 = ((x) > 0 ? 0 : (x))/alpha;
+    const double t0 = 1.0/alpha;
+    const double t1 = ((x) > 0 ? 0 : (x));
+    const double t2 = t0*t1;
     (void)alpha;
-    double r = ((x > 0) ? 0 : -t0*exp(t0) + expm1(t0));
+    double r = ((x > 0) ? 0 : -t0*exp(t2)*((t1) < -1500*alpha ? -1500*alpha : (t1)) + expm1(t2));
     const double t = (1.0/alpha)*x; /* the patches are in t */
     if (fabs(t - 0.0) < 0.7183043710894966 && t < 0.0) { /* Taylor patch at the root t = 0.0 */
         static const double c[20] = { 0.0, 0.0, -0.5, -0.3333333333333333, -0.125, -0.03333333333333333, -0.006944444444444444, -0.0011904761904761906, -0.00017361111111111112, -2.2045855379188714e-05, -2.48015873015873e-06, -2.505210838544172e-07, -2.296443268665491e-08, -1.9270852604185937e-09, -1.4911969277048643e-10, -1.0706029224547743e-11, -7.169215998581078e-13, -4.498331606952833e-14, -2.6552651846596585e-15, -1.4797143443923793e-16 };
@@ -2735,11 +2737,10 @@ static inline double symact_celu_dalpha_core(double x, double alpha)
     return r;
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_celu_dalpha_eval(double x, double alpha)
 {
-    double r = symact_celu_dalpha_core(x, alpha);
-    r = isinf(x) ? (x > 0 ? 0.0 : -1.0) : r;
+    const double r = symact_celu_dalpha_core(x, alpha);
     return isnan(x) ? x : r;
 }
 
@@ -3222,16 +3223,16 @@ void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n)
 static inline double symact_swish_beta_core(double x, double beta)
 {
     const double t0 = -beta*fabs(x);
-    const double t1 = x/(exp(t0) + 1);
+    const double t1 = 1.0/(exp(t0) + 1);
+    const double t2 = 1500/beta;
     (void)beta;
-    return ((beta*x >= 0) ? t1 : symact_exp_times(t0, t1));
+    return ((beta*x >= 0) ? t1*x : symact_exp_times(t0, t1*((-t2) < ((t2) > x ? x : (t2)) ? ((t2) > x ? x : (t2)) : (-t2))));
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_swish_beta_eval(double x, double beta)
 {
-    double r = symact_swish_beta_core(x, beta);
-    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    const double r = symact_swish_beta_core(x, beta);
     return isnan(x) ? x : r;
 }
 
@@ -3284,10 +3285,10 @@ static inline double symact_swish_beta_prime_core(double x, double beta)
     const double t1 = exp(t0);
     const double t2 = t1 + 1;
     const double t3 = 1.0/t2;
-    const double t4 = ((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))));
-    const double t5 = beta*x;
+    const double t4 = 1500/beta;
+    const double t5 = beta*((-t4) < ((t4) > x ? x : (t4)) ? ((t4) > x ? x : (t4)) : (-t4));
     (void)beta;
-    double r = ((t5 >= 0) ? (beta*t1*t4)/t2/t2 + t3 : symact_exp_times(t0, t3*(-beta*t1*t3*t4 + t5 + 1)));
+    double r = ((beta*x >= 0) ? (beta*t1*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x)))))/t2/t2 + t3 : symact_exp_times(t0, t3*(-t1*t3*t5 + t5 + 1)));
     const double t = (beta)*x; /* the patches are in t */
     if (fabs(t - -1.2784645427610737) < 0.794644568109203) { /* Taylor patch at the root t = -1.2784645427610737 */
         static const double c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
@@ -3296,11 +3297,10 @@ static inline double symact_swish_beta_prime_core(double x, double beta)
     return r;
 }
 
-/* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
+/* The core plus its guards: NaN -> NaN. */
 static inline double symact_swish_beta_prime_eval(double x, double beta)
 {
-    double r = symact_swish_beta_prime_core(x, beta);
-    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    const double r = symact_swish_beta_prime_core(x, beta);
     return isnan(x) ? x : r;
 }
 
@@ -3352,9 +3352,10 @@ static inline double symact_swish_beta_prime2_core(double x, double beta)
     const double t0 = -beta*fabs(x);
     const double t1 = exp(t0);
     const double t2 = ((1.0/(t1 + 1))*(1.0/(t1 + 1)));
-    const double t3 = beta*exp(-3*log1p(t1))*expm1(t0)*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))));
+    const double t3 = 1500/beta;
+    const double t4 = beta*exp(-3*log1p(t1))*expm1(t0)*((-t3) < ((t3) > x ? x : (t3)) ? ((t3) > x ? x : (t3)) : (-t3));
     (void)beta;
-    double r = ((beta*x >= 0) ? symact_exp_times(t0, beta*(2*t2 + t3)) : symact_exp_times(t0, beta*(2*t2 - t3)));
+    double r = ((beta*x >= 0) ? symact_exp_times(t0, beta*(2*t2 + t4)) : symact_exp_times(t0, beta*(2*t2 - t4)));
     const double t = (beta)*x; /* the patches are in t */
     if (fabs(t - -2.3993572805154675) < 1.777334467621297) { /* Taylor patch at the root t = -2.3993572805154675 */
         static const double c[61] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14, -2.3161798941393422e-14, -4.146833743975152e-15, 3.4131648989918923e-16, 4.159781077261036e-16, 1.1135289968983202e-16, 6.174669381258584e-18, -6.04505279667747e-18, -2.414150484580933e-18, -3.5053979700204284e-19, 5.912787110005681e-20, 4.4197869828460487e-20, 1.0096363950012378e-20, 1.2546988982962802e-22, -6.744811880229726e-22, -2.263443391426665e-22, -2.5366719103913738e-23, 7.753831444168993e-24, 4.271567691413446e-24, 8.284921127671765e-25, -3.275277749954887e-26, -6.827758899557684e-26, -1.957926956677345e-26, -1.5180061949364632e-27, 8.73241165027361e-28, 3.8404051870199935e-28, 6.216266395131968e-29, -6.698674891703431e-30, -6.421619679287437e-30, -1.5837127789440698e-30, -6.236333442408275e-32, 8.894932851686813e-32, 3.255211694407052e-32, 4.2459622995446886e-33, -8.7993176964082e-34, -5.69513616017865e-34 };

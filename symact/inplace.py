@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 from .functions import exp_times
 from .printing import NumpyPrinter, varying_denominator
@@ -114,7 +115,11 @@ class _Emitter:
             return self._fold(fn, sorted(e.args, key=lambda a: a.is_number), dest)
         if isinstance(e, _exp_times_e):
             self.printer.helpers.add("_exp_times")
-            v, g, ev = (self.emit(a) for a in e.args)
+            start = len(self.lines)
+            v = self.emit(e.args[0])
+            if e.args[0].free_symbols - {self.x}:
+                self._quiet_overflow(start)
+            g, ev = (self.emit(a) for a in e.args[1:])
             out = self._dest(dest)
             self.lines.append(f"_exp_times({v}, {g}, {out}, {ev})")
             self._release(v, g, ev)
@@ -240,12 +245,17 @@ def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter, result: st
     subs, (reduced,) = sp.cse([_share_exp(expr)], symbols=sp.numbered_symbols("t"),
                               optimizations=None)
     em = _Emitter(x, printer, dict(arrays or {}))
+    exponents = {f.args[0] for e in [reduced, *(sub for _, sub in subs)]
+                 for f in e.atoms(sp.exp, _exp_times_e, expm1)}
     for sym, sub in subs:
         if not em._is_array(sub):
             em.lines.append(f"{sym} = {printer.doprint(sub)}")
             em.names[sym] = str(sym)
             continue
+        start = len(em.lines)
         operand = em.emit(sub)
+        if sym in exponents and sub.free_symbols - {x}:  # -beta |x| shared by exp and exp_times
+            em._quiet_overflow(start)
         if operand in em.owned:  # the buffer now belongs to the CSE value, never reused
             em.owned.discard(operand)
             em.lines.append(f"{sym} = {operand}")

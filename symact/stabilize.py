@@ -537,11 +537,16 @@ def _scale_branch(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     if not growth.has(x):
         return expr  # bounded cofactor: the plain product already keeps its digits
     c = -decay.args[0] / sp.Abs(x)
-    if growth.is_polynomial(x) and sp.degree(growth, x) >= 2 and not c.has(x):
+    if growth.is_polynomial(x) and not c.has(x) and (
+            sp.degree(growth, x) >= 2 or (c.free_symbols and sp.degree(growth, x) >= 1)):
         # beyond |k c x| = 1500 the product is 0 (e^-750 underflows): the cofactor reads x
-        # clamped there, so x^2 cannot overflow (swish_beta_dbeta = x^2 sigma'(beta x))
+        # clamped there, so x^2 cannot overflow (swish_beta_dbeta = x^2 sigma'(beta x)), nor
+        # a parameter times x (beta x + 1 in swish_beta' at x = -1e308 with beta = 3)
         reach = _ZERO_EXPONENT / (k * c)
-        g = g.xreplace({x: sp.Max(sp.Min(x, reach), -reach)})
+        # only the polynomial part: expm1(-beta |x|) keeps its argument (shared with E)
+        inner = {f: sp.Dummy() for f in g.atoms(sp.Function) if f.has(x)}
+        g = g.xreplace(inner).xreplace({x: sp.Max(sp.Min(x, reach), -reach)}).xreplace(
+            {d: f for f, d in inner.items()})
     return exp_times(k * decay.args[0], g.subs(e, decay))
 
 
@@ -673,9 +678,50 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr))))))
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
-    return refine_sides(positive_out_of_max(clamp_exponents(halve_sums(
+    return refine_sides(positive_out_of_max(clamp_scaled_cofactors(clamp_exponents(halve_sums(
         clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x),
-        x)))
+        x), x)))
+
+
+def clamp_scaled_cofactors(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """In a product e^{c w} P(w) with c a parameter coefficient of known sign, w one of x,
+    |x|, min(0, x), max(0, x) and P a polynomial of degree <= 2 (in w or x), P reads x clamped
+    at |c x| = 1500 on each side where c w -> -inf: e^{c w} is 0 there and so is the product
+    (to the last subnormal), but P alone overflows (celu_dalpha's e^t t with t = x/alpha at
+    x = -1e308, alpha = 0.75: 0 * -inf)."""
+    shapes = (x, sp.Abs(x), sp.Min(0, x), sp.Max(0, x))
+
+    def fix(m: sp.Expr) -> sp.Expr:
+        exps = [f for f in m.args if isinstance(f, sp.exp)]
+        if len(exps) != 1:
+            return m
+        u = exps[0].args[0]
+        c, w = u.as_independent(x, as_Add=False)
+        if w not in shapes or not c.free_symbols or not (c.is_positive or c.is_negative):
+            return m
+        reach = _ZERO_EXPONENT / abs(c)
+        xc = x
+        if (u.subs(x, -sp.oo)) == -sp.oo:
+            xc = sp.Max(xc, -reach)
+        if (u.subs(x, sp.oo)) == -sp.oo:
+            xc = sp.Min(xc, reach)
+        if xc == x:
+            return m
+
+        def polynomial(f: sp.Expr) -> bool:
+            t = sp.Dummy("t")
+            for v in (x, w):
+                g = f.xreplace({v: t})
+                if not g.has(x) and g.is_polynomial(t) and sp.degree(g, t) <= 2:
+                    return True
+            return False
+
+        cofactors = [f for f in m.args if f.has(x) and f is not exps[0]]
+        if not cofactors or not all(polynomial(f) for f in cofactors):
+            return m
+        return sp.Mul(*[f.xreplace({x: xc}) if f in cofactors else f for f in m.args])
+
+    return expr.replace(lambda m: m.is_Mul and m.has(sp.exp) and m.has(x), fix)
 
 
 def positive_out_of_max(expr: sp.Expr) -> sp.Expr:
