@@ -86,6 +86,39 @@ def _erfc(z):
     return tail if z > 0 else 2 - tail
 
 
+#: mpmath function results by (function, exact argument, working precision, rounding): an
+#: expression evaluates the same call many times (mish'' has exp(x) seven times, and at
+#: x = DBL_MAX each costs ~20 ms), and a pure function of those gives the same mpf again.
+_CALLS: dict[tuple, object] = {}
+_CALLS_SIZE = 1 << 13
+
+
+def _memoized(name: str, fn: Callable) -> Callable:
+    def call(z, *rest):
+        exact = getattr(z, "_mpf_", None) or getattr(z, "_mpc_", None)
+        if rest or exact is None:
+            return fn(z, *rest)
+        key = (name, exact, *mpmath.mp._prec_rounding)
+        try:
+            return _CALLS[key]
+        except KeyError:
+            pass
+        value = fn(z)
+        if len(_CALLS) >= _CALLS_SIZE:
+            _CALLS.clear()
+        _CALLS[key] = value
+        return value
+
+    return call
+
+
+#: The lambdify namespace of every reference: mpmath, with the costly one-argument
+#: functions memoized and erfc extended past |z| = 1e10.
+_MPMATH = {name: _memoized(name, getattr(mpmath, name))
+           for name in ("exp", "log", "tanh", "sinh", "cosh", "erf", "expm1", "log1p")}
+_MPMATH["erfc"] = _memoized("erfc", _erfc)
+
+
 class Reference:
     """f(x) for one SymPy expression, exact to far beyond double precision."""
 
@@ -94,7 +127,7 @@ class Reference:
         self.x = x
         self.params = dict(params)
         bound = self.expr.subs(self.params)
-        self._f = sp.lambdify([x], bound, modules=[{"erfc": _erfc}, "mpmath"])
+        self._f = sp.lambdify([x], bound, modules=[_MPMATH, "mpmath"])
         self._limits: dict[float, mpmath.mpf] = {}
         self._bound = bound
         self._cache: dict[float, mpmath.mpf] = {}
@@ -105,7 +138,7 @@ class Reference:
         growth = [a.args[0] for a in bound.atoms(sp.exp, sp.tanh, sp.sinh, sp.cosh, sp.erf,
                                                   sp.erfc)]
         self._spans = [sp.lambdify([x], 2 * g if not isinstance(a, sp.exp) else g,
-                                   modules="mpmath")
+                                   modules=[_MPMATH, "mpmath"])
                        for a, g in zip(bound.atoms(sp.exp, sp.tanh, sp.sinh, sp.cosh, sp.erf,
                                                    sp.erfc), growth, strict=True)]
 
