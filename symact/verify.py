@@ -95,7 +95,10 @@ _CALLS_SIZE = 1 << 13
 
 def _memoized(name: str, fn: Callable) -> Callable:
     def call(z, *rest):
-        exact = getattr(z, "_mpf_", None) or getattr(z, "_mpc_", None)
+        if type(z) in (int, float):  # sqrt(2) of a printed constant: recomputed every call
+            exact = (type(z), z)
+        else:
+            exact = getattr(z, "_mpf_", None) or getattr(z, "_mpc_", None)
         if rest or exact is None:
             return fn(z, *rest)
         key = (name, exact, *mpmath.mp._prec_rounding)
@@ -115,7 +118,7 @@ def _memoized(name: str, fn: Callable) -> Callable:
 #: The lambdify namespace of every reference: mpmath, with the costly one-argument
 #: functions memoized and erfc extended past |z| = 1e10.
 _MPMATH = {name: _memoized(name, getattr(mpmath, name))
-           for name in ("exp", "log", "tanh", "sinh", "cosh", "erf", "expm1", "log1p")}
+           for name in ("exp", "log", "sqrt", "tanh", "sinh", "cosh", "erf", "expm1", "log1p")}
 _MPMATH["erfc"] = _memoized("erfc", _erfc)
 
 
