@@ -137,10 +137,36 @@ def numerically_equal(
     return True
 
 
+#: _symbolically_zero's answers (or the exception it raised) by expression: output_form's
+#: candidates repeat (deriv and deriv.rewrite(exp) often give the same g(y)), and a failing
+#: check costs seconds of simplify (squareplus: four repeats, ~9 s).
+_ZERO_MEMO: dict[str, bool | Exception] = {}
+_ZERO_MEMO_SIZE = 256
+
+
 def _symbolically_zero(expr: sp.Expr) -> bool:
     """Is expr identically 0? Each attempt is an identity transformation, so any order is sound;
     cheapest-first: on tanh-type kernels a plain simplify spends ~7 s failing where the
-    exp-rewritten one succeeds in < 1 s."""
+    exp-rewritten one succeeds in < 1 s. Memoized (a pure function of the expression), by
+    srepr: == would let x + 2.0 stand for x + 2."""
+    key = sp.srepr(expr)
+    known = _ZERO_MEMO.get(key)
+    if known is None:
+        try:
+            known = _symbolically_zero_now(expr)
+        except (_OutOfTime, MemoryError, RecursionError):  # circumstances, not the expression
+            raise
+        except Exception as exc:  # noqa: BLE001 -- remembered and raised again, as before
+            known = exc
+        if len(_ZERO_MEMO) >= _ZERO_MEMO_SIZE:
+            _ZERO_MEMO.clear()
+        _ZERO_MEMO[key] = known
+    if isinstance(known, Exception):
+        raise known
+    return known
+
+
+def _symbolically_zero_now(expr: sp.Expr) -> bool:
     for attempt in (
         lambda e: e,
         lambda e: sp.simplify(e.rewrite(sp.exp)),
