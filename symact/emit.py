@@ -417,12 +417,21 @@ class ActivationCode:
 def activation_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
     """Every kernel of ``act`` printed, with the helpers each target needs; from the on-disk
     cache when neither the definition nor symact's source changed (see kcache)."""
+    cached = _cached_code(act)
+    return cached if cached is not None else _fresh_code(act)
+
+
+def _cached_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], set[str]] | None:
     cached = kcache.load(act)
     if cached is not None:
         try:
             return _decode(cached)
         except (KeyError, TypeError, ValueError):
             pass
+    return None
+
+
+def _fresh_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
     kcodes, py_helpers, c_helpers = [], set(), set()
     # mpmath's working precision is global state: pinned, so a caller's mp.dps (a test module
     # set 50) cannot move a patch radius by an ULP; steps that need more raise it locally
@@ -435,6 +444,95 @@ def activation_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], 
     result = (tuple(kcodes), py_helpers, c_helpers)
     kcache.store(act, _encode(result))
     return result
+
+
+def jobs() -> int:
+    """Worker processes for deriving activations the cache misses: $SYMACT_JOBS, else one per
+    CPU this process may use. 1 means in this process, one after the other."""
+    value = os.environ.get("SYMACT_JOBS", "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+#: The activations a forked worker derives, by index (inherited through fork, never pickled:
+#: a user's activation may hold lambdas).
+_WORK: list[Activation] = []
+
+
+def _work(i: int) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
+    return _fresh_code(_WORK[i])
+
+
+def _worker_init() -> None:
+    """In each worker: Ctrl-C is the parent's to handle (it stops the workers), and a worker
+    dies with its parent (Linux), so a killed generate leaves no process behind."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _fresh_codes_parallel(acts: list[Activation], n: int) -> dict[int, tuple] | None:
+    """_fresh_code of every activation in ``n`` forked workers, by index; None when workers
+    cannot be had (no fork, a daemonic process such as derive's budgeted child) or any of
+    them fails: the caller then derives in this process, which raises the same error the
+    serial run would. The work is the same as serial; only who does it changes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if multiprocessing.current_process().daemon:
+        return None
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+    global _WORK
+    _WORK = acts
+    # the costly ones first (larger definitions derive longer), so no worker is left with a
+    # long one at the end; the results are put back in catalog order by index
+    order = sorted(range(len(acts)), key=lambda i: -sp.count_ops(acts[i].expr))
+    pool, done = None, None
+    try:
+        pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init)
+        pending = {i: pool.submit(_work, i) for i in order}
+        done = {i: pending[i].result() for i in range(len(acts))}
+    except Exception:  # noqa: BLE001 -- any failure: derive serially (the error comes again)
+        done = None
+    finally:  # a failure or KeyboardInterrupt stops the workers now, not after their queue
+        _WORK = []
+        if pool is not None:
+            if done is None:
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
+    return done
+
+
+def activation_codes(activations: list[Activation]) -> list[tuple]:
+    """activation_code of each activation, in order; the cache misses derived in parallel
+    worker processes when there are several (see jobs())."""
+    results: list[tuple | None] = [_cached_code(act) for act in activations]
+    todo = [i for i, r in enumerate(results) if r is None]
+    n = min(jobs(), len(todo))
+    if n > 1:
+        done = _fresh_codes_parallel([activations[i] for i in todo], n)
+        if done is not None:
+            for j, i in enumerate(todo):
+                results[i] = done[j]
+    return [r if r is not None else activation_code(act)
+            for act, r in zip(activations, results, strict=True)]
 
 
 def _encode(result) -> dict:
@@ -462,8 +560,8 @@ def render_all(activations: list[Activation] | None = None,
                command: str = REGENERATE) -> dict[str, str]:
     """File name -> content, for every generated file (of the catalog, or of ``activations``)."""
     acts, py_helpers, c_helpers = [], set(), set()
-    for act in all_activations() if activations is None else activations:
-        kcodes, ph, ch = activation_code(act)
+    activations = all_activations() if activations is None else list(activations)
+    for act, (kcodes, ph, ch) in zip(activations, activation_codes(activations), strict=True):
         py_helpers |= ph
         c_helpers |= ch
         acts.append(ActivationCode(act.name, act.description, act.aliases, act.conventions,
