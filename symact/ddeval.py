@@ -90,12 +90,14 @@ def _dd_div_d(a, b):
 
 def _dd_tanh(u):
     """tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
-    2^-115), the sum and quotient exact to 2^-104; |d ln tanh / d ln m| = 2/(m + 2) <= 1, so
+    2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104; |d ln tanh / d ln m| = 2/(m + 2) <= 1, so
     only expm1's rounding is left (libm's tanh may be 2 ULP off)."""
     a = np.minimum(np.abs(u), 40.0)
     m = np.expm1(2.0 * a)
     q = _dd_div((m, 0.0 * m), _two_sum(m, 2.0))
-    return np.copysign(q[0], u), np.copysign(1.0, u) * q[1]''',
+    tiny = a < 7.450580596923828e-09  # 2^-27: u - u^3/3 (m would lose a subnormal u's bits)
+    return (np.where(tiny, u, np.copysign(q[0], u)),
+            np.where(tiny, -u * (u * u) / 3.0, np.copysign(1.0, u) * q[1]))''',
 }
 
 C = {
@@ -164,10 +166,12 @@ static inline symact_dd symact_dd_div_d(symact_dd a, double b)
 }
 
 /* tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
- * 2^-115), the sum and quotient exact to 2^-104; |d ln tanh / d ln m| = 2/(m + 2) <= 1, so
+ * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104; |d ln tanh / d ln m| = 2/(m + 2) <= 1, so
  * only expm1's rounding is left (libm's tanh may be 2 ULP off). */
 static inline symact_dd symact_dd_tanh(double u)
 {
+    if (fabs(u) < 0x1p-27) /* u - u^3/3 (m would lose a subnormal u's bits) */
+        return (symact_dd){u, -u * (u * u) / 3.0};
     const double m = expm1(2.0 * fmin(fabs(u), 40.0));
     const symact_dd q = symact_dd_div((symact_dd){m, 0.0}, symact_two_sum(m, 2.0));
     return (symact_dd){copysign(q.hi, u), copysign(1.0, u) * q.lo};
