@@ -104,8 +104,9 @@ static inline symact_dd symact_dd_div_d(symact_dd a, double b)
 }
 
 /* tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
- * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104; |d ln tanh / d ln m| = 2/(m + 2) <= 1, so
- * only expm1's rounding is left (libm's tanh may be 2 ULP off). */
+ * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;
+ * |d ln tanh / d ln m| = 2/(m + 2) <= 1, so only expm1's rounding is left (libm's tanh may
+ * be 2 ULP off). */
 static inline symact_dd symact_dd_tanh(double u)
 {
     if (fabs(u) < 0x1p-27) /* u - u^3/3 (m would lose a subnormal u's bits) */

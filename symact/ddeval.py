@@ -90,8 +90,9 @@ def _dd_div_d(a, b):
 
 def _dd_tanh(u):
     """tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
-    2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104; |d ln tanh / d ln m| = 2/(m + 2) <= 1, so
-    only expm1's rounding is left (libm's tanh may be 2 ULP off)."""
+    2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;
+    |d ln tanh / d ln m| = 2/(m + 2) <= 1, so only expm1's rounding is left (libm's tanh may
+    be 2 ULP off)."""
     a = np.minimum(np.abs(u), 40.0)
     m = np.expm1(2.0 * a)
     q = _dd_div((m, 0.0 * m), _two_sum(m, 2.0))
@@ -166,8 +167,9 @@ static inline symact_dd symact_dd_div_d(symact_dd a, double b)
 }
 
 /* tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
- * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104; |d ln tanh / d ln m| = 2/(m + 2) <= 1, so
- * only expm1's rounding is left (libm's tanh may be 2 ULP off). */
+ * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;
+ * |d ln tanh / d ln m| = 2/(m + 2) <= 1, so only expm1's rounding is left (libm's tanh may
+ * be 2 ULP off). */
 static inline symact_dd symact_dd_tanh(double u)
 {
     if (fabs(u) < 0x1p-27) /* u - u^3/3 (m would lose a subnormal u's bits) */
