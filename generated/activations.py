@@ -278,8 +278,9 @@ def _dd_tanh(u):
     m = np.expm1(2.0 * a)
     q = _dd_div((m, 0.0 * m), _two_sum(m, 2.0))
     tiny = a < 7.450580596923828e-09  # 2^-27: u - u^3/3 (m would lose a subnormal u's bits)
+    v = np.where(tiny, u, 0.0)  # the cube only where it is taken (np.where computes both)
     return (np.where(tiny, u, np.copysign(q[0], u)),
-            np.where(tiny, -u * (u * u) / 3.0, np.copysign(1.0, u) * q[1]))
+            np.where(tiny, -v * (v * v) / 3.0, np.copysign(1.0, u) * q[1]))
 
 
 def _exp_poly(g, w, hi, lo):
@@ -2280,11 +2281,14 @@ def _swish_beta_prime2_block(x, r, s, beta):
     q0 = beta
     q1 = np.maximum(-1500/beta, np.minimum(x, 1500/beta))
     q2 = _two_prod(q0, q1)
-    q3 = np.exp(-3*np.log1p(np.exp(-beta*np.abs(x))))
+    with np.errstate(over="ignore"):  # e^(+-inf) is exact
+        q3 = np.exp(-3*np.log1p(np.exp(-beta*np.abs(x))))
     q4 = _dd_mul_d(q2, q3)
-    q5 = np.expm1(-beta*np.abs(x))
+    with np.errstate(over="ignore"):  # e^(+-inf) is exact
+        q5 = np.expm1(-beta*np.abs(x))
     q6 = _dd_mul_d(q4, q5)
-    q7 = np.exp(-beta*np.abs(x))
+    with np.errstate(over="ignore"):  # e^(+-inf) is exact
+        q7 = np.exp(-beta*np.abs(x))
     q8 = _two_sum(1.0, q7)
     q9 = _dd_div((1.0, 0.0), q8)
     q10 = _dd_div(q9, q8)
@@ -2351,7 +2355,8 @@ def _swish_beta_dbeta_block(x, r, s, beta):
     n = x.size
     q0 = np.maximum(-1500/beta, np.minimum(x, 1500/beta))
     q1 = _two_prod(q0, q0)
-    q2 = np.exp(-beta*np.abs(x))
+    with np.errstate(over="ignore"):  # e^(+-inf) is exact
+        q2 = np.exp(-beta*np.abs(x))
     q3 = _two_sum(1.0, q2)
     q4 = _dd_div(q1, q3)
     q5 = _dd_div(q4, q3)

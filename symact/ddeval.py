@@ -97,8 +97,9 @@ def _dd_tanh(u):
     m = np.expm1(2.0 * a)
     q = _dd_div((m, 0.0 * m), _two_sum(m, 2.0))
     tiny = a < 7.450580596923828e-09  # 2^-27: u - u^3/3 (m would lose a subnormal u's bits)
+    v = np.where(tiny, u, 0.0)  # the cube only where it is taken (np.where computes both)
     return (np.where(tiny, u, np.copysign(q[0], u)),
-            np.where(tiny, -u * (u * u) / 3.0, np.copysign(1.0, u) * q[1]))''',
+            np.where(tiny, -v * (v * v) / 3.0, np.copysign(1.0, u) * q[1]))''',
 }
 
 C = {

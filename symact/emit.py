@@ -21,6 +21,7 @@ import jinja2
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 from . import __version__, ddeval, kcache
 from .activation import Activation, Kernel, all_activations
@@ -246,10 +247,18 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
     py_pre: list[tuple[str, str]] = []
     c_pre: list[tuple[str, str, str]] = []
     holders: dict[sp.Symbol, str] = {}
+    quiet: set[str] = set()  # dd leaves whose exponent holds a parameter (beta |x| = inf)
     if double_double:
         found = ddeval.targets(stable, X)
         names = [sp.Symbol(f"dd{i}") for i in range(len(found))]
-        py_prog, py_res = ddeval.program(found, npp.doprint, "py")
+
+        def py_leaf(e: sp.Expr) -> str:
+            code = npp.doprint(e)
+            if any(a.args[0].free_symbols - {X} for a in e.atoms(sp.exp, expm1)):
+                quiet.add(code)
+            return code
+
+        py_prog, py_res = ddeval.program(found, py_leaf, "py")
         c_prog, c_res = ddeval.program(found, cp.doprint, "c")
         py_pre = [(v, code) for _, v, code in py_prog]
         py_pre += [(h.name, r) for h, r in zip(names, py_res, strict=True)]
@@ -265,7 +274,13 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
     inplace, scratch = inplace_lines(stable, X, npp, arrays=holders)
     py_lines = (*py_pre, *py_lines)
     c_lines = (*c_pre, *(("double", v, code) for v, code in c_lines))
-    inplace = [f"{v} = {code}" for v, code in py_pre] + inplace
+    pre: list[str] = []
+    for v, code in py_pre:
+        if code in quiet:
+            pre += ['with np.errstate(over="ignore"):  # e^(+-inf) is exact', f"    {v} = {code}"]
+        else:
+            pre.append(f"{v} = {code}")
+    inplace = pre + inplace
     fn = _numpy_callable(py_lines, py_result if not constant else
                          f"np.where(np.isnan(x), x, {py_result})", params, npp.helpers)
     return _Printed(py_lines, py_result, c_lines, c_result, tuple(inplace), scratch,
