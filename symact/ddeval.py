@@ -203,6 +203,13 @@ def _roundings(e: sp.Expr) -> int:
     return own + sum(2 if isinstance(a, IMPRECISE_LEAVES) else _roundings(a) for a in e.args)
 
 
+def polynomial(e: sp.Expr) -> bool:
+    """Arithmetic on x, numbers and parameters only (clamps and |.| allowed): no leaf that
+    costs a libm call, so double-double adds little to a kernel's time."""
+    return all(isinstance(f, sp.Abs) or type(f).__name__ == "gauss_clip"
+               for f in e.atoms(sp.Function))
+
+
 def has_imprecise_leaf(e: sp.Expr) -> bool:
     """Does a target feed an imprecise leaf (tanh) into arithmetic? Then it is evaluated in
     double-double whatever NumPy's error: the C build's libm is not NumPy's."""

@@ -4,7 +4,7 @@ the adaptive reference) found a kernel over the 4-ULP float64 bar, and the point
 ULP errors are noisy point to point, so the whole-range grid (a step of 0.1 on [-40, 40]) can
 miss a kernel's worst points: these are regressions, each with 40 neighbours 2^-20 apart.
 Found in session 6: glibc's tanh (up to 2 ULP) squared gave 5 ULP in tanhshrink' (C), and
-several plain formulas measured 4.1-4.6 ULP (softsign'', swish_beta_dbeta, tanh'').
+several plain formulas measured 4.1-4.6 ULP (softsign'', swish_beta_dbeta, tanh'', gelu'').
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ POINTS = [
     ("gelu", "_prime2", -9.199999999999932),
 ]
 
-#: Known: gelu'' = e^{-x^2/2} (c1 - c2 x^2) rounds its cofactor four times; the generation-time
-#: samples (12001 points) measure <= 3.75 ULP, so it stays plain. Tracked in the issue notes.
-KNOWN = {("gelu", "_prime2", -9.199999999999932)}
+#: Known failures, marked xfail(strict): none. gelu'' (4.22 at -9.2: e^{-x^2/2} (c1 - c2 x^2)
+#: rounded its cofactor four times) is evaluated in double-double since session 6.
+KNOWN: set[tuple[str, str, float]] = set()
 
 
 @pytest.mark.parametrize(
