@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .functions import gauss_clip
+
 NUMPY = {
     "_dd": '''def _dd_split(a):
     """a = hi + lo exactly, hi with 26 significant bits: the low 27 bits of a's significand
@@ -206,14 +208,15 @@ def _roundings(e: sp.Expr) -> int:
 def polynomial(e: sp.Expr) -> bool:
     """Arithmetic on x, numbers and parameters only (clamps and |.| allowed): no leaf that
     costs a libm call, so double-double adds little to a kernel's time."""
-    return all(isinstance(f, sp.Abs) or type(f).__name__ == "gauss_clip"
-               for f in e.atoms(sp.Function))
+    return all(isinstance(f, (sp.Abs, gauss_clip)) for f in e.atoms(sp.Function))
 
 
 def has_imprecise_leaf(e: sp.Expr) -> bool:
     """Does a target feed an imprecise leaf (tanh) into arithmetic? Then it is evaluated in
     double-double whatever NumPy's error: the C build's libm is not NumPy's."""
-    return any(isinstance(n, IMPRECISE_LEAVES) for n in sp.preorder_traversal(e))
+    if not _is_arith(e):
+        return False
+    return any(isinstance(a, IMPRECISE_LEAVES) or has_imprecise_leaf(a) for a in e.args)
 
 
 def targets(expr: sp.Expr, x: sp.Symbol, min_ops: int = 3) -> list[sp.Expr]:

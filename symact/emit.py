@@ -340,7 +340,7 @@ def _dense_error(fn, defaults: list[float], ref: Reference) -> float:
     xs = _dense_points()
     with np.errstate(all="ignore"):
         got = np.asarray(fn(xs, *defaults), dtype=float)
-    fast = sp.lambdify([X], ref._bound, modules="mpmath")
+    fast = sp.lambdify([X], ref.expr.subs(ref.params), modules="mpmath")
     fmt = FORMATS["float64"]
     worst, suspect = 0.0, []
     with mpmath.workdps(40):
