@@ -2450,6 +2450,7 @@ void symact_selu_arrayf(const float *x, float *y, size_t n)
 }
 
 /* selu'(x) = Piecewise((1.0507009873554804934193349852946, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+ * selu'(x) = Piecewise((1.0507009873554804934193349852946, y > 0), (y + 1.75809934084737685994021752081231934206, True))  with y = selu(x)
  * Branch-free: every select below is evaluated on both sides.
  */
 static inline double symact_selu_prime_core(double x)
@@ -4007,6 +4008,7 @@ void symact_softsign_arrayf(const float *x, float *y, size_t n)
 }
 
 /* softsign'(x) = -x*sign(x)/(Abs(x) + 1)**2 + 1/(Abs(x) + 1)
+ * softsign'(x) = (1 - Abs(y))**2  with y = softsign(x)
  * Branch-free: every select below is evaluated on both sides.
  */
 static inline double symact_softsign_prime_core(double x)
@@ -5741,6 +5743,7 @@ void symact_squareplus_arrayf(const float *x, float *y, size_t n, float b)
 }
 
 /* squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
+ * squareplus'(x) = 4*y**2/(b + 4*y**2)  with y = squareplus(x)
  * Branch-free: every select below is evaluated on both sides.
  */
 static inline double symact_squareplus_prime_core(double x, double b)

@@ -344,6 +344,7 @@ void symact_selu_array(const double *x, double *y, size_t n);
 void symact_selu_arrayf(const float *x, float *y, size_t n);
 
 /* selu'(x) = Piecewise((1.0507009873554804934193349852946, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+ * selu'(x) = Piecewise((1.0507009873554804934193349852946, y > 0), (y + 1.75809934084737685994021752081231934206, True))  with y = selu(x)
  */
 double symact_selu_prime(double x);
 float symact_selu_primef(float x);
@@ -530,6 +531,7 @@ void symact_softsign_array(const double *x, double *y, size_t n);
 void symact_softsign_arrayf(const float *x, float *y, size_t n);
 
 /* softsign'(x) = -x*sign(x)/(Abs(x) + 1)**2 + 1/(Abs(x) + 1)
+ * softsign'(x) = (1 - Abs(y))**2  with y = softsign(x)
  */
 double symact_softsign_prime(double x);
 float symact_softsign_primef(float x);
@@ -795,6 +797,7 @@ void symact_squareplus_array(const double *x, double *y, size_t n, double b);
 void symact_squareplus_arrayf(const float *x, float *y, size_t n, float b);
 
 /* squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
+ * squareplus'(x) = 4*y**2/(b + 4*y**2)  with y = squareplus(x)
  * b: default 4.0
  */
 double symact_squareplus_prime(double x, double b);

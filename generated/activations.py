@@ -1656,6 +1656,7 @@ def selu_prime(x, out=None):
     """Derivative of selu with respect to x.
 
     selu'(x) = Piecewise((1.0507009873554804934193349852946, x > 0), (1.75809934084737685994021752081231934206*exp(x), True))
+    selu'(x) = Piecewise((1.0507009873554804934193349852946, y > 0), (y + 1.75809934084737685994021752081231934206, True))  with y = selu(x)
 
     Convention: alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946; selu'(0) = scale*alpha (the x <= 0 branch, as PyTorch).
     out: optional array of x's shape to write the result into (returned).
@@ -2748,6 +2749,7 @@ def softsign_prime(x, out=None):
     """Derivative of softsign with respect to x.
 
     softsign'(x) = -x*sign(x)/(Abs(x) + 1)**2 + 1/(Abs(x) + 1)
+    softsign'(x) = (1 - Abs(y))**2  with y = softsign(x)
     out: optional array of x's shape to write the result into (returned).
     """
     x, scalar = _as_array(x)
@@ -3714,6 +3716,7 @@ def squareplus_prime(x, b=4.0, out=None):
     """Derivative of squareplus with respect to x.
 
     squareplus'(x) = x/(2*sqrt(b + x**2)) + 1/2
+    squareplus'(x) = 4*y**2/(b + 4*y**2)  with y = squareplus(x)
 
     Parameters: b (default 4.0).
     out: optional array of x's shape to write the result into (returned).

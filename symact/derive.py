@@ -89,6 +89,9 @@ def tidy(expr: sp.Expr) -> sp.Expr:
             return sp.Mul(*rest, -1) * sp.expand(-adds[0])
     if isinstance(expr, sp.Add):
         return sp.Add(*[tidy(a) for a in expr.args])
+    if (expr.is_Pow and expr.exp.is_even and isinstance(expr.base, sp.Add)
+            and expr.base.as_coeff_Add()[0] < 0):  # (|y| - 1)^2 -> (1 - |y|)^2
+        return sp.Pow(sp.expand(-expr.base), expr.exp, evaluate=False)
     return expr
 
 
@@ -172,17 +175,26 @@ def _symbolically_zero_now(expr: sp.Expr) -> bool:
         lambda e: sp.simplify(e.rewrite(sp.exp)),
         sp.simplify,
         lambda e: sp.simplify(sp.powsimp(sp.expand(e.rewrite(sp.exp)), force=True)),
+        _erfc_as_erf,
     ):
         if attempt(expr) == 0:
             return True
     return False
 
 
-def _candidates(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol):
-    """Candidate g(y), cheapest transformations first (a generator: callers stop early)."""
+def _erfc_as_erf(expr: sp.Expr) -> sp.Expr:
+    """Phi(x) = erfc(-x/sqrt 2)/2 against 1/2 + erf(x/sqrt 2)/2: both in erf."""
+    e = expr.rewrite(sp.exp)
+    return sp.simplify(e.rewrite(sp.erf)) if e.has(sp.erfc) else e
+
+
+def _candidates(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol, y: sp.Symbol = Y):
+    """Candidate g(y), cheapest transformations first (a generator: callers stop early).
+    ``y`` may carry a sign (positive for squareplus), which lets sqrt((b + 4y^2)^2) simplify;
+    candidates come back in Y."""
     try:
         with time_limit(SOLVE_SECONDS):
-            solutions = sp.solve(sp.Eq(Y, expr), x)
+            solutions = sp.solve(sp.Eq(y, expr), x)
     except (NotImplementedError, ValueError, TypeError, _OutOfTime):
         return
     for sol in solutions:
@@ -195,10 +207,17 @@ def _candidates(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol):
                 lambda e: sp.expand(sp.powsimp(sp.expand(e), force=True)),
                 sp.simplify,
                 lambda e: sp.factor(sp.simplify(e)),
+                lambda e: sp.factor(sp.simplify(_factor_radicands(sp.simplify(e)))),
             ):
-                cand = step(raw)
+                cand = step(raw).xreplace({y: Y})
                 if not cand.has(x):
                     yield cand
+
+
+def _factor_radicands(expr: sp.Expr) -> sp.Expr:
+    """sqrt(P) -> sqrt(factor(P)): sqrt(b^2 + 8 b y^2 + 16 y^4) = b + 4 y^2 for b > 0."""
+    return expr.replace(lambda t: t.is_Pow and t.exp.is_Rational and t.exp.q == 2,
+                        lambda t: sp.Pow(sp.factor(t.base), t.exp))
 
 
 def _changes_sign(deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float]) -> bool:
@@ -217,13 +236,31 @@ def _changes_sign(deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float]) 
     return len(signs) > 1
 
 
+def _signed_y(expr: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float]) -> sp.Symbol:
+    """A y symbol with the sign f takes on every proof point (squareplus: positive), else Y.
+    Only a simplification aid: every candidate is proven afterwards with y = f(x)."""
+    fn = sp.lambdify([x], expr.subs(params), modules="mpmath")
+    signs = set()
+    with mpmath.workdps(30):
+        for p in PROOF_POINTS:
+            try:
+                signs.add(mpmath.sign(fn(mpmath.mpf(p))))
+            except (ZeroDivisionError, ValueError, TypeError):
+                return Y
+    if signs == {1}:
+        return sp.Symbol("y", positive=True)
+    if signs == {-1}:
+        return sp.Symbol("y", negative=True)
+    return Y
+
+
 def _smooth_output_form(
     expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float]
 ) -> OutputForm | None:
     if _changes_sign(deriv, x, params):
         return None
     best = None
-    for cand in _candidates(expr, deriv, x):
+    for cand in _candidates(expr, deriv, x, _signed_y(expr, x, params)):
         if best is not None and sp.count_ops(cand) >= sp.count_ops(best):
             continue
         if _symbolically_zero(cand.subs(Y, expr) - deriv) and numerically_equal(
@@ -250,7 +287,8 @@ def _piecewise_output_form(
         for constants_first in (False, True):
             g = _piecewise_candidate(expr, x, constants_first)
             if g is not None and _piecewise_proof(expr, g, x, samples):
-                return OutputForm(g, "symbolic by branch and numeric (50 digits)")
+                return OutputForm(_merge_mirror_branches(g),
+                                  "symbolic by branch and numeric (50 digits)")
     except (NotImplementedError, TypeError, ValueError, AttributeError):
         pass
     return None
@@ -267,9 +305,8 @@ def _piecewise_candidate(expr: sp.Piecewise, x: sp.Symbol, constants_first: bool
         sols = sp.solve(sp.Eq(Y, branch), x)
         if len(sols) != 1:
             return None
-        g = sp.simplify(d.subs(x, sols[0]))
-        y_cond = cond.subs(x, sols[0]) if cond is not sp.true else sp.true
-        pieces.append((g, sp.simplify(y_cond)))
+        g = sp.factor(sp.simplify(d.subs(x, sols[0])))
+        pieces.append((g, _condition_in_y(cond, branch, d, sols[0], x)))
     consts: list[tuple[sp.Expr, object]] = []
     derivs = {d for _, d in constant_values}
     if len(derivs) == 1 and not constants_first:
@@ -282,6 +319,32 @@ def _piecewise_candidate(expr: sp.Piecewise, x: sp.Symbol, constants_first: bool
     if pieces and pieces[-1][1] is not sp.true:
         pieces.append((sp.nan, sp.true))
     return sp.Piecewise(*pieces)
+
+
+def _condition_in_y(cond, branch: sp.Expr, d: sp.Expr, inverse: sp.Expr, x: sp.Symbol):
+    """A branch condition on x as one on y. ``x op c`` on a branch with f' of one sign (every
+    proof point) maps to ``y op f(c)`` (flipped where f decreases); else x -> f^-1(y)."""
+    if cond is sp.true:
+        return sp.true
+    if isinstance(cond, sp.Rel) and cond.lhs == x and not cond.rhs.has(x):
+        signs = {sp.sign(d.subs(x, p)) for p in PROOF_POINTS} - {0}
+        if signs == {1}:
+            return cond.func(Y, branch.subs(x, cond.rhs))
+        if signs == {-1}:
+            return cond.reversed.func(branch.subs(x, cond.rhs), Y).reversed
+    return sp.simplify(cond.subs(x, inverse))
+
+
+def _merge_mirror_branches(g: sp.Expr) -> sp.Expr:
+    """Piecewise((h(y), y >= 0), (h(-y), True)) -> h(|y|): softsign' = (1 - |y|)^2."""
+    if not isinstance(g, sp.Piecewise) or len(g.args) != 2 or g.args[1][1] is not sp.true:
+        return g
+    (h, cond), (other, _) = g.args
+    if not (isinstance(cond, (sp.Ge, sp.Gt)) and cond.lhs == Y and cond.rhs == 0):
+        return g
+    if sp.expand(h.subs(Y, -Y) - other) != 0:
+        return g
+    return tidy(sp.factor(h.subs(Y, sp.Abs(Y))))
 
 
 def _piecewise_proof(expr, g, x, samples) -> bool:
@@ -324,8 +387,30 @@ def output_form(
     samples = samples or [params]
     if not deriv.has(x):
         return OutputForm(deriv, "constant derivative")
+    constants = sorted((f for f in expr.atoms(sp.Float) if f != 0), key=float)
+    if not constants:
+        return _output_form(expr, deriv, x, params, samples)
+    # SELU's 40-digit constants: derive with symbols in their place, so that the symbolic
+    # proof is exact (no rounding residue), then put the values back.
+    names = {f: sp.Dummy(f"c{i}", positive=True) if f > 0 else sp.Dummy(f"c{i}", negative=True)
+             for i, f in enumerate(constants)}
+    values = {d: float(f) for f, d in names.items()}
+    abstract = expr.xreplace(names)
+    form = _output_form(abstract, derivative(abstract, x), x, {**params, **values},
+                        [{**s, **values} for s in samples])
+    if form is None:
+        return None
+    return OutputForm(form.expr.xreplace({d: f for f, d in names.items()}), form.proof)
+
+
+def _output_form(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol, params: dict[sp.Symbol, float],
+                 samples: list[dict[sp.Symbol, float]]) -> OutputForm | None:
     if isinstance(expr, sp.Piecewise):
         return _piecewise_output_form(expr, x, samples)
+    if any(a.has(x) for a in expr.atoms(sp.Abs)):  # softsign: by the sign of Abs's argument
+        branches = sp.piecewise_fold(expr.rewrite(sp.Piecewise))
+        if isinstance(branches, sp.Piecewise):
+            return _piecewise_output_form(branches, x, samples)
     try:
         return _smooth_output_form(expr, deriv, x, params)
     except (NotImplementedError, TypeError, ValueError, KeyError, sp.PolynomialError,
@@ -359,6 +444,8 @@ def _in_terms_of_s(expr: sp.Expr, sub: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """Replace ``sub`` by S, and each transcendental atom that is rational in S (e^-x for a
     sigmoid s: (1 - s)/s) by that rational form."""
     out = expr.subs(sub, S)
+    if not any(a.has(x) for a in out.atoms(sp.exp, sp.tanh, sp.log)):
+        return out
     try:
         with time_limit(SOLVE_SECONDS):
             inverse = sp.solve(sp.Eq(S, sub), x)
@@ -378,43 +465,95 @@ def mixed_form(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol,
                params: dict[sp.Symbol, float]) -> MixedForm | None:
     """f' in terms of y = f(x) and one sub-activation s(x) of f, for f with no output form.
 
-    For each sub-expression s(x) of f (a function application or a reciprocal), f = G(x, s)
-    and f' = F(x, s); first x is eliminated through y = G(x, s) when G is linear in x
-    (silu' = y + s(1 - y), s = sigmoid(x)); else s is eliminated through y (gelu' = y/x +
-    x phi(x)). The candidate with the fewest operations wins; it is proven symbolically where
-    SymPy can and numerically at 50 digits."""
+    Sub-activations are the function applications (and reciprocals) inside f, as written and
+    with symact's building blocks named (gelu = x Phi(x): s = Phi(x)). For each, f' is written
+    in s and x, then x is eliminated through y = G(x, s) when G is linear in x (silu' =
+    y + s(1 - y), s = sigmoid(x)), or s through y. Readability decides: fewest operations,
+    never a function of y or s (mish' = s + x sigma(x)(1 - s^2), not e^{y/s}), x and a missing
+    y cost a little, and the form must be defined wherever f' is (gelu' = s + x phi(x), not
+    y/x + x phi(x), which is 0/0 at x = 0). Proven symbolically where SymPy can and
+    numerically at 50 digits."""
     if isinstance(expr, sp.Piecewise) or not deriv.has(x):
         return None
-    subs = {a for a in sp.preorder_traversal(expr)
-            if a.has(x) and a != x and a != expr
-            and (isinstance(a, sp.Function) or (a.is_Pow and a.exp.is_negative))}
-    best: tuple[int, sp.Expr, sp.Expr] | None = None
-    for sub in sorted(subs, key=sp.default_sort_key):
-        g = expr.subs(sub, S)
-        if g.has(x) is False or not g.has(S):
-            continue
-        f = _in_terms_of_s(deriv, sub, x)
-        candidates = []
-        xs = _linear_solve(Y - g, x)
-        if xs is not None:
-            candidates.append(sp.factor(sp.simplify(f.subs(x, xs))))
-        ss = _linear_solve(Y - g, S)
-        if ss is not None and f.has(S):
-            candidates.append(sp.simplify(f.subs(S, ss)))
-        for cand in candidates:
-            if not cand.has(Y) or cand.has(sp.nan, sp.zoo):
-                continue
-            ops = sp.count_ops(cand) + (100 if cand.has(x) else 0)
-            if best is None or ops < best[0]:
-                back = cand.subs({Y: expr, S: sub})
-                if numerically_equal(back, deriv, params, var=x):
-                    best = (ops, cand, sub)
+    from .stabilize import recognize
+
+    pairs = [(expr, deriv)]
+    named = (recognize(expr), recognize(deriv))
+    if named != pairs[0]:
+        pairs.append(named)
+    best: tuple[int, int, sp.Expr, sp.Expr] | None = None
+    for order, (e, d) in enumerate(pairs):
+        for sub in _sub_activations(e, x):
+            for cand in _mixed_candidates(e, d, sub, x):
+                cand = recognize(cand)
+                score = _mixed_score(cand, x)
+                if score is None or (best is not None and (score, -order) >= best[:2]):
+                    continue
+                back = cand.subs({Y: e, S: sub}).rewrite(sp.exp)
+                if (_defined_on_proof_points(cand, e, sub, params, x)
+                        and numerically_equal(back, deriv, params, var=x)):
+                    best = (score, -order, cand, sub)
     if best is None:
         return None
-    _, cand, sub = best
+    *_, cand, sub = best
     forms = (sp.collect(sp.expand(cand), S), sp.collect(sp.expand(cand), Y), cand)
     cand = min(forms, key=lambda e: (sp.count_ops(e), forms.index(e)))
     proof = ("symbolic and numeric (50 digits)"
              if _symbolically_zero(cand.subs({Y: expr, S: sub}) - deriv)
              else "numeric (50 digits)")
-    return MixedForm(tidy(cand), S, sub, proof)
+    return MixedForm(tidy(cand), S, recognize(sub), proof)
+
+
+def _sub_activations(expr: sp.Expr, x: sp.Symbol) -> list[sp.Expr]:
+    """Function applications and reciprocals of f that depend on x (not x or f itself)."""
+    subs = {a for a in sp.preorder_traversal(expr)
+            if a.has(x) and a != x and a != expr
+            and (isinstance(a, sp.Function) or (a.is_Pow and a.exp.is_negative))}
+    return sorted(subs, key=sp.default_sort_key)
+
+
+def _mixed_candidates(expr: sp.Expr, deriv: sp.Expr, sub: sp.Expr, x: sp.Symbol):
+    """f' in s and x; then with x eliminated through y; then with s eliminated through y."""
+    g = expr.subs(sub, S)
+    if not g.has(S) or not g.has(x):
+        return
+    f = _in_terms_of_s(deriv, sub, x)
+    if f.has(S):
+        yield f
+    xs = _linear_solve(Y - g, x)
+    if xs is not None:
+        yield sp.factor(sp.simplify(f.subs(x, xs)))
+    ss = _linear_solve(Y - g, S)
+    if ss is not None and f.has(S):
+        yield sp.simplify(f.subs(S, ss))
+
+
+def _mixed_score(cand: sp.Expr, x: sp.Symbol) -> int | None:
+    """Operations, plus 2 for using x and 5 for not using y (tanhshrink' = (x - y)^2 over
+    s^2, s = tanh(x)); None for an unreadable form (a function of y or s, or neither)."""
+    if not cand.has(Y, S) or cand.has(sp.nan, sp.zoo, sp.oo):
+        return None
+    if any(f.has(Y, S) for f in cand.atoms(sp.Function)):
+        return None
+    return sp.count_ops(cand) + 2 * cand.has(x) + 5 * (not cand.has(Y))
+
+
+def _defined_on_proof_points(cand: sp.Expr, expr: sp.Expr, sub: sp.Expr,
+                             params: dict[sp.Symbol, float], x: sp.Symbol) -> bool:
+    """cand(x, y, s) is finite at every proof point, given the values of y = expr and s = sub
+    there (gelu' = y/x + x phi(x) is 0/0 at x = 0)."""
+    names = [x, Y, S, *params]
+    fn = sp.lambdify(names, cand.rewrite(sp.exp), modules="mpmath")
+    fy = sp.lambdify([x, *params], expr.rewrite(sp.exp), modules="mpmath")
+    fs = sp.lambdify([x, *params], sub.rewrite(sp.exp), modules="mpmath")
+    vals = [mpmath.mpf(v) for v in params.values()]
+    with mpmath.workdps(30):
+        for p in PROOF_POINTS:
+            xv = mpmath.mpf(p)
+            try:
+                v = fn(xv, fy(xv, *vals), fs(xv, *vals), *vals)
+            except (ZeroDivisionError, ValueError, OverflowError):
+                return False
+            if not mpmath.isfinite(v):
+                return False
+    return True

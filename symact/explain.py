@@ -36,8 +36,9 @@ def to_text(act: Activation) -> str:
         lines.append(f"{f}' has no form in terms of the output y = {f}(x) alone.")
         mixed = act.mixed_form
         if mixed is not None:
-            lines.append(_block(f"{f}'(x) = ", mixed.expr)
-                         + f"   where y = {f}(x), s = {sp.sstr(_named(mixed.sub))}")
+            sub = sp.pretty(_greek(_named(mixed.sub)), use_unicode=True, wrap_line=False)
+            lines.append(_block(f"{f}'(x) = ", _greek(mixed.expr))
+                         + f"   where y = {f}(x), s = {sub}")
             lines.append(f"  (proof: {mixed.proof})")
     if act.conventions:
         lines.append("")
@@ -50,6 +51,16 @@ def _named(sub: sp.Expr) -> sp.Expr:
     from .stabilize import recognize
 
     return recognize(sub)
+
+
+def _greek(expr: sp.Expr) -> sp.Expr:
+    """Named building blocks under their usual letters for text: sigmoid -> σ, normal_pdf -> φ,
+    normal_cdf -> Φ (display only)."""
+    from .functions import normal_cdf, normal_pdf, sigmoid
+
+    for func, letter in ((sigmoid, "σ"), (normal_pdf, "φ"), (normal_cdf, "Φ")):
+        expr = expr.replace(func, sp.Function(letter))
+    return expr
 
 
 def _block(prefix: str, expr: sp.Expr) -> str:
@@ -83,8 +94,8 @@ def to_latex(act: Activation, display: bool = True, env: str = "align*") -> str:
         rows.append(rf"{name}'(x) &= {sp.latex(act.output_form.subs(act.y, y_as_f))}")
     elif act.mixed_form is not None:
         m = act.mixed_form
-        rows.append(rf"{name}'(x) &= "
-                    + sp.latex(m.expr.subs({act.y: y_as_f, m.s: _named(m.sub)})))
+        rows.append(rf"{name}'(x) &= {sp.latex(m.expr.subs(act.y, y_as_f))}, \quad "
+                    + rf"{sp.latex(m.s)} = {sp.latex(_named(m.sub))}")
     if not display:
         return r" \\ ".join(r.replace("&", "") for r in rows)
     return f"\\begin{{{env}}}\n" + " \\\\\n".join(rows) + f"\n\\end{{{env}}}"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 import mpmath
 import sympy as sp
 
+from . import functions
 from .derive import PROOF_DIGITS, Y
 from .functions import exp_times, logistic_density, sigmoid, softplus
 
@@ -405,6 +406,9 @@ def _value(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
 
 
 def _for_mpmath(expr: sp.Expr) -> sp.Expr:
+    """Every building block in exp/erfc (Phi, phi in a mixed form too); Heaviside with H(0) =
+    1/2."""
+    expr = functions.to_elementary(expr)
     return expr.replace(
         lambda e: isinstance(e, sp.Heaviside),
         lambda e: sp.Piecewise((0, e.args[0] < 0), (1, e.args[0] > 0), (sp.S.Half, True)),
@@ -570,13 +574,13 @@ def derivation_steps(act: Activation) -> Derivation:
         form = getattr(act, attr, None)
         proof = act.output_form_proof if attr == "output_form" else ""
         inverse_l = inverse_t = ""
-        checked = form
+        checked, uses_s = form, False
         if form is not None and hasattr(form, "sub"):  # a MixedForm: y and s = sub(x)
             checked = form.expr.xreplace({form.s: form.sub})
             inverse_l = rf",\ {sp.latex(form.s)} = {sp.latex(form.sub)}"
             inverse_t = f", {form.s} = {sp.sstr(form.sub)}"
-            proof, form = form.proof, form.expr
-        if form is None or not form.has(Y) or form == act.derivative:
+            proof, form, uses_s = form.proof, form.expr, form.expr.has(form.s)
+        if form is None or not (form.has(Y) or uses_s) or form == act.derivative:
             continue
         if attr == "output_form":
             inverse_l, inverse_t = _inverse_note(act)

@@ -13,6 +13,10 @@ x = sp.Symbol("x", real=True)
 beta = sp.Symbol("beta", positive=True)
 alpha = sp.Symbol("alpha", positive=True)
 
+# SELU's constants from Klambauer et al. (2017), eq. 14, to 30 digits.
+_SELU_ALPHA = sp.Float("1.67326324235437728481704299167", 30)
+_SELU_LAMBDA = sp.Float("1.05070098735548049341933498529", 30)
+
 # The identities the tutorials derive by hand, written independently of symact.
 EXPECTED_OUTPUT_FORMS = {
     "sigmoid": Y * (1 - Y),
@@ -24,6 +28,12 @@ EXPECTED_OUTPUT_FORMS = {
     # y = alpha (e^x - 1) for x <= 0  =>  e^x = 1 + y/alpha, elu' = alpha e^x = y + alpha
     "elu": sp.Piecewise((1, Y > 0), (Y + alpha, True)),
     "celu": sp.Piecewise((1, Y > 0), (1 + Y / alpha, True)),
+    # y = x/(1 + |x|)  =>  1 - |y| = 1/(1 + |x|), softsign' = 1/(1 + |x|)^2
+    "softsign": (1 - sp.Abs(Y)) ** 2,
+    # 2y - x = sqrt(x^2 + b)  =>  x = y - b/(4y); f' = (1 + x/(2y - x))/2 = y/(2y - x)
+    "squareplus": 4 * Y**2 / (4 * Y**2 + sp.Symbol("b", positive=True)),
+    # y = lambda alpha (e^x - 1) for x <= 0  =>  selu' = lambda alpha e^x = y + lambda alpha
+    "selu": sp.Piecewise((_SELU_LAMBDA, Y > 0), (Y + _SELU_LAMBDA * _SELU_ALPHA, True)),
 }
 
 
@@ -43,22 +53,44 @@ def test_output_form_matches_hand_derivation(name):
             assert abs(float(got) - float(want)) < 1e-12, (name, yv)
 
 
-# Mixed forms (no output form in y alone): silu' = y + sigma(x)(1 - y), derived by hand from
+# Mixed forms (no output form in y alone), derived by hand:
 # silu = x sigma(x), sigma' = sigma(1 - sigma): silu' = s + x s (1 - s) = s + y (1 - s).
+# mish = x tanh(softplus(x)), tanh' = 1 - tanh^2, softplus' = sigma: mish' = s + x sigma (1 - s^2).
+# gelu = x Phi(x): gelu' = Phi + x phi, phi(x) = e^{-x^2/2}/sqrt(2 pi).
+# gelu_tanh = x (1 + tanh u)/2: gelu_tanh' = (1 + s)/2 + x (1 - s^2) u'/2.
+# tanhshrink = x - tanh(x): tanhshrink' = tanh^2 = (x - y)^2.
+_SIGMA = 1 / (1 + sp.exp(-x))
+_PHI = sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+_U = sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x**3)
+
+
 @pytest.mark.parametrize(("name", "sub", "expected"), [
-    ("silu", 1 / (1 + sp.exp(-x)), lambda y, s: y + s * (1 - y)),
-    ("swish_beta", 1 / (1 + sp.exp(-sp.Symbol("beta", positive=True) * x)),
-     lambda y, s: s + sp.Symbol("beta", positive=True) * y * (1 - s)),
+    ("silu", _SIGMA, lambda y, s: y + s * (1 - y)),
+    ("swish_beta", 1 / (1 + sp.exp(-beta * x)), lambda y, s: s + beta * y * (1 - s)),
+    ("mish", sp.tanh(sp.log(1 + sp.exp(x))), lambda y, s: s + x * _SIGMA * (1 - s**2)),
+    ("gelu", (1 + sp.erf(x / sp.sqrt(2))) / 2, lambda y, s: s + x * _PHI),
+    ("gelu_tanh", sp.tanh(_U), lambda y, s: (1 + s) / 2 + x * (1 - s**2) * sp.diff(_U, x) / 2),
+    ("tanhshrink", sp.tanh(x), lambda y, s: (x - y) ** 2),
 ])
 def test_mixed_form_matches_hand_derivation(name, sub, expected):
     act = symact.get(name)
     assert act.output_form is None
     m = act.mixed_form
     assert m is not None
-    assert sp.simplify(m.sub - sub) == 0
+    assert sp.simplify((m.sub - sub).rewrite(sp.exp).rewrite(sp.erf)) == 0
     syms = {s.name: s for s in m.expr.free_symbols}
-    want = expected(Y, m.s).subs({s: syms.get(s.name, s) for s in expected(Y, m.s).free_symbols})
-    assert sp.simplify(sp.expand(m.expr - want)) == 0
+    want = expected(Y, m.s)
+    want = want.subs({s: syms.get(s.name, s) for s in want.free_symbols})
+    assert sp.simplify(sp.expand((m.expr - want).rewrite(sp.exp))) == 0
+
+
+@pytest.mark.parametrize("name", ["mish", "gelu", "gelu_tanh"])
+def test_mixed_form_is_readable(name):
+    """Never a function of y or s (mish: no e^{y/s} for e^x), defined at x = 0 (gelu: no y/x)."""
+    m = symact.get(name).mixed_form
+    assert not any(f.has(Y, m.s) for f in m.expr.atoms(sp.Function))
+    at0 = m.expr.subs({Y: 0, m.s: m.sub.subs(x, 0), x: 0})
+    assert at0.is_finite
 
 
 def test_relu_output_form_is_piecewise_in_y():

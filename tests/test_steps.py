@@ -116,7 +116,8 @@ def test_every_activation_has_checked_steps(act):
     assert all(s.check for s in d.steps)
     # The chain ends in the derivative, then the output form: compare with mpmath's numeric
     # derivative of the definition (independent of every rule).
-    derivs = [s.after for s in d.steps if not s.after.has(sp.Derivative, act.y)]
+    derivs = [s.after for s in d.steps if not s.after.has(sp.Derivative)
+              and s.rule not in ("output form", "mixed form")]
     expr = derivs[-1] if derivs else sp.S.Zero
     f = sp.lambdify([act.x, *act.defaults], expr, modules="mpmath")
     g = sp.lambdify([act.x, *act.defaults], act.expr, modules="mpmath")
