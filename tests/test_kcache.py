@@ -41,3 +41,26 @@ def test_key_depends_on_definition_and_source(monkeypatch):
     before = kcache.key(a)
     monkeypatch.setattr(kcache, "_DIGEST", "another source tree")
     assert kcache.key(a) != before
+
+
+def test_key_covers_every_field_of_the_entry():
+    """The catalog module is outside the source digest, so an entry's own key must change
+    with anything in it: definition, parameter ranges, texts, the cross-parameter rule."""
+    import dataclasses
+
+    from symact.activation import Activation
+    from symact.catalog import Param
+
+    spec = symact.get("leaky_relu").spec
+    base = kcache.key(Activation(spec))
+    variants = [
+        dataclasses.replace(spec, build=lambda x, alpha: x * alpha),
+        dataclasses.replace(spec, params=(Param("alpha", 0.02, low=0.0, low_open=True),)),
+        dataclasses.replace(spec, params=(Param("alpha", 0.01, low=-1.0),)),
+        dataclasses.replace(spec, description="changed"),
+        dataclasses.replace(spec, conventions="changed"),
+        dataclasses.replace(spec, requires=lambda alpha: alpha < 1),
+    ]
+    keys = [kcache.key(Activation(v)) for v in variants]
+    assert base not in keys and len(set(keys)) == len(keys)
+    assert "catalog.py" in kcache.NOT_IN_KEY
