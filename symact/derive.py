@@ -440,6 +440,18 @@ def _linear_solve(eq: sp.Expr, var: sp.Symbol) -> sp.Expr | None:
     return sp.simplify(-b / a)
 
 
+def _inverts(sol: sp.Expr, sub: sp.Expr, x: sp.Symbol) -> bool:
+    """x = sol(s) gives back x from s = sub(x) on the real line (checked at x = 0.7 and -1.3):
+    solve also returns complex branches (log(-sqrt(s/(1 - s))) for s = sigmoid(2x))."""
+    free = sub.free_symbols - {x}
+    pars = {p: sp.Rational(3, 2) for p in free}
+    for x0 in (sp.Rational(7, 10), sp.Rational(-13, 10)):
+        back = sol.subs(pars).subs(S, sub.subs(pars).subs(x, x0)).evalf(30)
+        if not back.is_number or abs(complex(back) - float(x0)) > 1e-20:
+            return False
+    return True
+
+
 def _in_terms_of_s(expr: sp.Expr, sub: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """Replace ``sub`` by S, and each transcendental atom that is rational in S (e^-x for a
     sigmoid s: (1 - s)/s) by that rational form."""
@@ -451,6 +463,7 @@ def _in_terms_of_s(expr: sp.Expr, sub: sp.Expr, x: sp.Symbol) -> sp.Expr:
             inverse = sp.solve(sp.Eq(S, sub), x)
     except (NotImplementedError, ValueError, TypeError, _OutOfTime):
         return out
+    inverse = [sol for sol in inverse if _inverts(sol, sub, x)]
     if len(inverse) != 1:
         return out
     for atom in out.atoms(sp.exp, sp.tanh, sp.log):
@@ -496,12 +509,20 @@ def mixed_form(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol,
     if best is None:
         return None
     *_, cand, sub = best
-    forms = (sp.collect(sp.expand(cand), S), sp.collect(sp.expand(cand), Y), cand)
+    collected = (sp.collect(sp.expand(cand), S), sp.collect(sp.expand(cand), Y))
+    forms = (*(_factor_terms(c) for c in collected), *collected, cand)
     cand = min(forms, key=lambda e: (sp.count_ops(e), forms.index(e)))
     proof = ("symbolic and numeric (50 digits)"
              if _symbolically_zero(cand.subs({Y: expr, S: sub}) - deriv)
              else "numeric (50 digits)")
     return MixedForm(tidy(cand), S, recognize(sub), proof)
+
+
+def _factor_terms(expr: sp.Expr) -> sp.Expr:
+    """Each term factored, its sign absorbed: s + y(beta - beta s) -> s + beta y (1 - s)."""
+    if not isinstance(expr, sp.Add):
+        return expr
+    return sp.Add(*[tidy(sp.factor(t)) for t in expr.args])
 
 
 def _sub_activations(expr: sp.Expr, x: sp.Symbol) -> list[sp.Expr]:

@@ -163,3 +163,13 @@ def test_api_shape():
     assert s.expr.free_symbols == {x}
     with pytest.raises(symact.SymactError, match="unknown activation"):
         symact.get("sigmoidd")
+
+
+def test_user_mixed_form_takes_the_real_inverse():
+    """f = x sigma(2x): solve(s = sigma(2x)) also returns a complex branch; the real one gives
+    f' = s + 2x s(1 - s) = s + 2y(1 - s) (by hand: sigma(2x)' = 2 sigma(1 - sigma))."""
+    m = symact.define("swish2", "x*sigmoid(2*x)").mixed_form
+    assert sp.simplify((m.sub - 1 / (1 + sp.exp(-2 * x))).rewrite(sp.exp)) == 0
+    syms = {s.name: s for s in m.expr.free_symbols}
+    want = m.s + 2 * Y * (1 - m.s)
+    assert sp.expand(m.expr.subs({v: syms.get(v.name, v) for v in m.expr.free_symbols}) - want) == 0
