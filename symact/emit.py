@@ -114,6 +114,8 @@ class KernelCode:
     @property
     def c_limit_neg(self) -> str:
         return _c_float(self.limit_neg)
+    #: C expression in double for the float API (vectorizable, measured); "" = use the core
+    c_float_result: str = ""
 
 
 def _py_float(v: float) -> str:
@@ -404,6 +406,74 @@ def _patched(fn, patches: tuple[RootPatch, ...], act: Activation, scaled):
     return patched
 
 
+#: C helpers that are branchy, non-inline and scalar: a core calling one does not vectorize.
+SCALAR_ONLY_HELPERS = frozenset({"symact_gauss_times", "symact_mills_ln", "symact_normal_cdf"})
+#: A float core is kept when its float32 results are this close to correctly rounded.
+FLOAT_CORE_MAX_ULP = 0.52
+#: Functions a float core may call: vectorized by glibc's libmvec, no overflow from float input
+#: (every exponential's argument is <= 0, checked).
+FLOAT_CORE_FUNCTIONS = (sp.exp, sp.erfc)
+
+
+def _float_core(ref: Reference, c_helpers: set[str]) -> str:
+    """For a double core that cannot vectorize (gelu's Phi tail helpers): the kernel's formula
+    in elementary functions, evaluated in double, for the float API. Float inputs need far less
+    than double's digits: x Phi(x) = x erfc(-x/sqrt 2)/2 in double is within 2^-40 relative
+    for |x| < 2^128, so its rounding to float is correctly rounded but for ties. Kept only when
+    measured at <= FLOAT_CORE_MAX_ULP float32 ULP on float inputs across the whole range; erfc
+    is tried both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept)."""
+    if not (c_helpers & SCALAR_ONLY_HELPERS):
+        return ""
+    base = fold_constants(ref.expr)
+    swapped = base.xreplace({e: 2 - sp.erfc(-e.args[0], evaluate=False)  # else: back to 2 - erfc(w)
+                             for e in base.atoms(sp.erfc)})
+    for cand in (swapped, base):
+        if _float_safe(cand) and _float_error(cand, ref) <= FLOAT_CORE_MAX_ULP:
+            return CPrinter().doprint(cand)
+    return ""
+
+
+def _float_safe(expr: sp.Expr) -> bool:
+    """Only exp and erfc, every exp's argument <= 0, polynomial in x of degree <= 7 otherwise:
+    no intermediate overflows in double for |x| <= FLT_MAX (3.4e38^7 < 1e270)."""
+    funcs = expr.atoms(sp.Function)
+    if any(not isinstance(f, FLOAT_CORE_FUNCTIONS) for f in funcs) or expr.has(sp.Piecewise):
+        return False
+    if any((-f.args[0]).is_nonnegative is not True for f in funcs if isinstance(f, sp.exp)):
+        return False
+    rest = expr.xreplace({f: sp.Integer(1) for f in funcs})
+    return rest.is_polynomial(X) and sp.degree(rest, X) <= 7
+
+
+def _float_points() -> np.ndarray:
+    """Float32 inputs: a grid on [-20, 20], both tails geometrically to FLT_MAX and down to the
+    smallest subnormal, and 0."""
+    with np.errstate(over="ignore"):
+        grid = np.linspace(-20, 20, 4001)
+        tails = np.geomspace(1.4e-45, 3.4e38, 600)
+        pts = np.concatenate([grid, tails, -tails, [0.0]]).astype(np.float32)
+    return np.unique(pts)
+
+
+def _float_error(expr: sp.Expr, ref: Reference) -> float:
+    """Max float32 ULP error of (float)expr(x) evaluated in double (mpmath at 53 bits: every
+    operation rounded to double; exp, erfc correctly rounded, where libm is within a few
+    double ULPs: invisible in float)."""
+    fn = sp.lambdify([X], expr, modules="mpmath")
+    fmt = FORMATS["float32"]
+    worst = 0.0
+    for p in _float_points():
+        xv = float(p)
+        with mpmath.workprec(53):
+            v = float(fn(mpmath.mpf(xv)))
+        with np.errstate(over="ignore"):
+            got = float(np.float32(v))
+        worst = max(worst, ulp_error(got, ref(xv), fmt))
+        if worst > FLOAT_CORE_MAX_ULP:
+            break
+    return worst
+
+
 def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], set[str]]:
     """Print one kernel for NumPy and C; returns the code and the helpers each target needs."""
     stable = fold_constants(kernel.stable)
@@ -451,6 +521,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         scale_fields = dict(
             patch_scale_py=npp.doprint(scaled.scale), patch_scale_c=cp.doprint(scaled.scale),
             patch_factor_py=npp.doprint(scaled.factor), patch_factor_c=cp.doprint(scaled.factor))
+    c_float_result = "" if act.params or constant else _float_core(ref, printed.c_helpers)
     if patches:
         py_helpers_extra, c_helpers_extra = {"_root_patch"}, {"symact_root_patch"}
     else:
@@ -471,6 +542,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
         zero_value=zero_value, zero_value_c=zero_value_c, double_double="_dd" in printed.py_helpers,
+        c_float_result=c_float_result,
         **scale_fields,
     )
     return code, printed.py_helpers | py_helpers_extra, printed.c_helpers | c_helpers_extra
