@@ -92,6 +92,9 @@ class KernelCode:
     # M_PI and sqrt(), round apart from NumPy's, and no compiler runs at generation time)
     zero_value_c: str = ""
     double_double: bool = False  # long arithmetic evaluated in double-double (ddeval)
+    # C expression in double for the float API where the core cannot vectorize (_float_core);
+    # "" = the float API rounds the core's result
+    c_float_result: str = ""
 
     @property
     def c_patches(self) -> list[tuple[str, str, str, str, int, int]]:
@@ -114,8 +117,6 @@ class KernelCode:
     @property
     def c_limit_neg(self) -> str:
         return _c_float(self.limit_neg)
-    #: C expression in double for the float API (vectorizable, measured); "" = use the core
-    c_float_result: str = ""
 
 
 def _py_float(v: float) -> str:
@@ -410,8 +411,8 @@ def _patched(fn, patches: tuple[RootPatch, ...], act: Activation, scaled):
 SCALAR_ONLY_HELPERS = frozenset({"symact_gauss_times", "symact_mills_ln", "symact_normal_cdf"})
 #: A float core is kept when its float32 results are this close to correctly rounded.
 FLOAT_CORE_MAX_ULP = 0.52
-#: Functions a float core may call: vectorized by glibc's libmvec, no overflow from float input
-#: (every exponential's argument is <= 0, checked).
+#: Functions a float core may call: in glibc's libmvec (vectorized in the fast build), no
+#: overflow from float input (every exponential's argument is <= 0, checked).
 FLOAT_CORE_FUNCTIONS = (sp.exp, sp.erfc)
 
 

@@ -236,3 +236,39 @@ def test_gaussian_rule_is_general(tmp_path):
                      ("c", _c_second(code, c_helpers, tmp_path))):
         report = measure("x_gauss", fn, ref, points, "float64")
         assert report.max_ulp <= GELU_BAR, (impl, report)
+
+
+def test_float_core_guards():
+    """A float core may call exp (argument <= 0) and erfc only, polynomial of degree <= 7."""
+    from symact.emit import _float_safe
+
+    assert _float_safe(X * sp.erfc(-X) / 2 + X * sp.exp(-X**2 / 2))
+    assert not _float_safe(X * sp.exp(X))  # e^x overflows double for float x > 709
+    assert not _float_safe(X**8 * sp.exp(-X**2))  # FLT_MAX^8 overflows double
+    assert not _float_safe(sp.tanh(X))  # not in the allowed set
+
+
+def test_float_core_of_gelu_is_the_stable_form(clib):
+    """gelu's float API evaluates x erfc(-x/sqrt 2)/2 in double, not the cancelling
+    x (2 - erfc(x/sqrt 2))/2 (millions of float ULP off in the tail: the measurement must see
+    it), and the compiled float kernel is within 0.52 float32 ULP of mpmath at 50 digits."""
+    from symact.emit import _float_core, _float_error
+
+    act = get("gelu")
+    ref = Reference(act.kernels[0].exact, X, act.defaults)
+    w = X / sp.sqrt(2)
+    stable = X * sp.erfc(-w, evaluate=False) / 2
+    cancelling = X * (2 - sp.erfc(w)) / 2
+    assert _float_error(cancelling, ref) > 0.52  # stops at the first point over the bar
+    assert _float_error(stable, ref) <= 0.52
+    code = _float_core(ref, {"symact_normal_cdf"})
+    assert "erfc(-" in code and "2 -" not in code
+    assert _float_core(ref, set()) == ""  # a core that vectorizes keeps its own float API
+    f32 = FORMATS["float32"]
+    xs = np.array([-13.5, -9.684836, -3.0, -1e-30, 0.0, 0.5, 7.25, 3e38], dtype=np.float32)
+    got = c_array_fn(clib, "gelu", 0, "float32")(xs)
+    for xv, g in zip(xs.tolist(), got.tolist(), strict=True):
+        with mpmath.workdps(50):
+            v = mpmath.mpf(xv)
+            exact = v * mpmath.erfc(-v / mpmath.sqrt(2)) / 2
+        assert ulp_error(g, exact, f32) <= 0.52, xv
