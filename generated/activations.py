@@ -152,10 +152,13 @@ _DD_BLOCK = 1 << 13
 _LOCAL = threading.local()
 
 
-def _blocks(kernel, nscratch, x, r, *params, block=_BLOCK):
+def _blocks(kernel, nscratch, x, r, *params, block=_BLOCK, quick=None, low=0.0, high=0.0):
     """kernel(x_block, r_block, scratch, *params) over blocks of ``block`` elements of the
     flattened x and r, in float64: float16/float32 blocks are widened into scratch and the
-    result rounded once."""
+    result rounded once. With ``quick`` (a kernel's quick form, measured accurate for x in
+    [low, high]): quick(x_block, r_block, scratch) on every block whose x all lie in
+    [low, high] (min and max decide, an infinite end is not checked; a NaN fails a finite
+    end's check), kernel on the others."""
     s = getattr(_LOCAL, "s", None)
     if s is None:
         s = _LOCAL.s = []
@@ -168,14 +171,23 @@ def _blocks(kernel, nscratch, x, r, *params, block=_BLOCK):
     with np.errstate(under="ignore"):
         for i in range(0, xf.size, block):
             xb, rb = xf[i:i + block], rf[i:i + block]
+            k, p = kernel, params
+            if (quick is not None and (low == -np.inf or float(xb.min()) >= low)
+                    and (high == np.inf or float(xb.max()) <= high)):
+                k, p = quick, ()
             if wide:
                 xw, rw = s[nscratch][:xb.size], s[nscratch + 1][:xb.size]
                 np.copyto(xw, xb)
-                kernel(xw, rw, s, *params)
+                k(xw, rw, s, *p)
                 with np.errstate(over="ignore"):  # past float32's range, rounding gives +-inf
                     np.copyto(rb, rw, casting="same_kind")
             else:
-                kernel(xb, rb, s, *params)
+                k(xb, rb, s, *p)
+
+
+def _is(value, default):
+    """Is the parameter exactly its default (a quick form is measured there)?"""
+    return isinstance(value, (int, float)) and value == default
 
 
 def _result(r, scalar, out=None):
@@ -449,6 +461,19 @@ def _sigmoid_block(x, r, s):
     _select(r, t1, m2, i3)
 
 
+def _sigmoid_quick(x, r, s):
+    # quick form: sigmoid(x) = exp(x)/(exp(x) + 1)
+    # 3 calls (the stable form: 8 calls); measured within 1.75 ULP
+    # for x in [-inf, 706.6643849006466]
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.divide(t0, b1, out=r)
+
+
 def sigmoid(x, out=None):
     """Logistic sigmoid, squashes the real line into (0, 1).
 
@@ -457,7 +482,9 @@ def sigmoid(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_sigmoid_block, 6, x, r)
+    _blocks(_sigmoid_block, 6, x, r,
+            quick=_sigmoid_quick,
+            low=-np.inf, high=706.6643849006466)
     return _result(r, scalar, out)
 
 
@@ -979,6 +1006,16 @@ def _softplus_block(x, r, s, beta, threshold):
     np.add(b0, b1, out=r)
 
 
+def _softplus_quick(x, r, s):
+    # quick form: softplus(x) = log1p(exp(x)) at the default parameters
+    # 2 calls (the stable form: 8 calls); measured within 1.09 ULP
+    # for x in [-inf, 706.6643849006466]
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    np.log1p(b0, out=r)
+
+
 def softplus(x, beta=1.0, threshold=20.0, out=None):
     """Softplus, a smooth ReLU: log(1 + exp(beta*x))/beta.
 
@@ -994,7 +1031,9 @@ def softplus(x, beta=1.0, threshold=20.0, out=None):
     x, scalar = _as_array(x)
     r = _buffer(x, out)
     with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
-        _blocks(_softplus_block, 4, x, r, beta, threshold)
+        _blocks(_softplus_block, 4, x, r, beta, threshold,
+                quick=_softplus_quick if _is(beta, 1.0) and _is(threshold, 20.0) else None,
+                low=-np.inf, high=706.6643849006466)
     return _result(r, scalar, out)
 
 
@@ -1021,6 +1060,19 @@ def _softplus_prime_block(x, r, s, beta, threshold):
     _select(r, t1, m2, i4)
 
 
+def _softplus_prime_quick(x, r, s):
+    # quick form: softplus_prime(x) = exp(x)/(exp(x) + 1) at the default parameters
+    # 3 calls (the stable form: 10 calls); measured within 1.75 ULP
+    # for x in [-inf, 706.6643849006466]
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    t0 = b0
+    b1 = s[1][:n]
+    np.add(t0, (1), out=b1)
+    np.divide(t0, b1, out=r)
+
+
 def softplus_prime(x, beta=1.0, threshold=20.0, out=None):
     """Derivative of softplus with respect to x.
 
@@ -1036,7 +1088,9 @@ def softplus_prime(x, beta=1.0, threshold=20.0, out=None):
     _check_range("threshold", threshold, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_softplus_prime_block, 7, x, r, beta, threshold)
+    _blocks(_softplus_prime_block, 7, x, r, beta, threshold,
+            quick=_softplus_prime_quick if _is(beta, 1.0) and _is(threshold, 20.0) else None,
+            low=-np.inf, high=706.6643849006466)
     return _result(r, scalar, out)
 
 
@@ -1159,6 +1213,18 @@ def _silu_block(x, r, s):
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
 
+def _silu_quick(x, r, s):
+    # quick form: silu(x) = x/(1 + exp(-x))
+    # 4 calls (the stable form: 8 calls); measured within 1.56 ULP
+    # for x in [-706.6643849006466, inf]
+    n = x.size
+    b0 = s[0][:n]
+    np.negative(x, out=b0)
+    np.exp(b0, out=b0)
+    np.add((1), b0, out=b0)
+    np.divide(x, b0, out=r)
+
+
 def silu(x, out=None):
     """Sigmoid linear unit: x * sigmoid(x).
 
@@ -1168,7 +1234,9 @@ def silu(x, out=None):
     x, scalar = _as_array(x)
     r = _buffer(x, out)
     with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
-        _blocks(_silu_block, 7, x, r)
+        _blocks(_silu_block, 7, x, r,
+                quick=_silu_quick,
+                low=-706.6643849006466, high=np.inf)
     return _result(r, scalar, out)
 
 
@@ -2194,6 +2262,18 @@ def _swish_beta_block(x, r, s, beta):
     _select(r, b3, m5, i6)
 
 
+def _swish_beta_quick(x, r, s):
+    # quick form: swish_beta(x) = x/(1 + exp(-x)) at the default parameters
+    # 4 calls (the stable form: 15 calls); measured within 1.56 ULP
+    # for x in [-706.6643849006466, inf]
+    n = x.size
+    b0 = s[0][:n]
+    np.negative(x, out=b0)
+    np.exp(b0, out=b0)
+    np.add((1), b0, out=b0)
+    np.divide(x, b0, out=r)
+
+
 def swish_beta(x, beta=1.0, out=None):
     """Swish with a slope parameter: x*sigmoid(beta*x).
 
@@ -2206,7 +2286,9 @@ def swish_beta(x, beta=1.0, out=None):
     x, scalar = _as_array(x)
     r = _buffer(x, out)
     with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
-        _blocks(_swish_beta_block, 9, x, r, beta)
+        _blocks(_swish_beta_block, 9, x, r, beta,
+                quick=_swish_beta_quick if _is(beta, 1.0) else None,
+                low=-706.6643849006466, high=np.inf)
     return _result(r, scalar, out)
 
 
@@ -2447,6 +2529,18 @@ def _mish_block(x, r, s):
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
 
+def _mish_quick(x, r, s):
+    # quick form: mish(x) = x*tanh(log1p(exp(x)))
+    # 4 calls (the stable form: 23 calls); measured within 2.64 ULP
+    # for x in [-706.6643849006466, 706.6643849006466]
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    np.log1p(b0, out=b0)
+    np.tanh(b0, out=b0)
+    np.multiply(x, b0, out=r)
+
+
 def mish(x, out=None):
     """Mish: x*tanh(softplus(x)).
 
@@ -2456,7 +2550,9 @@ def mish(x, out=None):
     x, scalar = _as_array(x)
     r = _buffer(x, out)
     with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
-        _blocks(_mish_block, 11, x, r)
+        _blocks(_mish_block, 11, x, r,
+                quick=_mish_quick,
+                low=-706.6643849006466, high=706.6643849006466)
     return _result(r, scalar, out)
 
 
@@ -2658,6 +2754,17 @@ def _log_sigmoid_prime_block(x, r, s):
     _select(r, b2, m3, i4)
 
 
+def _log_sigmoid_prime_quick(x, r, s):
+    # quick form: log_sigmoid_prime(x) = 1/(exp(x) + 1)
+    # 3 calls (the stable form: 9 calls); measured within 1.88 ULP
+    # for x in [-inf, 706.6643849006466]
+    n = x.size
+    b0 = s[0][:n]
+    np.exp(x, out=b0)
+    np.add(b0, (1), out=b0)
+    np.divide(1.0, b0, out=r)
+
+
 def log_sigmoid_prime(x, out=None):
     """Derivative of log_sigmoid with respect to x.
 
@@ -2667,7 +2774,9 @@ def log_sigmoid_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_log_sigmoid_prime_block, 7, x, r)
+    _blocks(_log_sigmoid_prime_block, 7, x, r,
+            quick=_log_sigmoid_prime_quick,
+            low=-np.inf, high=706.6643849006466)
     return _result(r, scalar, out)
 
 
@@ -3748,6 +3857,18 @@ def _squareplus_prime2_block(x, r, s, b):
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
 
 
+def _squareplus_prime2_quick(x, r, s):
+    # quick form: squareplus_prime2(x) = 2/(x**2 + 4)**(3/2) at the default parameters
+    # 4 calls (the stable form: 7 calls); measured within 2.58 ULP
+    # for x in [-1.959811521539921e+152, 1.959811521539921e+152]
+    n = x.size
+    b0 = s[0][:n]
+    np.square(x, out=b0)
+    np.add(b0, (4), out=b0)
+    np.power(b0, (-3/2), out=b0)
+    np.multiply(b0, (2), out=r)
+
+
 def squareplus_prime2(x, b=4.0, out=None):
     """Second derivative of squareplus with respect to x.
 
@@ -3759,7 +3880,9 @@ def squareplus_prime2(x, b=4.0, out=None):
     _check_range("b", b, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_squareplus_prime2_block, 2, x, r, b, block=_DD_BLOCK)
+    _blocks(_squareplus_prime2_block, 3, x, r, b, block=_DD_BLOCK,
+            quick=_squareplus_prime2_quick if _is(b, 4.0) else None,
+            low=-1.959811521539921e+152, high=1.959811521539921e+152)
     return _result(r, scalar, out)
 
 

@@ -30,6 +30,7 @@ from .errors import OutputError
 from .inplace import inplace_lines
 from .patch import SCAN, RootPatch, find_patches, scaling
 from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from .quick import quick_form, statements
 from .vector import vector_activations, vector_code
 from .verify import FORMATS, Reference, ulp_error
 
@@ -95,6 +96,14 @@ class KernelCode:
     # C expression in double for the float API where the core cannot vectorize (_float_core);
     # "" = the float API rounds the core's result
     c_float_result: str = ""
+    # NumPy quick form (symact.quick): statements run on blocks whose x all lie in
+    # [quick_low, quick_high], measured within quick_ulp there; () = none
+    quick_lines: tuple[str, ...] = ()
+    quick_scratch: int = 0
+    quick_formula: str = ""
+    quick_low: float = 0.0
+    quick_high: float = 0.0
+    quick_ulp: float = 0.0
 
     @property
     def c_patches(self) -> list[tuple[str, str, str, str, int, int]]:
@@ -109,6 +118,22 @@ class KernelCode:
     @property
     def py_limit_neg(self) -> str:
         return _py_float(self.limit_neg)
+
+    @property
+    def py_quick_low(self) -> str:
+        return _py_float(self.quick_low)
+
+    @property
+    def py_quick_high(self) -> str:
+        return _py_float(self.quick_high)
+
+    @property
+    def quick_statements(self) -> int:
+        return statements(self.quick_lines)
+
+    @property
+    def stable_statements(self) -> int:
+        return statements(self.py_inplace)
 
     @property
     def c_limit_pos(self) -> str:
@@ -523,6 +548,19 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
             patch_scale_py=npp.doprint(scaled.scale), patch_scale_c=cp.doprint(scaled.scale),
             patch_factor_py=npp.doprint(scaled.factor), patch_factor_c=cp.doprint(scaled.factor))
     c_float_result = "" if act.params or constant else _float_core(ref, printed.c_helpers)
+    quick = None
+    if not constant:  # at the default parameters (the generated code checks them)
+        with np.errstate(all="ignore"):
+            stable_neg0 = np.signbit(np.asarray(fn(np.array([-0.0]), *defaults), dtype=float)[0])
+        exact_defaults = {p: sp.Integer(int(v)) if float(v).is_integer() else v
+                          for p, v in act.defaults.items()}  # beta = 1: no 1.0*x
+        quick = quick_form(fold_constants(kernel.exact.subs(exact_defaults)), X, ref,
+                           statements(printed.py_inplace),
+                           lambda q: np.signbit(q(np.array([-0.0]))[0]) == stable_neg0,
+                           lambda a: fn(a, *defaults))
+    quick_fields = {} if quick is None else dict(
+        quick_lines=quick.lines, quick_scratch=quick.scratch, quick_formula=quick.formula,
+        quick_low=quick.low, quick_high=quick.high, quick_ulp=round(quick.max_ulp, 2))
     if patches:
         py_helpers_extra, c_helpers_extra = {"_root_patch"}, {"symact_root_patch"}
     else:
@@ -544,7 +582,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
         zero_value=zero_value, zero_value_c=zero_value_c, double_double="_dd" in printed.py_helpers,
         c_float_result=c_float_result,
-        **scale_fields,
+        **scale_fields, **quick_fields,
     )
     return code, printed.py_helpers | py_helpers_extra, printed.c_helpers | c_helpers_extra
 

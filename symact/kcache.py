@@ -20,7 +20,7 @@ from typing import Any
 import sympy as sp
 
 PACKAGE = Path(__file__).resolve().parent
-FORMAT = 2
+FORMAT = 3
 
 
 def cache_dir() -> Path:
