@@ -21,14 +21,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import mpmath
 import numpy as np
 import sympy as sp
 from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from .inplace import inplace_lines
 from .printing import NumpyPrinter
-from .verify import FORMATS, Reference, ulp_error
+from .verify import FORMATS, Reference, ulp_error, ulp_errors64
 
 #: A quick form's largest measured error on its interval (float64 ULPs; the bar is 4: a margin
 #: of one ULP for inputs between the measured points).
@@ -86,15 +85,8 @@ def _errors(fn, xs: np.ndarray, ref: Reference, stop_at_first: bool = False) -> 
     others stay as measured at 40 digits)."""
     with np.errstate(all="ignore"):
         got = np.asarray(fn(xs), dtype=float)
-    fast = sp.lambdify([ref.x], ref.expr.subs(ref.params), modules="mpmath")
+    errs = ulp_errors64(got, *ref.at40(xs))
     fmt = FORMATS["float64"]
-    errs = np.empty(xs.size)
-    with mpmath.workdps(40):
-        for i, (v, g) in enumerate(zip(xs.tolist(), got.tolist(), strict=True)):
-            try:
-                errs[i] = ulp_error(g, mpmath.mpf(fast(mpmath.mpf(v))), fmt)
-            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
-                errs[i] = math.inf
     for i in np.flatnonzero(errs > QUICK_MAX_ULP):
         try:
             errs[i] = ulp_error(float(got[i]), ref(float(xs[i])), fmt)

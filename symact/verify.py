@@ -134,6 +134,8 @@ class Reference:
         self._limits: dict[float, mpmath.mpf] = {}
         self._bound = bound
         self._cache: dict[float, mpmath.mpf] = {}
+        self._at40: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self._fast40 = None
         # Arguments of exponentials: e^{-700} next to 1 is absorbed at every precision below
         # ~304 digits, and two such evaluations agree while both are wrong; the start precision
         # covers the exponent span (up to SPAN_DIGITS: results below 1e-330 are 0 in any
@@ -170,6 +172,30 @@ class Reference:
         value = self._settle(mpmath.mpf(xv))
         self._cache[xv] = value
         return value
+
+    def at40(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The exact formula at 40 digits (not adaptive: a cancelling form can be wrong here,
+        which the caller checks against __call__) at each of xs, as double-doubles (hi, lo);
+        lo is NaN where it cannot be evaluated or |value| < TINY_DD (use __call__ there).
+        Cached per point set: a kernel's measurements share their grids."""
+        key = xs.tobytes()
+        cached = self._at40.get(key)
+        if cached is None:
+            if self._fast40 is None:
+                self._fast40 = sp.lambdify([self.x], self._bound, modules="mpmath")
+            hi, lo = np.empty(xs.size), np.empty(xs.size)
+            with mpmath.workdps(40):
+                for i, v in enumerate(xs.tolist()):
+                    try:
+                        value = mpmath.mpf(self._fast40(mpmath.mpf(v)))
+                        hi[i] = float(value)
+                        lo[i] = float(value - hi[i]) if math.isfinite(hi[i]) else 0.0
+                        if abs(hi[i]) < TINY_DD:  # lo would round by a sizable part of an ULP
+                            lo[i] = math.nan
+                    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+                        hi[i], lo[i] = math.nan, math.nan  # lo NaN: failed
+            cached = self._at40[key] = (hi, lo)
+        return cached
 
     def _eval(self, xm: mpmath.mpf, dps: int) -> mpmath.mpf:
         with mpmath.workdps(dps):
@@ -243,6 +269,30 @@ def ulp_error(computed: float, exact: mpmath.mpf, fmt: FloatFormat) -> float:
     ulp = mpmath.ldexp(1, e - fmt.p + 1)
     with mpmath.workdps(40):
         return float(abs(mpmath.mpf(computed) - exact) / ulp)
+
+
+#: Below this a double-double's lo, itself rounded to 2^-1074, is off by up to 2^-30 of the
+#: value's ULP: at40 gives no fast value there.
+TINY_DD = 2.0**-990
+
+
+def ulp_errors64(computed: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """ulp_error in float64 for arrays, the exact values given as double-doubles hi + lo
+    (hi = the exact value rounded, |hi| >= TINY_DD or 0): |computed - exact| in ULPs of the
+    exact value (of the binade below hi when hi is a power of 2 and lo < 0 pulls the exact value
+    under it; 2^-1074 for subnormal and zero values). 0 where both are the same infinity or
+    both NaN, inf where one is NaN or infinite and the other not; inf where lo is NaN (no
+    exact value)."""
+    computed = np.asarray(computed, dtype=float)
+    with np.errstate(all="ignore"):
+        mant, exp2 = np.frexp(hi)
+        below = (np.abs(mant) == 0.5) & (lo != 0) & (np.sign(lo) != np.sign(hi))
+        e = np.where(hi == 0, -1022, np.maximum(exp2 - 1 - below, -1022))
+        ulp = np.ldexp(1.0, e - 52)
+        err = np.abs((computed - hi) - lo) / ulp
+    special = ~np.isfinite(hi) | ~np.isfinite(computed)
+    same = (computed == hi) | (np.isnan(computed) & np.isnan(hi))
+    return np.where(np.isnan(lo), np.inf, np.where(special, np.where(same, 0.0, np.inf), err))
 
 
 def round_to(exact: mpmath.mpf, fmt: FloatFormat) -> float:
