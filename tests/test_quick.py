@@ -16,7 +16,6 @@ import sympy as sp
 from conftest import reference
 
 from symact.activation import all_activations
-from symact.emit import activation_code
 from symact.quick import QUICK_MAX_ULP, QUICK_MIN_REACH, quick_form
 from symact.verify import FORMATS, Conditioning, Reference, round_to, ulp_error
 
@@ -25,12 +24,15 @@ EXP_OVERFLOW = 709.79  # log(DBL_MAX) = 709.78...: e^x is inf above it
 
 
 def _quick_kernels():
+    """(activation, kernel, quick function) for every _NAME_quick in the generated module."""
+    import generated.activations as module
+
     found = []
     for act in all_activations():
-        codes, _, _ = activation_code(act)
-        for kernel, code in zip(act.kernels, codes, strict=True):
-            if code.quick_lines:
-                found.append((act, kernel, code))
+        for kernel in act.kernels:
+            fn = getattr(module, f"_{act.name}{kernel.suffix}_quick", None)
+            if fn is not None:
+                found.append((act, kernel, fn))
     return found
 
 
@@ -63,19 +65,18 @@ def test_some_catalog_kernels_have_quick_forms():
     assert {"sigmoid", "silu", "softplus"} <= names, names
 
 
-@pytest.mark.parametrize(("act", "kernel", "code"), QUICK, ids=QUICK_IDS)
-def test_quick_path_matches_mpmath(gen, act, kernel, code):
+@pytest.mark.parametrize(("act", "kernel", "quick"), QUICK, ids=QUICK_IDS)
+def test_quick_path_matches_mpmath(gen, act, kernel, quick):
     """Inside its interval (one block: the quick path runs) the public function is within the
     bars against 50 digits, float64 and float32, and is the quick function's output."""
-    assert code.quick_low <= -QUICK_MIN_REACH and code.quick_high >= QUICK_MIN_REACH
+    assert quick.low <= -QUICK_MIN_REACH and quick.high >= QUICK_MIN_REACH
     ref = reference(act, kernel)
     fn = getattr(gen, act.name + kernel.suffix)
-    xs = _inside(code.quick_low, code.quick_high)
+    xs = _inside(quick.low, quick.high)
     with np.errstate(all="raise", under="ignore"):
         got = fn(xs)
-    quick = getattr(gen, f"_{act.name}{kernel.suffix}_quick")
     direct = np.empty_like(xs)
-    scratch = [np.empty(xs.size) for _ in range(code.quick_scratch)]
+    scratch = [np.empty(xs.size) for _ in range(8)]
     with np.errstate(all="ignore"):
         quick(xs, direct, scratch)
     np.testing.assert_array_equal(got, direct)  # the quick path is what ran
@@ -85,22 +86,22 @@ def test_quick_path_matches_mpmath(gen, act, kernel, code):
     with np.errstate(over="ignore"):  # past FLT_MAX: inf, dropped unless inside
         x32 = np.unique(xs.astype(np.float32))
     wide = x32.astype(np.float64)
-    x32 = x32[(wide >= code.quick_low) & (wide <= code.quick_high)]
+    x32 = x32[(wide >= quick.low) & (wide <= quick.high)]
     with np.errstate(over="ignore"):
         got32 = fn(x32)
     worst32 = max(ulp_error(float(g), ref(float(v)), f32) for v, g in zip(x32, got32, strict=True))
     assert worst32 <= 1.0, worst32
 
 
-@pytest.mark.parametrize(("act", "kernel", "code"), QUICK, ids=QUICK_IDS)
-def test_blocks_outside_take_the_stable_form(gen, act, kernel, code):
+@pytest.mark.parametrize(("act", "kernel", "quick"), QUICK, ids=QUICK_IDS)
+def test_blocks_outside_take_the_stable_form(gen, act, kernel, quick):
     """One point outside the interval (past a finite end, NaN, +-inf) sends its block to the
     stable form: every value still correct."""
     ref = reference(act, kernel)
     fn = getattr(gen, act.name + kernel.suffix)
     extra = [math.nan, math.inf, -math.inf]
-    extra += [2 * code.quick_low, -1e300] if math.isfinite(code.quick_low) else []
-    extra += [2 * code.quick_high, 1e300] if math.isfinite(code.quick_high) else []
+    extra += [2 * quick.low, -1e300] if math.isfinite(quick.low) else []
+    extra += [2 * quick.high, 1e300] if math.isfinite(quick.high) else []
     xs = np.concatenate([np.linspace(-30, 30, 1001), extra])
     with np.errstate(all="raise", under="ignore"):
         got = fn(xs)
@@ -161,8 +162,8 @@ def test_sigmoid_quick_against_hand_values(gen):
     assert ulp_error(float(got[2]), want[2], FORMATS["float64"]) <= 4.0
 
 
-@pytest.mark.parametrize(("act", "kernel", "code"), QUICK, ids=QUICK_IDS)
-def test_each_point_alone_across_the_line(gen, act, kernel, code):
+@pytest.mark.parametrize(("act", "kernel", "quick"), QUICK, ids=QUICK_IDS)
+def test_each_point_alone_across_the_line(gen, act, kernel, quick):
     """One element per call (its block is quick whenever the generated bounds admit it): a
     sweep of both tails, ratio 1.006 from 30 to 1e4 and coarser out to DBL_MAX, against 50
     digits. A bound in the generated module past where its formula holds fails here. Where
