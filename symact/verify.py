@@ -276,23 +276,32 @@ def ulp_error(computed: float, exact: mpmath.mpf, fmt: FloatFormat) -> float:
 TINY_DD = 2.0**-990
 
 
-def ulp_errors64(computed: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """ulp_error in float64 for arrays, the exact values given as double-doubles hi + lo
-    (hi = the exact value rounded, |hi| >= TINY_DD or 0): |computed - exact| in ULPs of the
-    exact value (of the binade below hi when hi is a power of 2 and lo < 0 pulls the exact value
-    under it; 2^-1074 for subnormal and zero values). 0 where both are the same infinity or
-    both NaN, inf where one is NaN or infinite and the other not; inf where lo is NaN (no
-    exact value)."""
+def ulp_errors(computed: np.ndarray, hi: np.ndarray, lo: np.ndarray,
+               fmt: FloatFormat) -> np.ndarray:
+    """ulp_error for arrays, the exact values given as double-doubles hi + lo (hi = the exact
+    value rounded to a double, |hi| >= TINY_DD or 0): |computed - exact| in ULPs of the exact
+    value in ``fmt`` (of the binade below hi when hi is a power of 2 and lo < 0 pulls the
+    exact value under it; 2^(emin - p + 1) for subnormal and zero values). Where the exact
+    value rounds to an infinity in ``fmt``, 0 for that infinity and inf for anything else; 0
+    where both are NaN, inf where one is NaN or infinite and the other not; inf where lo is NaN
+    (no exact value)."""
     computed = np.asarray(computed, dtype=float)
+    big = float(fmt.max) + math.ldexp(1.0, fmt.emax - fmt.p)  # rounds to inf from here on
     with np.errstate(all="ignore"):
         mant, exp2 = np.frexp(hi)
         below = (np.abs(mant) == 0.5) & (lo != 0) & (np.sign(lo) != np.sign(hi))
-        e = np.where(hi == 0, -1022, np.maximum(exp2 - 1 - below, -1022))
-        ulp = np.ldexp(1.0, e - 52)
+        e = np.where(hi == 0, fmt.emin, np.maximum(exp2 - 1 - below, fmt.emin))
+        ulp = np.ldexp(1.0, e - (fmt.p - 1))
         err = np.abs((computed - hi) - lo) / ulp
-    special = ~np.isfinite(hi) | ~np.isfinite(computed)
-    same = (computed == hi) | (np.isnan(computed) & np.isnan(hi))
+        rounded = np.where(np.abs(hi) >= big, np.copysign(np.inf, hi), hi)
+    special = ~np.isfinite(rounded) | ~np.isfinite(computed)
+    same = (computed == rounded) | (np.isnan(computed) & np.isnan(rounded))
     return np.where(np.isnan(lo), np.inf, np.where(special, np.where(same, 0.0, np.inf), err))
+
+
+def ulp_errors64(computed: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """ulp_errors in float64."""
+    return ulp_errors(computed, hi, lo, FORMATS["float64"])
 
 
 def round_to(exact: mpmath.mpf, fmt: FloatFormat) -> float:

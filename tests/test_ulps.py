@@ -9,7 +9,7 @@ import math
 import mpmath
 import numpy as np
 
-from symact.verify import FORMATS, TINY_DD, ulp_error, ulp_errors64
+from symact.verify import FORMATS, TINY_DD, ulp_error, ulp_errors, ulp_errors64
 
 
 def _cases() -> list[tuple[float, mpmath.mpf]]:
@@ -49,6 +49,23 @@ def test_matches_the_scalar_ulp_error():
     for (c, e), g in zip(cases, got.tolist(), strict=True):
         want = ulp_error(c, e, FORMATS["float64"])
         assert (g == want) or abs(g - want) <= 1e-9 * max(1.0, want), (c, e, g, want)
+
+
+def test_float32_matches_the_scalar_ulp_error():
+    fmt = FORMATS["float32"]
+    cases = [(float(np.float32(c)), e) for c, e in _cases()
+             if not 0 < abs(e) < TINY_DD and abs(c) < 1e39]
+    cases += [(float(np.float32(3.4028235e38)), mpmath.mpf("3.4028235677973366e38")),
+              (math.inf, mpmath.mpf("3.40282357e38")), (math.inf, mpmath.mpf("3.4e38"))]
+    computed = np.array([c for c, _ in cases])
+    with mpmath.workdps(40):
+        hi = np.array([float(e) for _, e in cases])
+        lo = np.array([float(e - h) if math.isfinite(h) else 0.0
+                       for (_, e), h in zip(cases, hi, strict=True)])
+    got = ulp_errors(computed, hi, lo, fmt)
+    for (c, e), g in zip(cases, got.tolist(), strict=True):
+        want = ulp_error(c, e, fmt)
+        assert (g == want) or abs(g - want) <= 1e-6 * max(1.0, want), (c, e, g, want)
 
 
 def test_no_exact_value_is_infinitely_wrong():
