@@ -6,7 +6,8 @@
 
 #include <math.h>
 
-/* Vectorization. Each kernel is one branch-free body (guards and root patches are selects), so
+/* Vectorization. Each kernel is one branch-free body (guards are selects; a kernel with root
+ * patches has its plain formula branch-free and the patch windows redone in a second pass), so
  * the array loops vectorize under `#pragma omp simd` (compile with -O3 -fopenmp-simd
  * -fno-math-errno, and -march=native for wide vectors; never -ffast-math). Without
  * SYMACT_FAST_LIBM the loops call the scalar libm (accurate build). With -DSYMACT_FAST_LIBM on
@@ -371,12 +372,26 @@ void symact_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
 /* sigmoid''(x) = (1 - exp(x))*exp(x)/(exp(x) + 1)**3
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_sigmoid_prime2_core(double x)
+static inline double symact_sigmoid_prime2_plain(double x)
 {
     const double t0 = -fabs(x);
     const double t1 = exp(t0);
     const double t2 = t1*exp(-3*log1p(t1))*expm1(t0);
-    double r = ((x >= 0) ? t2 : -t2);
+    return ((x >= 0) ? t2 : -t2);
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_sigmoid_prime2_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - 0.0) < 0.29196518363626517);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_sigmoid_prime2_core(double x)
+{
+    double r = symact_sigmoid_prime2_plain(x);
     if (fabs(x - 0.0) < 0.29196518363626517) { /* Taylor patch at the root 0.0 */
         static const double c[20] = { 0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09 };
         r = symact_root_patch(x, 0.0, 0.0, c, 20);
@@ -388,6 +403,13 @@ static inline double symact_sigmoid_prime2_core(double x)
 static inline double symact_sigmoid_prime2_eval(double x)
 {
     const double r = symact_sigmoid_prime2_core(x);
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_sigmoid_prime2_eval_plain(double x)
+{
+    const double r = symact_sigmoid_prime2_plain(x);
     return isnan(x) ? x : r;
 }
 
@@ -405,7 +427,12 @@ void symact_sigmoid_prime2_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_sigmoid_prime2_eval(x[i]);
+        y[i] = symact_sigmoid_prime2_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_sigmoid_prime2_in_patch(x[i])) {
+            y[i] = symact_sigmoid_prime2_eval(x[i]);
+        }
     }
 }
 
@@ -422,7 +449,13 @@ void symact_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_sigmoid_prime2_eval(buf[i]);
+            buf[i] = symact_sigmoid_prime2_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_sigmoid_prime2_in_patch(xi)) {
+                buf[i] = symact_sigmoid_prime2_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1632,14 +1665,28 @@ void symact_silu_arrayf(const float *x, float *y, size_t n)
 /* silu'(x) = (x + exp(x) + 1)*exp(x)/(exp(x) + 1)**2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_silu_prime_core(double x)
+static inline double symact_silu_prime_plain(double x)
 {
     const double t0 = -fabs(x);
     const double t1 = exp(t0);
     const double t2 = t1 + 1;
     const double t3 = 1.0/t2;
     const double t4 = ((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))));
-    double r = ((x >= 0) ? (t1*t4)/t2/t2 + t3 : symact_exp_times(t0, t3*(-t1*t3*t4 + x + 1)));
+    return ((x >= 0) ? (t1*t4)/t2/t2 + t3 : symact_exp_times(t0, t3*(-t1*t3*t4 + x + 1)));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_silu_prime_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -1.2784645427610737) < 0.794644568109203);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_silu_prime_core(double x)
+{
+    double r = symact_silu_prime_plain(x);
     if (fabs(x - -1.2784645427610737) < 0.794644568109203) { /* Taylor patch at the root -1.2784645427610737 */
         static const double c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
         r = symact_root_patch(x, -1.2784645427610737, -1.0946994183093437e-16, c, 32);
@@ -1651,6 +1698,14 @@ static inline double symact_silu_prime_core(double x)
 static inline double symact_silu_prime_eval(double x)
 {
     double r = symact_silu_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_silu_prime_eval_plain(double x)
+{
+    double r = symact_silu_prime_plain(x);
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
@@ -1669,7 +1724,12 @@ void symact_silu_prime_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_silu_prime_eval(x[i]);
+        y[i] = symact_silu_prime_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_silu_prime_in_patch(x[i])) {
+            y[i] = symact_silu_prime_eval(x[i]);
+        }
     }
 }
 
@@ -1686,7 +1746,13 @@ void symact_silu_prime_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_silu_prime_eval(buf[i]);
+            buf[i] = symact_silu_prime_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_silu_prime_in_patch(xi)) {
+                buf[i] = symact_silu_prime_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -1698,7 +1764,7 @@ void symact_silu_prime_arrayf(const float *x, float *y, size_t n)
 /* silu''(x) = (2*x + (2 - x)*(exp(x) + 1))*exp(x)/(exp(x) + 1)**3
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_silu_prime2_core(double x)
+static inline double symact_silu_prime2_plain(double x)
 {
     const double q0 = ((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))));
     const double q1 = exp(-3*log1p(exp(-fabs(x))));
@@ -1718,7 +1784,22 @@ static inline double symact_silu_prime2_core(double x)
     const double dd0 = (q10.hi + q10.lo);
     const double dd1 = (q14.hi + q14.lo);
     const double t0 = -fabs(x);
-    double r = ((x >= 0) ? symact_exp_times(t0, dd0) : symact_exp_times(t0, dd1));
+    return ((x >= 0) ? symact_exp_times(t0, dd0) : symact_exp_times(t0, dd1));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_silu_prime2_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -2.3993572805154675) < 0.5799163833285695)
+        || (fabs(t - 2.3993572805154675) < 0.5799163833285695);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_silu_prime2_core(double x)
+{
+    double r = symact_silu_prime2_plain(x);
     if (fabs(x - -2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root -2.3993572805154675 */
         static const double c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
         r = symact_root_patch(x, -2.3993572805154675, -1.8464872855353363e-16, c, 26);
@@ -1737,6 +1818,13 @@ static inline double symact_silu_prime2_eval(double x)
     return isnan(x) ? x : r;
 }
 
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_silu_prime2_eval_plain(double x)
+{
+    const double r = symact_silu_prime2_plain(x);
+    return isnan(x) ? x : r;
+}
+
 double symact_silu_prime2(double x)
 {
     return symact_silu_prime2_eval(x);
@@ -1751,7 +1839,12 @@ void symact_silu_prime2_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_silu_prime2_eval(x[i]);
+        y[i] = symact_silu_prime2_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_silu_prime2_in_patch(x[i])) {
+            y[i] = symact_silu_prime2_eval(x[i]);
+        }
     }
 }
 
@@ -1768,7 +1861,13 @@ void symact_silu_prime2_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_silu_prime2_eval(buf[i]);
+            buf[i] = symact_silu_prime2_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_silu_prime2_in_patch(xi)) {
+                buf[i] = symact_silu_prime2_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2735,13 +2834,29 @@ void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 /* celu_dalpha(x) = Piecewise((0, x > 0), (exp(x/alpha) - 1 - x*exp(x/alpha)/alpha, True))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_celu_dalpha_core(double x, double alpha)
+static inline double symact_celu_dalpha_plain(double x, double alpha)
 {
     const double t0 = 1.0/alpha;
     const double t1 = ((x) > 0 ? 0 : (x));
     const double t2 = t0*t1;
     (void)alpha;
-    double r = ((x > 0) ? 0 : -t0*exp(t2)*((t1) < -1500*alpha ? -1500*alpha : (t1)) + expm1(t2));
+    return ((x > 0) ? 0 : -t0*exp(t2)*((t1) < -1500*alpha ? -1500*alpha : (t1)) + expm1(t2));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_celu_dalpha_in_patch(double x, double alpha)
+{
+    const double t = (1.0/alpha)*x;
+    (void)alpha;
+    return (fabs(t - 0.0) < 0.7183043710894966 && t < 0.0);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_celu_dalpha_core(double x, double alpha)
+{
+    (void)alpha;
+    double r = symact_celu_dalpha_plain(x, alpha);
     const double t = (1.0/alpha)*x; /* the patches are in t */
     if (fabs(t - 0.0) < 0.7183043710894966 && t < 0.0) { /* Taylor patch at the root t = 0.0 */
         static const double c[20] = { 0.0, 0.0, -0.5, -0.3333333333333333, -0.125, -0.03333333333333333, -0.006944444444444444, -0.0011904761904761906, -0.00017361111111111112, -2.2045855379188714e-05, -2.48015873015873e-06, -2.505210838544172e-07, -2.296443268665491e-08, -1.9270852604185937e-09, -1.4911969277048643e-10, -1.0706029224547743e-11, -7.169215998581078e-13, -4.498331606952833e-14, -2.6552651846596585e-15, -1.4797143443923793e-16 };
@@ -2754,6 +2869,13 @@ static inline double symact_celu_dalpha_core(double x, double alpha)
 static inline double symact_celu_dalpha_eval(double x, double alpha)
 {
     const double r = symact_celu_dalpha_core(x, alpha);
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_celu_dalpha_eval_plain(double x, double alpha)
+{
+    const double r = symact_celu_dalpha_plain(x, alpha);
     return isnan(x) ? x : r;
 }
 
@@ -2771,7 +2893,12 @@ void symact_celu_dalpha_array(const double *x, double *y, size_t n, double alpha
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_celu_dalpha_eval(x[i], alpha);
+        y[i] = symact_celu_dalpha_eval_plain(x[i], alpha);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_celu_dalpha_in_patch(x[i], alpha)) {
+            y[i] = symact_celu_dalpha_eval(x[i], alpha);
+        }
     }
 }
 
@@ -2788,7 +2915,13 @@ void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_dalpha_eval(buf[i], (double)alpha);
+            buf[i] = symact_celu_dalpha_eval_plain(buf[i], (double)alpha);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_celu_dalpha_in_patch(xi, (double)alpha)) {
+                buf[i] = symact_celu_dalpha_eval(xi, (double)alpha);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -2869,11 +3002,25 @@ void symact_gelu_arrayf(const float *x, float *y, size_t n)
 /* gelu'(x) = sqrt(2)*x*exp(-x**2/2)/(2*sqrt(pi)) + erf(sqrt(2)*x/2)/2 + 1/2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_gelu_prime_core(double x)
+static inline double symact_gelu_prime_plain(double x)
 {
     const double t0 = fmin(fmax(((x) > -1.7677669529663689 ? -1.7677669529663689 : (x)), -64.0), -1.7677669529663689);
     const double t1 = fmin(fmax(x, -64.0), 64.0);
-    double r = ((x < -1.7677669529663689) ? symact_gauss_times(t0, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0) : symact_gauss_times(t1, 0.39894228040143268*t1, 0.0) + symact_normal_cdf(x));
+    return ((x < -1.7677669529663689) ? symact_gauss_times(t0, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0) : symact_gauss_times(t1, 0.39894228040143268*t1, 0.0) + symact_normal_cdf(x));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_gelu_prime_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -0.7517915246935645) < 1.0);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_gelu_prime_core(double x)
+{
+    double r = symact_gelu_prime_plain(x);
     if (fabs(x - -0.7517915246935645) < 1.0) { /* Taylor patch at the root -0.7517915246935645 */
         static const double c[33] = { 0.0, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18 };
         r = symact_root_patch(x, -0.7517915246935645, 1.4956759177009883e-17, c, 33);
@@ -2885,6 +3032,14 @@ static inline double symact_gelu_prime_core(double x)
 static inline double symact_gelu_prime_eval(double x)
 {
     double r = symact_gelu_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_gelu_prime_eval_plain(double x)
+{
+    double r = symact_gelu_prime_plain(x);
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
@@ -2915,7 +3070,12 @@ void symact_gelu_prime_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_gelu_prime_eval(x[i]);
+        y[i] = symact_gelu_prime_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_gelu_prime_in_patch(x[i])) {
+            y[i] = symact_gelu_prime_eval(x[i]);
+        }
     }
 }
 
@@ -2944,14 +3104,29 @@ void symact_gelu_prime_arrayf(const float *x, float *y, size_t n)
 /* gelu''(x) = sqrt(2)*(2 - x**2)*exp(-x**2/2)/(2*sqrt(pi))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_gelu_prime2_core(double x)
+static inline double symact_gelu_prime2_plain(double x)
 {
     const double q0 = fmin(fmax(x, -64.0), 64.0);
     const symact_dd q1 = symact_two_prod(q0, q0);
     const symact_dd q2 = symact_dd_mul(q1, (symact_dd){-0.3989422804014327, 2.49232720227773e-17});
     const symact_dd q3 = symact_dd_add((symact_dd){0.7978845608028654, -4.98465440455546e-17}, q2);
     const double dd0 = (q3.hi + q3.lo);
-    double r = symact_gauss_times(fmin(fmax(x, -64.0), 64.0), dd0, 0.0);
+    return symact_gauss_times(fmin(fmax(x, -64.0), 64.0), dd0, 0.0);
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_gelu_prime2_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -1.4142135623730951) < 0.08081995327760612)
+        || (fabs(t - 1.4142135623730951) < 0.08081995327760612);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_gelu_prime2_core(double x)
+{
+    double r = symact_gelu_prime2_plain(x);
     if (fabs(x - -1.4142135623730951) < 0.08081995327760612) { /* Taylor patch at the root -1.4142135623730951 */
         static const double c[14] = { 0.0, 0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, -0.05188843717757434, 0.02568346605540448, 0.014989992962410364, -0.0013103809211941063, -0.002254676139263647, -0.00016703312359665613, 0.0002210063064970759, 4.2653560793414215e-05, -1.495335269859717e-05 };
         r = symact_root_patch(x, -1.4142135623730951, 9.667293313452913e-17, c, 14);
@@ -2967,6 +3142,15 @@ static inline double symact_gelu_prime2_core(double x)
 static inline double symact_gelu_prime2_eval(double x)
 {
     double r = symact_gelu_prime2_core(x);
+    r = (x == 0.0) ? 0.7978845608028654 : r; /* f(0), correctly rounded */
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_gelu_prime2_eval_plain(double x)
+{
+    double r = symact_gelu_prime2_plain(x);
     r = (x == 0.0) ? 0.7978845608028654 : r; /* f(0), correctly rounded */
     r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
     return isnan(x) ? x : r;
@@ -2998,7 +3182,12 @@ void symact_gelu_prime2_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_gelu_prime2_eval(x[i]);
+        y[i] = symact_gelu_prime2_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_gelu_prime2_in_patch(x[i])) {
+            y[i] = symact_gelu_prime2_eval(x[i]);
+        }
     }
 }
 
@@ -3086,7 +3275,7 @@ void symact_gelu_tanh_arrayf(const float *x, float *y, size_t n)
 /* gelu_tanh'(x) = sqrt(2)*x*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/(2*sqrt(pi)) + tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/2 + 1/2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_gelu_tanh_prime_core(double x)
+static inline double symact_gelu_tanh_prime_plain(double x)
 {
     const double q0 = symact_exp_poly(1, fabs(((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))))), (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4);
     const symact_dd q1 = symact_two_sum(q0, 1.0);
@@ -3130,7 +3319,21 @@ static inline double symact_gelu_tanh_prime_core(double x)
     const double dd1 = (q24.hi + q24.lo);
     const double dd2 = (q37.hi + q37.lo);
     const double t0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
-    double r = ((0.79788456080286536*t0*((8943*((t0)*(t0)))/100000 + 2) >= 0) ? dd0 : ((0.071354816272600249*pow(t0, 3) + 1.5957691216057307*t0 >= 0) ? dd1 : symact_exp_poly(dd2, fabs(t0), (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4)));
+    return ((0.79788456080286536*t0*((8943*((t0)*(t0)))/100000 + 2) >= 0) ? dd0 : ((0.071354816272600249*pow(t0, 3) + 1.5957691216057307*t0 >= 0) ? dd1 : symact_exp_poly(dd2, fabs(t0), (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4)));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_gelu_tanh_prime_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -0.7524614220710163) < 0.11073334880125996);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_gelu_tanh_prime_core(double x)
+{
+    double r = symact_gelu_tanh_prime_plain(x);
     if (fabs(x - -0.7524614220710163) < 0.11073334880125996) { /* Taylor patch at the root -0.7524614220710163 */
         static const double c[15] = { 0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06 };
         r = symact_root_patch(x, -0.7524614220710163, 3.635560509207687e-17, c, 15);
@@ -3142,6 +3345,14 @@ static inline double symact_gelu_tanh_prime_core(double x)
 static inline double symact_gelu_tanh_prime_eval(double x)
 {
     double r = symact_gelu_tanh_prime_core(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_gelu_tanh_prime_eval_plain(double x)
+{
+    double r = symact_gelu_tanh_prime_plain(x);
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
@@ -3160,7 +3371,12 @@ void symact_gelu_tanh_prime_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_gelu_tanh_prime_eval(x[i]);
+        y[i] = symact_gelu_tanh_prime_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_gelu_tanh_prime_in_patch(x[i])) {
+            y[i] = symact_gelu_tanh_prime_eval(x[i]);
+        }
     }
 }
 
@@ -3177,7 +3393,13 @@ void symact_gelu_tanh_prime_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_tanh_prime_eval(buf[i]);
+            buf[i] = symact_gelu_tanh_prime_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_gelu_tanh_prime_in_patch(xi)) {
+                buf[i] = symact_gelu_tanh_prime_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3189,7 +3411,7 @@ void symact_gelu_tanh_prime_arrayf(const float *x, float *y, size_t n)
 /* gelu_tanh''(x) = 26829*sqrt(2)*x**2*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)/(200000*sqrt(pi)) + 2*x*(26829*x**2/200000 + 1)**2*(tanh(8943*sqrt(2)*x**3/(200000*sqrt(pi)) + sqrt(2)*x/sqrt(pi))**2 - 1)*tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/pi + sqrt(2)*(1 - tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/sqrt(pi)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_gelu_tanh_prime2_core(double x)
+static inline double symact_gelu_tanh_prime2_plain(double x)
 {
     const double q0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
     const symact_dd q1 = symact_two_prod(q0, q0);
@@ -3209,7 +3431,22 @@ static inline double symact_gelu_tanh_prime2_core(double x)
     const symact_dd q15 = symact_dd_div(q14, q13);
     const symact_dd q16 = symact_dd_mul(q15, (symact_dd){4e-10, -1.4572878926199097e-26});
     const double dd0 = (q16.hi + q16.lo);
-    double r = symact_exp_poly(dd0, fabs(((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))))), (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4);
+    return symact_exp_poly(dd0, fabs(((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))))), (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4);
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_gelu_tanh_prime2_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -1.4185040087908283) < 0.5382616191323765)
+        || (fabs(t - 1.4185040087908283) < 0.5382616191323765);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_gelu_tanh_prime2_core(double x)
+{
+    double r = symact_gelu_tanh_prime2_plain(x);
     if (fabs(x - -1.4185040087908283) < 0.5382616191323765) { /* Taylor patch at the root -1.4185040087908283 */
         static const double c[30] = { 0.0, 0.4095488174124191, 0.432081111593848, 0.008168951883944803, -0.16109481693213482, -0.056750540975161724, 0.020035361162701274, 0.01671150756085392, 0.0007632001136916162, -0.002643461146696662, -0.0007514200775098502, 0.00026173756856854425, 0.00017619942054101047, -6.138879668243466e-06, -2.918654105104775e-05, -4.884341759522852e-06, 3.568864966961748e-06, 1.501746538549582e-06, -2.3134876605993593e-07, -2.779934168936508e-07, -2.4601994673299104e-08, 3.602721872649386e-08, 1.1237042794566375e-08, -2.851641780735067e-09, -2.207298319503112e-09, -5.3427653791305414e-11, 3.007050913088175e-10, 6.931417480332243e-11, -2.787241549853563e-11, -1.533448743221207e-11 };
         r = symact_root_patch(x, -1.4185040087908283, -8.089265124388305e-17, c, 30);
@@ -3230,6 +3467,15 @@ static inline double symact_gelu_tanh_prime2_eval(double x)
     return isnan(x) ? x : r;
 }
 
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_gelu_tanh_prime2_eval_plain(double x)
+{
+    double r = symact_gelu_tanh_prime2_plain(x);
+    r = (x == 0.0) ? 0.7978845608028654 : r; /* f(0), correctly rounded */
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
 double symact_gelu_tanh_prime2(double x)
 {
     return symact_gelu_tanh_prime2_eval(x);
@@ -3244,7 +3490,12 @@ void symact_gelu_tanh_prime2_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_gelu_tanh_prime2_eval(x[i]);
+        y[i] = symact_gelu_tanh_prime2_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_gelu_tanh_prime2_in_patch(x[i])) {
+            y[i] = symact_gelu_tanh_prime2_eval(x[i]);
+        }
     }
 }
 
@@ -3261,7 +3512,13 @@ void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_tanh_prime2_eval(buf[i]);
+            buf[i] = symact_gelu_tanh_prime2_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_gelu_tanh_prime2_in_patch(xi)) {
+                buf[i] = symact_gelu_tanh_prime2_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3332,7 +3589,7 @@ void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float beta)
 /* swish_beta'(x) = (beta*x + exp(beta*x) + 1)*exp(beta*x)/(exp(beta*x) + 1)**2
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_swish_beta_prime_core(double x, double beta)
+static inline double symact_swish_beta_prime_plain(double x, double beta)
 {
     const double t0 = -beta*fabs(x);
     const double t1 = exp(t0);
@@ -3341,7 +3598,23 @@ static inline double symact_swish_beta_prime_core(double x, double beta)
     const double t4 = 1500/beta;
     const double t5 = beta*((-t4) < ((t4) > x ? x : (t4)) ? ((t4) > x ? x : (t4)) : (-t4));
     (void)beta;
-    double r = ((beta*x >= 0) ? (beta*t1*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x)))))/t2/t2 + t3 : symact_exp_times(t0, t3*(-t1*t3*t5 + t5 + 1)));
+    return ((beta*x >= 0) ? (beta*t1*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x)))))/t2/t2 + t3 : symact_exp_times(t0, t3*(-t1*t3*t5 + t5 + 1)));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_swish_beta_prime_in_patch(double x, double beta)
+{
+    const double t = (beta)*x;
+    (void)beta;
+    return (fabs(t - -1.2784645427610737) < 0.794644568109203);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_swish_beta_prime_core(double x, double beta)
+{
+    (void)beta;
+    double r = symact_swish_beta_prime_plain(x, beta);
     const double t = (beta)*x; /* the patches are in t */
     if (fabs(t - -1.2784645427610737) < 0.794644568109203) { /* Taylor patch at the root t = -1.2784645427610737 */
         static const double c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
@@ -3354,6 +3627,13 @@ static inline double symact_swish_beta_prime_core(double x, double beta)
 static inline double symact_swish_beta_prime_eval(double x, double beta)
 {
     const double r = symact_swish_beta_prime_core(x, beta);
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_swish_beta_prime_eval_plain(double x, double beta)
+{
+    const double r = symact_swish_beta_prime_plain(x, beta);
     return isnan(x) ? x : r;
 }
 
@@ -3371,7 +3651,12 @@ void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double 
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_swish_beta_prime_eval(x[i], beta);
+        y[i] = symact_swish_beta_prime_eval_plain(x[i], beta);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_swish_beta_prime_in_patch(x[i], beta)) {
+            y[i] = symact_swish_beta_prime_eval(x[i], beta);
+        }
     }
 }
 
@@ -3388,7 +3673,13 @@ void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float be
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_prime_eval(buf[i], (double)beta);
+            buf[i] = symact_swish_beta_prime_eval_plain(buf[i], (double)beta);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_swish_beta_prime_in_patch(xi, (double)beta)) {
+                buf[i] = symact_swish_beta_prime_eval(xi, (double)beta);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3400,7 +3691,7 @@ void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float be
 /* swish_beta''(x) = beta*(2*beta*x + (-beta*x + 2)*(exp(beta*x) + 1))*exp(beta*x)/(exp(beta*x) + 1)**3
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_swish_beta_prime2_core(double x, double beta)
+static inline double symact_swish_beta_prime2_plain(double x, double beta)
 {
     const double q0 = beta;
     const double q1 = ((-1500/beta) < ((x) > 1500/beta ? 1500/beta : (x)) ? ((x) > 1500/beta ? 1500/beta : (x)) : (-1500/beta));
@@ -3426,7 +3717,24 @@ static inline double symact_swish_beta_prime2_core(double x, double beta)
     const double dd1 = (q19.hi + q19.lo);
     const double t0 = -beta*fabs(x);
     (void)beta;
-    double r = ((beta*x >= 0) ? symact_exp_times(t0, dd0) : symact_exp_times(t0, dd1));
+    return ((beta*x >= 0) ? symact_exp_times(t0, dd0) : symact_exp_times(t0, dd1));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_swish_beta_prime2_in_patch(double x, double beta)
+{
+    const double t = (beta)*x;
+    (void)beta;
+    return (fabs(t - -2.3993572805154675) < 0.5799163833285695)
+        || (fabs(t - 2.3993572805154675) < 0.5799163833285695);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_swish_beta_prime2_core(double x, double beta)
+{
+    (void)beta;
+    double r = symact_swish_beta_prime2_plain(x, beta);
     const double t = (beta)*x; /* the patches are in t */
     if (fabs(t - -2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root t = -2.3993572805154675 */
         static const double c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
@@ -3446,6 +3754,13 @@ static inline double symact_swish_beta_prime2_eval(double x, double beta)
     return isnan(x) ? x : r;
 }
 
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_swish_beta_prime2_eval_plain(double x, double beta)
+{
+    const double r = symact_swish_beta_prime2_plain(x, beta);
+    return isnan(x) ? x : r;
+}
+
 double symact_swish_beta_prime2(double x, double beta)
 {
     return symact_swish_beta_prime2_eval(x, beta);
@@ -3460,7 +3775,12 @@ void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_swish_beta_prime2_eval(x[i], beta);
+        y[i] = symact_swish_beta_prime2_eval_plain(x[i], beta);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_swish_beta_prime2_in_patch(x[i], beta)) {
+            y[i] = symact_swish_beta_prime2_eval(x[i], beta);
+        }
     }
 }
 
@@ -3477,7 +3797,13 @@ void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float b
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_prime2_eval(buf[i], (double)beta);
+            buf[i] = symact_swish_beta_prime2_eval_plain(buf[i], (double)beta);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_swish_beta_prime2_in_patch(xi, (double)beta)) {
+                buf[i] = symact_swish_beta_prime2_eval(xi, (double)beta);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3552,14 +3878,28 @@ void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float be
 /* mish(x) = x*tanh(log(exp(x) + 1))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_mish_core(double x)
+static inline double symact_mish_plain(double x)
 {
     const double t0 = fabs(x);
     const double t1 = exp(-t0);
     const double t2 = 2*t1;
     const double t3 = t2 + 1;
     const double t4 = exp(-2*((t0) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (t0)));
-    double r = ((x >= 0) ? t3*x/(t3 + 2*t4) : t1*(t1 + 2)*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))))/(t2 + t4 + 2));
+    return ((x >= 0) ? t3*x/(t3 + 2*t4) : t1*(t1 + 2)*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))))/(t2 + t4 + 2));
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_mish_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - 0.0) < 0.17980623603595752);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_mish_core(double x)
+{
+    double r = symact_mish_plain(x);
     if (fabs(x - 0.0) < 0.17980623603595752) { /* Taylor patch at the root 0.0 */
         static const double c[18] = { 0.0, 0.6, 0.32, -0.016, -0.04586666666666667, -0.0003733333333333333, 0.007818666666666666, 0.0008579555555555555, -0.0012696279365079365, -0.0002957376507936508, 0.0001879577114638448, 7.443550419753087e-05, -2.4089052362353696e-05, -1.6026317269114425e-05, 2.2934651877281567e-06, 3.103463470365674e-06, -2.5512528721935637e-08, -5.50156573585028e-07 };
         r = symact_root_patch(x, 0.0, 0.0, c, 18);
@@ -3571,6 +3911,14 @@ static inline double symact_mish_core(double x)
 static inline double symact_mish_eval(double x)
 {
     double r = symact_mish_core(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_mish_eval_plain(double x)
+{
+    double r = symact_mish_plain(x);
     r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
     return isnan(x) ? x : r;
 }
@@ -3589,7 +3937,12 @@ void symact_mish_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_mish_eval(x[i]);
+        y[i] = symact_mish_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_mish_in_patch(x[i])) {
+            y[i] = symact_mish_eval(x[i]);
+        }
     }
 }
 
@@ -3606,7 +3959,13 @@ void symact_mish_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_mish_eval(buf[i]);
+            buf[i] = symact_mish_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_mish_in_patch(xi)) {
+                buf[i] = symact_mish_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3618,7 +3977,7 @@ void symact_mish_arrayf(const float *x, float *y, size_t n)
 /* mish'(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + tanh(log(exp(x) + 1))
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_mish_prime_core(double x)
+static inline double symact_mish_prime_plain(double x)
 {
     const double q0 = exp(-fabs(x));
     const symact_dd q1 = symact_two_sum(1.0, q0);
@@ -3649,7 +4008,21 @@ static inline double symact_mish_prime_core(double x)
     const symact_dd q26 = symact_dd_add(q22, q25);
     const double dd0 = (q15.hi + q15.lo);
     const double dd1 = (q26.hi + q26.lo);
-    double r = ((x >= 0) ? dd0 : dd1);
+    return ((x >= 0) ? dd0 : dd1);
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_mish_prime_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -1.1924312145154952) < 0.06040499312080016);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_mish_prime_core(double x)
+{
+    double r = symact_mish_prime_plain(x);
     if (fabs(x - -1.1924312145154952) < 0.06040499312080016) { /* Taylor patch at the root -1.1924312145154952 */
         static const double c[13] = { 0.0, 0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05 };
         r = symact_root_patch(x, -1.1924312145154952, -4.8484829848031044e-17, c, 13);
@@ -3661,6 +4034,15 @@ static inline double symact_mish_prime_core(double x)
 static inline double symact_mish_prime_eval(double x)
 {
     double r = symact_mish_prime_core(x);
+    r = (x == 0.0) ? 0.6 : r; /* f(0), correctly rounded */
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_mish_prime_eval_plain(double x)
+{
+    double r = symact_mish_prime_plain(x);
     r = (x == 0.0) ? 0.6 : r; /* f(0), correctly rounded */
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
@@ -3680,7 +4062,12 @@ void symact_mish_prime_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_mish_prime_eval(x[i]);
+        y[i] = symact_mish_prime_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_mish_prime_in_patch(x[i])) {
+            y[i] = symact_mish_prime_eval(x[i]);
+        }
     }
 }
 
@@ -3697,7 +4084,13 @@ void symact_mish_prime_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_mish_prime_eval(buf[i]);
+            buf[i] = symact_mish_prime_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_mish_prime_in_patch(xi)) {
+                buf[i] = symact_mish_prime_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -3709,7 +4102,7 @@ void symact_mish_prime_arrayf(const float *x, float *y, size_t n)
 /* mish''(x) = x*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1) + 2*x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)*tanh(log(exp(x) + 1))/(exp(x) + 1)**2 + x*(tanh(log(exp(x) + 1))**2 - 1)*exp(2*x)/(exp(x) + 1)**2 + 2*(1 - tanh(log(exp(x) + 1))**2)*exp(x)/(exp(x) + 1)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_mish_prime2_core(double x)
+static inline double symact_mish_prime2_plain(double x)
 {
     const double q0 = exp(-fabs(x));
     const symact_dd q1 = symact_two_sum(1.0, q0);
@@ -3756,7 +4149,22 @@ static inline double symact_mish_prime2_core(double x)
     const symact_dd q42 = symact_dd_add(q30, q41);
     const double dd0 = (q24.hi + q24.lo);
     const double dd1 = (q42.hi + q42.lo);
-    double r = ((x >= 0) ? dd0 : dd1);
+    return ((x >= 0) ? dd0 : dd1);
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_mish_prime2_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - -2.256376396360793) < 0.05206062935073596)
+        || (fabs(t - 1.4905711794854284) < 0.1384858697941884);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_mish_prime2_core(double x)
+{
+    double r = symact_mish_prime2_plain(x);
     if (fabs(x - -2.256376396360793) < 0.05206062935073596) { /* Taylor patch at the root -2.256376396360793 */
         static const double c[12] = { 0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05 };
         r = symact_root_patch(x, -2.256376396360793, -1.0703174875019247e-16, c, 12);
@@ -3777,6 +4185,15 @@ static inline double symact_mish_prime2_eval(double x)
     return isnan(x) ? x : r;
 }
 
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_mish_prime2_eval_plain(double x)
+{
+    double r = symact_mish_prime2_plain(x);
+    r = (x == 0.0) ? 0.64 : r; /* f(0), correctly rounded */
+    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
 double symact_mish_prime2(double x)
 {
     return symact_mish_prime2_eval(x);
@@ -3791,7 +4208,12 @@ void symact_mish_prime2_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_mish_prime2_eval(x[i]);
+        y[i] = symact_mish_prime2_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_mish_prime2_in_patch(x[i])) {
+            y[i] = symact_mish_prime2_eval(x[i]);
+        }
     }
 }
 
@@ -3808,7 +4230,13 @@ void symact_mish_prime2_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_mish_prime2_eval(buf[i]);
+            buf[i] = symact_mish_prime2_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_mish_prime2_in_patch(xi)) {
+                buf[i] = symact_mish_prime2_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
@@ -5248,14 +5676,28 @@ void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float l
 /* tanhshrink(x) = x - tanh(x)
  * Branch-free: every select below is evaluated on both sides.
  */
-static inline double symact_tanhshrink_core(double x)
+static inline double symact_tanhshrink_plain(double x)
 {
     const double q0 = x;
     const symact_dd q1 = symact_dd_tanh(x);
     const symact_dd q2 = (symact_dd){-q1.hi, -q1.lo};
     const symact_dd q3 = symact_dd_add_d(q2, q0);
     const double dd0 = (q3.hi + q3.lo);
-    double r = dd0;
+    return dd0;
+}
+
+/* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
+ * then these few elements again with the patches. */
+static inline int symact_tanhshrink_in_patch(double x)
+{
+    const double t = x;
+    return (fabs(t - 0.0) < 0.7183043710894966);
+}
+
+/* The plain formula, then the root patches. */
+static inline double symact_tanhshrink_core(double x)
+{
+    double r = symact_tanhshrink_plain(x);
     if (fabs(x - 0.0) < 0.7183043710894966) { /* Taylor patch at the root 0.0 */
         static const double c[56] = { 0.0, 0.0, 0.0, 0.3333333333333333, 0.0, -0.13333333333333333, 0.0, 0.05396825396825397, 0.0, -0.021869488536155203, 0.0, 0.008863235529902197, 0.0, -0.003592128036572481, 0.0, 0.0014558343870513183, 0.0, -0.000590027440945586, 0.0, 0.00023912911424355248, 0.0, -9.691537956929451e-05, 0.0, 3.927832388331683e-05, 0.0, -1.5918905069328964e-05, 0.0, 6.451689215655431e-06, 0.0, -2.6147711512907546e-06, 0.0, 1.0597268320104654e-06, 0.0, -4.294911078273806e-07, 0.0, 1.7406618963571648e-07, 0.0, -7.054636946400968e-08, 0.0, 2.859136662305254e-08, 0.0, -1.1587644432798853e-08, 0.0, 4.6962953982309016e-09, 0.0, -1.903336833931276e-09, 0.0, 7.713933635359062e-10, 0.0, -3.126339545892087e-10, 0.0, 1.26705769303054e-10, 0.0, -5.135191408039368e-11, 0.0, 2.0812146867700473e-11 };
         r = symact_root_patch(x, 0.0, 0.0, c, 56);
@@ -5267,6 +5709,14 @@ static inline double symact_tanhshrink_core(double x)
 static inline double symact_tanhshrink_eval(double x)
 {
     double r = symact_tanhshrink_core(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : -INFINITY) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The same without the root patches (vectorizes): the array loops. */
+static inline double symact_tanhshrink_eval_plain(double x)
+{
+    double r = symact_tanhshrink_plain(x);
     r = isinf(x) ? (x > 0 ? INFINITY : -INFINITY) : r;
     return isnan(x) ? x : r;
 }
@@ -5285,7 +5735,12 @@ void symact_tanhshrink_array(const double *x, double *y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_tanhshrink_eval(x[i]);
+        y[i] = symact_tanhshrink_eval_plain(x[i]);
+    }
+    for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
+        if (symact_tanhshrink_in_patch(x[i])) {
+            y[i] = symact_tanhshrink_eval(x[i]);
+        }
     }
 }
 
@@ -5302,7 +5757,13 @@ void symact_tanhshrink_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_tanhshrink_eval(buf[i]);
+            buf[i] = symact_tanhshrink_eval_plain(buf[i]);
+        }
+        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
+            const double xi = (double)x[i0 + i];
+            if (symact_tanhshrink_in_patch(xi)) {
+                buf[i] = symact_tanhshrink_eval(xi);
+            }
         }
 #pragma omp simd
         for (size_t i = 0; i < m; ++i) {
