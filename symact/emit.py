@@ -32,7 +32,7 @@ from .patch import SCAN, RootPatch, find_patches, scaling
 from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
 from .quick import quick_form, statements
 from .vector import vector_activations, vector_code
-from .verify import FORMATS, Reference, ulp_error, ulp_errors, ulp_errors64
+from .verify import FORMATS, Reference, ulp_error, ulp_errors
 
 REGENERATE = "symact generate"
 
@@ -368,8 +368,8 @@ def _dense_error(fn, defaults: list[float], ref: Reference) -> float:
     xs = _dense_points()
     with np.errstate(all="ignore"):
         got = np.asarray(fn(xs, *defaults), dtype=float)
-    errs = ulp_errors64(got, *ref.at40(xs))
     fmt = FORMATS["float64"]
+    errs = ulp_errors(got, *ref.at40(xs), fmt)
     suspect = np.flatnonzero(~(errs <= 3.0))
     worst = float(errs[errs <= 3.0].max(initial=0.0))
     return max([worst, *(ulp_error(float(got[i]), ref(float(xs[i])), fmt) for i in suspect)])

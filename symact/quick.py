@@ -1,19 +1,21 @@
 """Quick forms: a kernel's formula as written, on the inputs where it is measured accurate.
 
 The stable form of sigmoid, ``e = e^{-|x|}; r = (x >= 0 ? 1 : e)/(1 + e)``, is right for every
-double but costs NumPy 14 statements; the formula as written, ``1/(1 + e^{-x})``, costs 4 and is
-just as accurate until e^{-x} overflows (x < -709.78). A quick form is such a formula with the
-interval [low, high] around 0 on which it is measured within QUICK_MAX_ULP: the generated
-module runs it on every block whose inputs all lie there (two reductions, min and max, decide;
-a NaN fails both) and the stable form on any other block. Float32 inputs are computed in
-double either way, so the float64 range serves them too.
+double but costs NumPy 8 ufunc calls per block; ``e^x/(e^x + 1)`` costs 3 and is just as
+accurate until e^x overflows (x > 709.78). A quick form is such a formula with the interval
+[low, high] around 0 on which it is measured within QUICK_MAX_ULP: the generated module runs it
+on every block whose inputs all lie there (a min and a max decide, an infinite end is not
+checked, a NaN fails a finite end's check) and the stable form on any other block. Float32
+inputs are computed in double either way, so the float64 interval serves them too.
 
-Candidates are the kernel's exact formula and the same with SymPy's codegen rewrites
-log(1 + w) -> log1p(w) and e^w - 1 -> expm1(w); one is kept when it prints
-to NumPy ufuncs alone, in fewer statements than the stable form, and its interval holds all of
-[-QUICK_MIN_REACH, QUICK_MIN_REACH]. The measurement is the one the accuracy tests make: ULPs
-against the high-precision Reference on a dense grid of [-30, 30], geometric tails out to
-the largest double and down to the smallest subnormal; and no floating-point warning inside.
+Candidates: the kernel's exact formula, the same as one fraction in E = e^{+-x} (_in_exp), and
+each of those with SymPy's codegen rewrites log(1 + w) -> log1p(w), e^w - 1 -> expm1(w). The
+one with the fewest calls is kept that prints to NumPy ufuncs alone, makes more than
+QUICK_CHECK_COST calls fewer than the stable form, is exact at +-0, and whose interval holds
+all of [-QUICK_MIN_REACH, QUICK_MIN_REACH]. The measurement: ULPs against the Reference (40
+digits, adaptive where that shows more than QUICK_MAX_ULP) on [-30, 30] at step 0.005 and
+down to the smallest subnormal, then outward on geometric points to the largest double; no
+floating-point warning inside.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from .inplace import inplace_lines
 from .printing import NumpyPrinter
-from .verify import FORMATS, Reference, ulp_error, ulp_errors64
+from .verify import FORMATS, Reference, ulp_error, ulp_errors
 
 #: A quick form's largest measured error on its interval (float64 ULPs; the bar is 4: a margin
 #: of one ULP for inputs between the measured points).
@@ -85,8 +87,8 @@ def _errors(fn, xs: np.ndarray, ref: Reference, stop_at_first: bool = False) -> 
     others stay as measured at 40 digits)."""
     with np.errstate(all="ignore"):
         got = np.asarray(fn(xs), dtype=float)
-    errs = ulp_errors64(got, *ref.at40(xs))
     fmt = FORMATS["float64"]
+    errs = ulp_errors(got, *ref.at40(xs), fmt)
     for i in np.flatnonzero(errs > QUICK_MAX_ULP):
         try:
             errs[i] = ulp_error(float(got[i]), ref(float(xs[i])), fmt)
@@ -107,9 +109,10 @@ def _warns(fn, xs: np.ndarray) -> bool:
 
 
 def _far_from(fn, stable, xs: np.ndarray) -> bool:
-    """Does fn differ from the stable kernel (within 4 ULP: the bar it is tested to) by more
-    than QUICK_MAX_ULP + 4 ULP somewhere on xs? Then fn is over QUICK_MAX_ULP there for sure,
-    and no high-precision evaluation is needed to reject it."""
+    """Does fn differ from the stable formula by more than QUICK_MAX_ULP + 4 ULP somewhere on
+    xs? Where the stable formula is within its 4-ULP bar, fn is then over QUICK_MAX_ULP for
+    sure, and no high-precision evaluation is needed. (``stable`` has no root patches: next to
+    a root it may be off, and a good candidate rejected; a rejection is never unsafe.)"""
     with np.errstate(all="ignore"):
         a = np.asarray(fn(xs), dtype=float)
         b = np.asarray(stable(xs), dtype=float)

@@ -299,11 +299,6 @@ def ulp_errors(computed: np.ndarray, hi: np.ndarray, lo: np.ndarray,
     return np.where(np.isnan(lo), np.inf, np.where(special, np.where(same, 0.0, np.inf), err))
 
 
-def ulp_errors64(computed: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """ulp_errors in float64."""
-    return ulp_errors(computed, hi, lo, FORMATS["float64"])
-
-
 def round_to(exact: mpmath.mpf, fmt: FloatFormat) -> float:
     """The correctly rounded value of ``exact`` in ``fmt`` (as a Python float)."""
     if fmt.name == "float64":
