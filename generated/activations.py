@@ -351,10 +351,10 @@ def _gauss_times(u, g, w=0.0):
     """e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
     -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
     e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
-    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0)."""
+    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0)."""
     u, g, w = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
                                   np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
-    u = np.clip(u, -64.0, 64.0)
+    u = np.clip(u, -48.0, 48.0)
     c = u * 134217729.0
     uh = c - (c - u)
     a = -0.5 * (uh * uh)
@@ -1921,7 +1921,7 @@ def _gelu_block(x, r, s):
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.copyto(b0, np.clip(x, -64.0, -1.7677669529663689))
+    np.copyto(b0, np.clip(x, -48.0, -1.7677669529663689))
     t0 = b0
     b1 = s[1][:n]
     np.copyto(b1, _normal_cdf(x))
@@ -1957,10 +1957,10 @@ def _gelu_prime_block(x, r, s):
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.copyto(b0, np.clip(np.minimum(x, -1.7677669529663689), -64.0, -1.7677669529663689))
+    np.copyto(b0, np.clip(np.minimum(x, -1.7677669529663689), -48.0, -1.7677669529663689))
     t0 = b0
     b1 = s[1][:n]
-    np.copyto(b1, np.clip(x, -64.0, 64.0))
+    np.copyto(b1, np.clip(x, -48.0, 48.0))
     t1 = b1
     b2 = s[2][:n]
     np.copyto(b2, _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1))
@@ -2002,12 +2002,12 @@ def _gelu_prime2_block(x, r, s):
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
-    q0 = np.clip(x, -64.0, 64.0)
+    q0 = np.clip(x, -48.0, 48.0)
     q1 = _two_prod(q0, q0)
     q2 = _dd_mul(q1, (-0.3989422804014327, 2.49232720227773e-17))
     q3 = _dd_add((0.7978845608028654, -4.98465440455546e-17), q2)
     dd0 = (q3[0] + q3[1])
-    np.copyto(r, _gauss_times(np.clip(x, -64.0, 64.0), dd0))
+    np.copyto(r, _gauss_times(np.clip(x, -48.0, 48.0), dd0))
     d = s[1][:n]  # Taylor patch at the root -1.4142135623730951
     np.subtract(x, -1.4142135623730951, out=d)
     near = s[0].view(np.bool_)[:n]

@@ -111,58 +111,58 @@ C = {
  * error is carried in lo: about 2^-104 relative per operation. fma gives a * b's error exactly. */
 typedef struct { double hi, lo; } symact_dd;
 
-static inline symact_dd symact_dd_norm(double s, double e) /* s + e, renormalized */
+SYMACT_INLINE symact_dd symact_dd_norm(double s, double e) /* s + e, renormalized */
 {
     const double t = s + e;
     return (symact_dd){t, e - (t - s)};
 }
 
-static inline symact_dd symact_two_sum(double a, double b) /* a + b exactly (Knuth) */
+SYMACT_INLINE symact_dd symact_two_sum(double a, double b) /* a + b exactly (Knuth) */
 {
     const double s = a + b;
     const double bb = s - a;
     return (symact_dd){s, (a - (s - bb)) + (b - bb)};
 }
 
-static inline symact_dd symact_two_prod(double a, double b) /* a * b exactly */
+SYMACT_INLINE symact_dd symact_two_prod(double a, double b) /* a * b exactly */
 {
     const double p = a * b;
     return (symact_dd){p, fma(a, b, -p)};
 }
 
-static inline symact_dd symact_dd_add(symact_dd a, symact_dd b)
+SYMACT_INLINE symact_dd symact_dd_add(symact_dd a, symact_dd b)
 {
     const symact_dd s = symact_two_sum(a.hi, b.hi);
     return symact_dd_norm(s.hi, s.lo + (a.lo + b.lo));
 }
 
-static inline symact_dd symact_dd_add_d(symact_dd a, double b)
+SYMACT_INLINE symact_dd symact_dd_add_d(symact_dd a, double b)
 {
     const symact_dd s = symact_two_sum(a.hi, b);
     return symact_dd_norm(s.hi, s.lo + a.lo);
 }
 
-static inline symact_dd symact_dd_mul(symact_dd a, symact_dd b)
+SYMACT_INLINE symact_dd symact_dd_mul(symact_dd a, symact_dd b)
 {
     const symact_dd p = symact_two_prod(a.hi, b.hi);
     return symact_dd_norm(p.hi, p.lo + (a.hi * b.lo + a.lo * b.hi));
 }
 
-static inline symact_dd symact_dd_mul_d(symact_dd a, double b)
+SYMACT_INLINE symact_dd symact_dd_mul_d(symact_dd a, double b)
 {
     const symact_dd p = symact_two_prod(a.hi, b);
     return symact_dd_norm(p.hi, p.lo + a.lo * b);
 }
 
 /* a / b: q = a/b rounded, then the remainder a - q b (exact products) divided once more. */
-static inline symact_dd symact_dd_div(symact_dd a, symact_dd b)
+SYMACT_INLINE symact_dd symact_dd_div(symact_dd a, symact_dd b)
 {
     const double q = a.hi / b.hi;
     const symact_dd p = symact_two_prod(q, b.hi);
     return symact_dd_norm(q, (((a.hi - p.hi) - p.lo) + a.lo - q * b.lo) / b.hi);
 }
 
-static inline symact_dd symact_dd_div_d(symact_dd a, double b)
+SYMACT_INLINE symact_dd symact_dd_div_d(symact_dd a, double b)
 {
     const double q = a.hi / b;
     const symact_dd p = symact_two_prod(q, b);
@@ -173,7 +173,7 @@ static inline symact_dd symact_dd_div_d(symact_dd a, double b)
  * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;
  * |d ln tanh / d ln m| = 2/(m + 2) <= 1, so only expm1's rounding is left (libm's tanh may
  * be 2 ULP off). Both cases are computed and one selected: no branch, so loops vectorize. */
-static inline symact_dd symact_dd_tanh(double u)
+SYMACT_INLINE symact_dd symact_dd_tanh(double u)
 {
     const double a = fabs(u);
     const double m = expm1(2.0 * (a < 40.0 ? a : 40.0)); /* fmin as a select: vectorizes */

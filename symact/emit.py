@@ -29,7 +29,7 @@ from .catalog import X
 from .errors import OutputError
 from .inplace import inplace_lines
 from .patch import SCAN, RootPatch, find_patches, scaling
-from .printing import C_HELPERS, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from .printing import C_HELPERS, C_INLINE, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
 from .quick import quick_form, statements
 from .vector import vector_activations, vector_code
 from .verify import FORMATS, Reference, ulp_error, ulp_errors
@@ -93,7 +93,8 @@ class KernelCode:
     # M_PI and sqrt(), round apart from NumPy's, and no compiler runs at generation time)
     zero_value_c: str = ""
     double_double: bool = False  # long arithmetic evaluated in double-double (ddeval)
-    # C expression in double for the float API where the core cannot vectorize (_float_core);
+    # C expression in double for the float API where the core calls the costly normal helpers
+    # (_float_core);
     # "" = the float API rounds the core's result
     c_float_result: str = ""
     # NumPy quick form (symact.quick): statements run on blocks whose x all lie in
@@ -110,6 +111,15 @@ class KernelCode:
         return [(repr(p.x0_hi), repr(p.x0_lo), repr(p.radius),
                  ", ".join(repr(c) for c in p.coeffs), len(p.coeffs), p.side)
                 for p in self.patches]
+
+    @property
+    def c_calls_normal_helpers(self) -> bool:
+        """Does the C code call the normal-distribution helpers? Their clamps to constants let
+        gcc's jump threading copy what follows once per side, and in a vectorized loop every
+        copy runs (gelu: 9 vector exp calls per element instead of 5), so the template turns
+        threading off for these kernels' array loops (SYMACT_NO_THREADING)."""
+        code = self.c_result + "".join(line[2] for line in self.c_lines)
+        return any(f"{h}(" in code for h in NORMAL_HELPERS)
 
     @property
     def py_limit_pos(self) -> str:
@@ -423,8 +433,9 @@ def _patched(fn, patches: tuple[RootPatch, ...], act: Activation, scaled):
     return patched
 
 
-#: C helpers that are branchy, non-inline and scalar: a core calling one does not vectorize.
-SCALAR_ONLY_HELPERS = frozenset({"symact_gauss_times", "symact_mills_ln", "symact_normal_cdf"})
+#: The normal-distribution C helpers: they vectorize, but cost several exp calls and rational
+#: functions, so a float core (one erfc) is preferred for the float API where it is accurate.
+NORMAL_HELPERS = frozenset({"symact_gauss_times", "symact_mills_ln", "symact_normal_cdf"})
 #: A float core is kept when its float32 results are this close to correctly rounded.
 FLOAT_CORE_MAX_ULP = 0.52
 #: Functions a float core may call: in glibc's libmvec (vectorized in the fast build), no
@@ -433,13 +444,13 @@ FLOAT_CORE_FUNCTIONS = (sp.exp, sp.erfc)
 
 
 def _float_core(ref: Reference, c_helpers: set[str]) -> str:
-    """For a double core that cannot vectorize (gelu's Phi tail helpers): the kernel's formula
+    """For a double core calling the normal helpers (gelu's Phi, several exp calls): the formula
     in elementary functions, evaluated in double, for the float API. Float inputs need far less
     than double's digits: x Phi(x) = x erfc(-x/sqrt 2)/2 in double is within 2^-40 relative
     for |x| < 2^128, so its rounding to float is correctly rounded but for ties. Kept only when
     measured at <= FLOAT_CORE_MAX_ULP float32 ULP on float inputs across the whole range; erfc
     is tried both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept)."""
-    if not (c_helpers & SCALAR_ONLY_HELPERS):
+    if not (c_helpers & NORMAL_HELPERS):
         return ""
     base = fold_constants(ref.expr)
     swapped = base.xreplace({e: 2 - sp.erfc(-e.args[0], evaluate=False)  # else: back to 2 - erfc(w)
@@ -754,6 +765,7 @@ def render_all(activations: list[Activation] | None = None,
         "activations": acts,
         "py_helpers": [NUMPY_HELPERS[h] for h in sorted(py_helpers)],
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
+        "c_inline": C_INLINE,
         "c_vector_libm": C_VECTOR_LIBM,
         "vectors": [vector_code(v) for v in vector_activations()],
     }

@@ -207,7 +207,7 @@ class gauss_times(sp.Function):  # noqa: N801
 
 class gauss_clip(sp.Function):  # noqa: N801
     r"""u, read only inside e^{-u^2/2} g(u) on a branch lo < u < hi: printed as u clamped to
-    [lo, hi] (each within [-64, 64]); outside [-64, 64] e^{-u^2/2} g(u) underflows to 0 for any g
+    [lo, hi] (each within [-48, 48]); outside [-48, 48] e^{-u^2/2} g(u) underflows to 0 for any g
     of moderate growth, so g can never overflow nor divide by 0 on the unused side of a branch.
     Mathematically the identity on the branch (its rewrite and its value are u)."""
 

@@ -1,9 +1,11 @@
 """Helper code for the normal distribution building blocks (Phi, Mills ratio, Gaussian factor),
 one string per target; printing.py merges them into its helper tables.
 
-The rational approximations are fdlibm's s_erf.c (coefficients and ranges); the Gaussian factor
-e^{-u^2/2} is computed from a split u = uh + ul with uh^2 exact, so the rounding of u*u never
-reaches the exponent. NumPy and C evaluate the same formulas in the same order.
+The rational approximations are fdlibm's s_erf.c (coefficients and ranges). The Gaussian factor
+e^{-u^2/2} never sees a rounded u*u in its exponent: NumPy splits u = uh + ul with uh^2 exact
+(Veltkamp); C takes u^2 = p + e exactly with e = fma(u, u, -p). NumPy evaluates every range and
+selects with np.where; C does the same with selects, and its helpers are inline and branch-free,
+so the array loops calling them vectorize (with glibc's vector exp/expm1 in the fast build).
 """
 
 from __future__ import annotations
@@ -70,10 +72,10 @@ NUMPY = {
     """e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
     -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
     e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
-    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0)."""
+    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0)."""
     u, g, w = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
                                   np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
-    u = np.clip(u, -64.0, 64.0)
+    u = np.clip(u, -48.0, 48.0)
     c = u * {SPLIT!r}
     uh = c - (c - u)
     a = -0.5 * (uh * uh)
@@ -124,74 +126,67 @@ NUMPY = {
 }
 
 C = {
-    "symact_gauss_times": f'''\
-/* e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
- * -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
- * e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
- * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 64 (e^-2048 is 0). */
-static double symact_gauss_times(double u, double g, double w)
-{{
-    u = fmin(fmax(u, -64.0), 64.0);
-    const volatile double c = u * {SPLIT!r};
-    const double uh = c - (c - u);
-    const double a = -0.5 * (uh * uh);
-    const double gb = g + g * expm1(-0.5 * ((u - uh) * (u + uh)) + w);
-    if (a < -708.0) {{
-        const double h = exp(0.5 * a);
-        return h * gb * h;
-    }}
-    return exp(a) * gb;
-}}''',
-    "symact_mills_ln": f'''\
+    "symact_gauss_times": """\
+/* e^(-u^2/2 + w) * g, w small. u^2 = p + e exactly (p = u*u rounded, e = fma(u, u, -p)), so
+ * -u^2/2 = a + b with a = -p/2 exact and b = -e/2 tiny: the result is e^a (g + g expm1(b + w))
+ * and never sees a rounded u*u in its exponent. Where e^a is subnormal (a < -708),
+ * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0; e^(a/2)
+ * stays normal, so no exp call underflows into the vector libm's slow scalar path).
+ * Branch-free (selects only), so loops calling it vectorize. */
+SYMACT_INLINE double symact_gauss_times(double u, double g, double w)
+{
+    u = u > 48.0 ? 48.0 : (u < -48.0 ? -48.0 : u);
+    const double p = u * u;
+    const double a = -0.5 * p;
+    const double gb = g + g * expm1(-0.5 * fma(u, u, -p) + w);
+    const int sub = a < -708.0;
+    const double h = exp(sub ? 0.5 * a : a);
+    return sub ? h * gb * h : h * gb;
+}""",
+    "symact_mills_ln": f"""\
 /* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
  * fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
  * is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
- * overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+ * overflow); s is formed from t, so no rounded t/sqrt(2) enters. Both of fdlibm's ranges are
+ * evaluated and one is selected (branch-free, so loops calling it vectorize).
 {_comment(" * ")}
  */
-static double symact_mills_ln(double t)
+SYMACT_INLINE double symact_mills_ln(double t)
 {{
-    t = fmin(fmax(t, {NORMAL_TAIL!r}), 1e100);
+    t = t < {NORMAL_TAIL!r} ? {NORMAL_TAIL!r} : (t > 1e100 ? 1e100 : t);
     const double s = 2.0 / (t * t);
-    if (t < {2 ** 0.5 / 0.35!r}) {{
-        return ({_horner("s", RA)}) / ({_horner("s", SA)});
-    }}
-    return ({_horner("s", RB)}) / ({_horner("s", SB)});
-}}''',
-    "symact_normal_cdf": f'''\
+    const double near = ({_horner("s", RA)}) / ({_horner("s", SA)});
+    const double far = ({_horner("s", RB)}) / ({_horner("s", SB)});
+    return t < {2 ** 0.5 / 0.35!r} ? near : far;
+}}""",
+    "symact_normal_cdf": f"""\
 /* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
  * e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (symact_gauss_times, symact_mills_ln), Phi = q or
- * 1 - q. Below: w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or
- * 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus
- * e e^(-p^2)/sqrt(pi) for the rounding of w.
+ * 1 - q. Below: w = u/sqrt(2) = p + e exactly (e = fma(u, R2, -p) + u R2_LO), Phi = erfc(-p)/2
+ * (u < 0) or 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and
+ * [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi) for the rounding of w. Every range is evaluated
+ * (each on an argument clamped into it) and one is selected: branch-free, so loops vectorize.
 {_comment(" * ")}
  */
-static double symact_normal_cdf(double u)
+SYMACT_INLINE double symact_normal_cdf(double u)
 {{
     const double a = fabs(u);
-    if (!(a < {NORMAL_TAIL!r})) {{
-        const double q = symact_gauss_times(a, {TAIL_K!r} / a, symact_mills_ln(a));
-        return u < 0 ? q : 1.0 - q;
-    }}
-    const double p = u * {R2!r};
-    const volatile double c = u * {SPLIT!r};
-    const double uh = c - (c - u);
-    const double ul = u - uh;
-    const double e = ((uh * {R2H!r} - p) + uh * {R2L!r} + ul * {R2H!r}) + ul * {R2L!r}
-                     + u * {R2_LO!r};
-    const double z = fmin(fabs(p), 1.25);
-    double erf, erfc;
-    if (z < 0.84375) {{
-        const double zz = z * z;
-        const double y = ({_horner("zz", PP)}) / ({_horner("zz", QQ)});
-        erf = z + z * y;
-        erfc = z < 0.25 ? 1.0 - (z + z * y) : 0.5 - ((z - 0.5) + z * y);
-    }} else {{
-        const double s = z - 1.0;
-        const double pq = ({_horner("s", PA)}) / ({_horner("s", QA)});
-        erf = {ERX!r} + pq;
-        erfc = {1 - ERX!r} - pq;
-    }}
-    return (u < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * {INV_SQRT_PI!r};
-}}''',
+    const double at = a < {NORMAL_TAIL!r} ? {NORMAL_TAIL!r} : a;
+    const double q = symact_gauss_times(at, {TAIL_K!r} / at, symact_mills_ln(at));
+    const double tail = u < 0 ? q : 1.0 - q;
+    const double m = u < -2.0 ? -2.0 : (u > 2.0 ? 2.0 : u);
+    const double p = m * {R2!r};
+    const double e = fma(m, {R2!r}, -p) + m * {R2_LO!r};
+    const double z = fabs(p) < 1.25 ? fabs(p) : 1.25;
+    const double zz = z * z;
+    const double y = ({_horner("zz", PP)}) / ({_horner("zz", QQ)});
+    const double s = z - 1.0;
+    const double pq = ({_horner("s", PA)}) / ({_horner("s", QA)});
+    const int small = z < 0.84375;
+    const double erf = small ? z + z * y : {ERX!r} + pq;
+    const double erfc = small ? (z < 0.25 ? 1.0 - (z + z * y) : 0.5 - ((z - 0.5) + z * y))
+                              : {1 - ERX!r} - pq;
+    const double mid = (m < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * {INV_SQRT_PI!r};
+    return a < {NORMAL_TAIL!r} ? mid : tail;
+}}""",
 }

@@ -575,14 +575,15 @@ def _split_unit_fraction(g: sp.Expr, e: sp.Symbol, x: sp.Symbol) -> sp.Expr:
     return g.replace(lambda n: n.is_Add, split)
 
 
-#: Beyond |u| = 64, e^{-u^2/2} = e^{-2048} underflows to 0 with any cofactor of moderate growth.
-_GAUSS_CLIP = 64
+#: Beyond |u| = 48, e^{-u^2/2} = e^{-1152} underflows to 0 with any cofactor below 1e176. Not
+#: more: e^{-u^2/4} stays normal, so no exp of a clamped value underflows into libm's slow path.
+_GAUSS_CLIP = 48
 
 
 def _gather_gauss(expr: sp.Expr, x: sp.Symbol, cond: sp.Basic = sp.true) -> sp.Expr:
     """A branch linear in Gaussian factors of one argument u, sum_i c_i e^{-u^2/2} g_i, becomes
     one e^{-u^2/2} (sum_i c_i g_i): the cofactor rides inside (subnormal results keep their
-    digits). When u = k x, the cofactor reads x clamped to the branch (|u| <= 64), so it never
+    digits). When u = k x, the cofactor reads x clamped to the branch (|u| <= 48), so it never
     overflows nor divides by zero where the branch is not taken; bounded exponential factors
     e^{rho} of the cofactor join the Gaussian's small exponent part."""
     atoms = expr.atoms(gauss_times)

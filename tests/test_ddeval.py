@@ -15,7 +15,7 @@ import sympy as sp
 from conftest import cc
 
 from symact import ddeval
-from symact.printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from symact.printing import C_HELPERS, C_INLINE, NUMPY_HELPERS, CPrinter, NumpyPrinter
 
 RNG = np.random.default_rng(20261123)
 N = 2000
@@ -95,6 +95,7 @@ def test_numpy_error_free_transformations():
 
 C_TEST = """
 #include <math.h>
+{inline}
 {helpers}
 #define OP(name, expr) void name(const double *a, const double *b, double *r, int n) {{ \\
     for (int i = 0; i < n; ++i) {{ \\
@@ -115,7 +116,7 @@ def c_dd(tmp_path_factory):
     if compiler is None:
         pytest.skip("no C compiler")
     d = tmp_path_factory.mktemp("dd")
-    (d / "dd.c").write_text(C_TEST.format(helpers=C_HELPERS["symact_dd"]))
+    (d / "dd.c").write_text(C_TEST.format(inline=C_INLINE, helpers=C_HELPERS["symact_dd"]))
     subprocess.run([compiler, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC",
                     "-shared", str(d / "dd.c"), "-o", str(d / "dd.so"), "-lm"], check=True)
     return ctypes.CDLL(str(d / "dd.so"))
@@ -182,7 +183,7 @@ def test_c_program_rounds_once(tmp_path):
     assert {kind for kind, _, _ in lines} == {ddeval.D, ddeval.DD}
     body = "".join(f"    const {'symact_dd' if k == ddeval.DD else 'double'} {v} = {c};\n"
                    for k, v, c in lines)
-    src = (f"#include <math.h>\n{C_HELPERS['symact_dd']}\n"
+    src = (f"#include <math.h>\n{C_INLINE}\n{C_HELPERS['symact_dd']}\n"
            f"double f(double x)\n{{\n{body}    return {result};\n}}\n")
     (tmp_path / "p.c").write_text(src)
     subprocess.run([compiler, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC",

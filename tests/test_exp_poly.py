@@ -16,7 +16,14 @@ import sympy as sp
 from conftest import cc
 
 from symact.functions import exp_poly
-from symact.printing import C_HELPERS, NUMPY_HELPERS, CPrinter, NumpyPrinter, double_double
+from symact.printing import (
+    C_HELPERS,
+    C_INLINE,
+    NUMPY_HELPERS,
+    CPrinter,
+    NumpyPrinter,
+    double_double,
+)
 from symact.stabilize import exp_polynomials, polynomial_exponent
 
 X = sp.Symbol("x", real=True)
@@ -75,7 +82,7 @@ def test_c_helper_within_2_ulp(tmp_path):
     if compiler is None:
         pytest.skip("no C compiler")
     call = CPrinter().doprint(exp_poly(sp.Symbol("g"), sp.Symbol("w"), *COEFFS))
-    src = (f"#include <math.h>\n\n{C_HELPERS['symact_exp_poly']}\n\n"
+    src = (f"#include <math.h>\n\n{C_INLINE}\n{C_HELPERS['symact_exp_poly']}\n\n"
            f"double f(double g, double w) {{ return {call}; }}\n")
     (tmp_path / "e.c").write_text(src)
     subprocess.run([compiler, "-std=c99", "-O2", "-fPIC", "-shared", str(tmp_path / "e.c"),

@@ -17,7 +17,7 @@ from conftest import c_array_fn, cc
 from symact.activation import Kernel, get
 from symact.catalog import X
 from symact.emit import _numpy_callable, kernel_code
-from symact.printing import C_HELPERS, NUMPY_HELPERS
+from symact.printing import C_HELPERS, C_INLINE, NUMPY_HELPERS
 from symact.stabilize import prove, stabilize
 from symact.verify import FORMATS, Conditioning, Reference, measure, ulp_error, whole_range_points
 
@@ -64,7 +64,7 @@ def c_helpers(tmp_path_factory):
     if compiler is None:
         pytest.skip("no C compiler")
     d = tmp_path_factory.mktemp("gelu_c")
-    src = "#include <math.h>\n\n" + "\n\n".join(
+    src = "#include <math.h>\n\n" + C_INLINE + "\n\n" + "\n\n".join(
         C_HELPERS[n] for n in ("symact_gauss_times", "symact_mills_ln", "symact_normal_cdf"))
     src += """
 double t_normal_cdf(double u) { return symact_normal_cdf(u); }
@@ -187,7 +187,7 @@ def _c_second(code, helpers, tmp_path):
         f"    if (fabs(x - {hi}) < {r}) {{ static const double c[{n}] = {{ {cs} }};\n"
         f"        return symact_root_patch(x, {hi}, {lo}, c, {n}); }}\n"
         for hi, lo, r, cs, n, _side in code.c_patches)
-    src = "#include <math.h>\n#include <stddef.h>\n\n" + "\n\n".join(
+    src = "#include <math.h>\n#include <stddef.h>\n\n" + C_INLINE + "\n\n" + "\n\n".join(
         C_HELPERS[h] for h in sorted(helpers)) + f"""
 
 double second(double x)
