@@ -36,6 +36,8 @@ extern double log1p(double);
 extern double sinh(double);
 #pragma omp declare simd notinbranch
 extern double tanh(double);
+#pragma omp declare simd notinbranch
+extern double hypot(double, double);
 #endif
 
 /* Elements per block of the float array kernels (a double buffer on the stack). */
@@ -4548,7 +4550,7 @@ void symact_softsign_prime_arrayf(const float *x, float *y, size_t n)
  */
 SYMACT_INLINE double symact_softsign_prime2_core(double x)
 {
-    const double q0 = (((x) > 0) - ((x) < 0));
+    const double q0 = ((x) > 0 ? 1.0 : ((x) < 0 ? -1.0 : 0.0));
     const double q1 = fabs(x);
     const symact_dd q2 = symact_two_sum(q1, 1.0);
     const symact_dd q3 = symact_dd_div((symact_dd){q0, 0.0}, q2);
@@ -4668,7 +4670,7 @@ void symact_hard_sigmoid_arrayf(const float *x, float *y, size_t n)
  */
 SYMACT_INLINE double symact_hard_sigmoid_prime_core(double x)
 {
-    return ((x >= 3 || x <= -3) ? 0 : 1.0/6.0);
+    return (((x >= 3) | (x <= -3)) ? 0 : 1.0/6.0);
 }
 
 /* The core plus its guards: NaN -> NaN, f(0) correctly rounded. */
@@ -4891,7 +4893,7 @@ void symact_hard_silu_prime_arrayf(const float *x, float *y, size_t n)
  */
 SYMACT_INLINE double symact_hard_silu_prime2_core(double x)
 {
-    return ((x > 3 || x < -3) ? 0 : 1.0/3.0);
+    return (((x > 3) | (x < -3)) ? 0 : 1.0/3.0);
 }
 
 /* The core plus its guards: NaN -> NaN, f(0) correctly rounded. */
@@ -5007,7 +5009,7 @@ SYMACT_INLINE double symact_hard_tanh_prime_core(double x, double min_val, doubl
 {
     (void)min_val;
     (void)max_val;
-    return ((min_val >= x || max_val <= x) ? 0 : 1);
+    return (((min_val >= x) | (max_val <= x)) ? 0 : 1);
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -5520,7 +5522,7 @@ void symact_softshrink_arrayf(const float *x, float *y, size_t n, float lambd)
 SYMACT_INLINE double symact_softshrink_prime_core(double x, double lambd)
 {
     (void)lambd;
-    return ((lambd < -x || lambd < x) ? 1 : 0);
+    return (((lambd < -x) | (lambd < x)) ? 1 : 0);
 }
 
 /* The core plus its guards: NaN -> NaN. */

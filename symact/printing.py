@@ -7,6 +7,7 @@ lives next to the printer method that calls it, and the template only lays helpe
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.sorting import default_sort_key
 from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
@@ -170,10 +171,12 @@ SYMACT_INLINE double symact_exp_times(double v, double g)
 }''',
 }
 
-#: double -> double libm functions that glibc's libmvec vectorizes on x86-64 (glibc >= 2.35);
-#: the fast C build declares them ``#pragma omp declare simd``. A name missing here only means
-#: that function stays scalar.
-C_VECTOR_LIBM = ("atan", "cosh", "erf", "erfc", "exp", "expm1", "log", "log1p", "sinh", "tanh")
+#: libm functions (name, parameter list) that glibc's libmvec vectorizes on x86-64 (glibc >=
+#: 2.35); the fast C build declares them ``#pragma omp declare simd``. A name missing here only
+#: means that function stays scalar.
+C_VECTOR_LIBM = tuple((f, "double") for f in (
+    "atan", "cosh", "erf", "erfc", "exp", "expm1", "log", "log1p", "sinh", "tanh")) + (
+    ("hypot", "double, double"),)
 
 
 def _rational_division(printer, expr) -> str | None:
@@ -400,6 +403,21 @@ class CPrinter(C99CodePrinter):
             b = self._print(a)
             out = f"(({out}) {op} {b} ? {b} : ({out}))"
         return out
+
+    def _print_sign(self, expr):
+        """sign(u) as selects (1, -1, else 0: 0 and NaN give 0, as sympy's C printer's
+        (u > 0) - (u < 0) does), which vectorize where the int subtraction does not."""
+        u = self._print(expr.args[0])
+        return f"(({u}) > 0 ? 1.0 : (({u}) < 0 ? -1.0 : 0.0))"
+
+    def _print_Or(self, expr):
+        """Bitwise on the 0/1 comparisons: no short-circuit branch, so the loop vectorizes
+        (every operand is a side-effect-free comparison)."""
+        return " | ".join(f"({self._print(a)})" for a in sorted(expr.args, key=default_sort_key))
+
+    def _print_And(self, expr):
+        """Bitwise, like _print_Or."""
+        return " & ".join(f"({self._print(a)})" for a in sorted(expr.args, key=default_sort_key))
 
     def _print_Piecewise(self, expr):
         *pairs, (last, cond) = expr.args
