@@ -221,6 +221,20 @@ def _check_range(name, value, low, high, low_open, high_open):
         raise ValueError(f"{name} = {value!r} is outside its valid range {lo}, {hi}")
 
 
+def _by_mask(mask, f, g, *args):
+    """f(*args) where mask, g(*args) elsewhere, each computed on its own elements only (args
+    are arrays of mask's shape): a costly branch is never evaluated where it is not taken."""
+    if mask.all():
+        return f(*args)
+    if not mask.any():
+        return g(*args)
+    out = np.empty(mask.shape)
+    out[mask] = f(*(a[mask] for a in args))
+    rest = ~mask
+    out[rest] = g(*(a[rest] for a in args))
+    return out
+
+
 def _dd_split(a):
     """a = hi + lo exactly, hi with 26 significant bits: the low 27 bits of a's significand
     cleared (no overflow, unlike Veltkamp's split by 2^27 + 1)."""
@@ -351,23 +365,38 @@ def _gauss_times(u, g, w=0.0):
     """e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
     -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
     e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
-    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0)."""
+    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0).
+    In place: three arrays of u's shape."""
     u, g, w = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
                                   np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
-    u = np.clip(u, -48.0, 48.0)
-    c = u * 134217729.0
-    uh = c - (c - u)
-    a = -0.5 * (uh * uh)
-    gb = g + g * np.expm1(-0.5 * ((u - uh) * (u + uh)) + w)
-    h = np.exp(0.5 * a)
-    return np.where(a < -708.0, h * gb * h, np.exp(a) * gb)
+    u = np.clip(u, -48.0, 48.0, out=np.empty(u.shape))
+    a = np.multiply(u, 134217729.0, out=np.empty(u.shape))
+    a -= a - u  # uh
+    b = np.subtract(u, a, out=np.empty(u.shape))
+    u += a
+    b *= u
+    b *= -0.5
+    b += w
+    gb = np.expm1(b, out=b)
+    gb *= g
+    gb += g
+    a *= a
+    a *= -0.5
+    tail = a < -708.0
+    h = np.exp(0.5 * a[tail]) if tail.any() else None
+    r = np.exp(a, out=a)
+    r *= gb
+    if h is not None:
+        r[tail] = h * gb[tail] * h
+    return r
 
 
 def _mills_ln(t):
     """rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
     fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
     is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
-    overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+    overflow); s is formed from t, so no rounded t/sqrt(2) enters. Both ranges are evaluated
+    and one selected (cheaper than gathering each range's elements).
     Coefficients and ranges from fdlibm s_erf.c:
     Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
     Developed at SunSoft, a Sun Microsystems, Inc. business.
@@ -377,8 +406,10 @@ def _mills_ln(t):
     t = np.clip(np.asarray(t, dtype=np.float64), 1.7677669529663689, 1e100)
     s = 2.0 / (t * t)
     return np.where(t < 4.040610178208843,
-                    (-0.009864944034847148 + s*(-0.6938585727071818 + s*(-10.558626225323291 + s*(-62.375332450326006 + s*(-162.39666946257347 + s*(-184.60509290671104 + s*(-81.2874355063066 + s*(-9.814329344169145)))))))) / (1.0 + s*(19.651271667439257 + s*(137.65775414351904 + s*(434.56587747522923 + s*(645.3872717332679 + s*(429.00814002756783 + s*(108.63500554177944 + s*(6.570249770319282 + s*(-0.0604244152148581))))))))),
-                    (-0.0098649429247001 + s*(-0.799283237680523 + s*(-17.757954917754752 + s*(-160.63638485582192 + s*(-637.5664433683896 + s*(-1025.0951316110772 + s*(-483.5191916086514))))))) / (1.0 + s*(30.33806074348246 + s*(325.7925129965739 + s*(1536.729586084437 + s*(3199.8582195085955 + s*(2553.0504064331644 + s*(474.52854120695537 + s*(-22.44095244658582)))))))))
+                    _rational(s, (-0.009864944034847148, -0.6938585727071818, -10.558626225323291, -62.375332450326006, -162.39666946257347, -184.60509290671104, -81.2874355063066, -9.814329344169145),
+                              (1.0, 19.651271667439257, 137.65775414351904, 434.56587747522923, 645.3872717332679, 429.00814002756783, 108.63500554177944, 6.570249770319282, -0.0604244152148581)),
+                    _rational(s, (-0.0098649429247001, -0.799283237680523, -17.757954917754752, -160.63638485582192, -637.5664433683896, -1025.0951316110772, -483.5191916086514),
+                              (1.0, 30.33806074348246, 325.7925129965739, 1536.729586084437, 3199.8582195085955, 2553.0504064331644, 474.52854120695537, -22.44095244658582)))
 
 
 def _normal_cdf(u):
@@ -386,7 +417,8 @@ def _normal_cdf(u):
     e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
     w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
     each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w.
+    for the rounding of w. The tail and the middle each run on their own elements only
+    (_by_mask); the middle's two rational forms both run, and one is selected.
     Coefficients and ranges from fdlibm s_erf.c:
     Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
     Developed at SunSoft, a Sun Microsystems, Inc. business.
@@ -395,8 +427,17 @@ def _normal_cdf(u):
     """
     u = np.asarray(u, dtype=np.float64)
     a = np.abs(u)
+    return _by_mask(a < 1.7677669529663689, _normal_cdf_mid, _normal_cdf_tail, u, a)
+
+
+def _normal_cdf_tail(u, a):
+    """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf)."""
     q = _gauss_times(a, 0.40289729917086176 / np.maximum(a, 1.7677669529663689), _mills_ln(a))
-    tail = np.where(u < 0, q, 1.0 - q)
+    return np.where(u < 0, q, 1.0 - q)
+
+
+def _normal_cdf_mid(u, a):
+    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf)."""
     m = np.clip(u, -2.0, 2.0)
     p = m * 0.7071067811865476
     c = m * 134217729.0
@@ -404,16 +445,40 @@ def _normal_cdf(u):
     ml = m - mh
     e = ((mh * 0.7071067839860916 - p) + mh * -2.7995440410322203e-09 + ml * 0.7071067839860916) + ml * -2.7995440410322203e-09 + m * -4.833646656726457e-17
     z = np.minimum(np.abs(p), 1.25)
-    zz = z * z
-    y = (0.12837916709551256 + zz*(-0.3250421072470015 + zz*(-0.02848174957559851 + zz*(-0.005770270296489442 + zz*(-2.3763016656650163e-05))))) / (1.0 + zz*(0.39791722395915535 + zz*(0.0650222499887673 + zz*(0.005081306281875766 + zz*(0.00013249473800432164 + zz*(-3.960228278775368e-06))))))
-    s = z - 1.0
-    pq = (-0.0023621185607526594 + s*(0.41485611868374833 + s*(-0.3722078760357013 + s*(0.31834661990116175 + s*(-0.11089469428239668 + s*(0.035478304325618236 + s*(-0.002166375594868791))))))) / (1.0 + s*(0.10642088040084423 + s*(0.540397917702171 + s*(0.07182865441419627 + s*(0.12617121980876164 + s*(0.01363708391202905 + s*(0.011984499846799107)))))))
-    small = z < 0.84375
-    erf = np.where(small, z + z * y, 0.8450629115104675 + pq)
-    erfc = np.where(small, np.where(z < 0.25, 1.0 - (z + z * y), 0.5 - ((z - 0.5) + z * y)),
-                    0.15493708848953247 - pq)
-    mid = np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * erf) + e * np.exp(-(p * p)) * 0.5641895835477563
-    return np.where(a < 1.7677669529663689, mid, tail)
+    half = np.where(z < 0.84375, _normal_cdf_small(z, u), _normal_cdf_one(z, u))
+    return half + e * np.exp(-(p * p)) * 0.5641895835477563
+
+
+def _normal_cdf_small(z, u):
+    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375))."""
+    zy = z * _rational(z * z, (0.12837916709551256, -0.3250421072470015, -0.02848174957559851, -0.005770270296489442, -2.3763016656650163e-05),
+                       (1.0, 0.39791722395915535, 0.0650222499887673, 0.005081306281875766, 0.00013249473800432164, -3.960228278775368e-06))
+    erfc = np.where(z < 0.25, 1.0 - (z + zy), 0.5 - ((z - 0.5) + zy))
+    return np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * (z + zy))
+
+
+def _normal_cdf_one(z, u):
+    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1)."""
+    pq = _rational(z - 1.0, (-0.0023621185607526594, 0.41485611868374833, -0.3722078760357013, 0.31834661990116175, -0.11089469428239668, 0.035478304325618236, -0.002166375594868791),
+                   (1.0, 0.10642088040084423, 0.540397917702171, 0.07182865441419627, 0.12617121980876164, 0.01363708391202905, 0.011984499846799107))
+    return np.where(u < 0, 0.5 * (0.15493708848953247 - pq), 0.5 + 0.5 * (0.8450629115104675 + pq))
+
+
+def _rational(v, num, den):
+    """num(v)/den(v), coefficients lowest degree first, each by Horner in place: the same
+    roundings as c0 + v*(c1 + v*(...)), with two temporaries instead of one per step."""
+    p = np.multiply(v, num[-1])
+    for c in num[-2:0:-1]:
+        p += c
+        p *= v
+    p += num[0]
+    q = np.multiply(v, den[-1])
+    for c in den[-2:0:-1]:
+        q += c
+        q *= v
+    q += den[0]
+    p /= q
+    return p
 
 
 def _root_patch(x, x0_hi, x0_lo, coeffs):

@@ -67,45 +67,103 @@ def _comment(prefix: str) -> str:
                      FDLIBM_NOTICE.splitlines())
 
 
+def _tuple(coeffs: tuple[float, ...]) -> str:
+    return "(" + ", ".join(repr(c) for c in coeffs) + ")"
+
+
 NUMPY = {
+    "_rational": '''def _rational(v, num, den):
+    """num(v)/den(v), coefficients lowest degree first, each by Horner in place: the same
+    roundings as c0 + v*(c1 + v*(...)), with two temporaries instead of one per step."""
+    p = np.multiply(v, num[-1])
+    for c in num[-2:0:-1]:
+        p += c
+        p *= v
+    p += num[0]
+    q = np.multiply(v, den[-1])
+    for c in den[-2:0:-1]:
+        q += c
+        q *= v
+    q += den[0]
+    p /= q
+    return p''',
+    "_by_mask": '''def _by_mask(mask, f, g, *args):
+    """f(*args) where mask, g(*args) elsewhere, each computed on its own elements only (args
+    are arrays of mask's shape): a costly branch is never evaluated where it is not taken."""
+    if mask.all():
+        return f(*args)
+    if not mask.any():
+        return g(*args)
+    out = np.empty(mask.shape)
+    out[mask] = f(*(a[mask] for a in args))
+    rest = ~mask
+    out[rest] = g(*(a[rest] for a in args))
+    return out''',
     "_gauss_times": f'''def _gauss_times(u, g, w=0.0):
     """e^(-u^2/2 + w) * g, w small. u = uh + ul (Veltkamp split, uh has 26 bits) so
     -u^2/2 = a + b with a = -uh^2/2 exact and b = -(u - uh)(u + uh)/2 small: the result is
     e^a (g + g expm1(b + w)) and never sees a rounded u*u. Where e^a is subnormal (a < -708),
-    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0)."""
+    (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0).
+    In place: three arrays of u's shape."""
     u, g, w = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
                                   np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
-    u = np.clip(u, -48.0, 48.0)
-    c = u * {SPLIT!r}
-    uh = c - (c - u)
-    a = -0.5 * (uh * uh)
-    gb = g + g * np.expm1(-0.5 * ((u - uh) * (u + uh)) + w)
-    h = np.exp(0.5 * a)
-    return np.where(a < -708.0, h * gb * h, np.exp(a) * gb)''',
+    u = np.clip(u, -48.0, 48.0, out=np.empty(u.shape))
+    a = np.multiply(u, {SPLIT!r}, out=np.empty(u.shape))
+    a -= a - u  # uh
+    b = np.subtract(u, a, out=np.empty(u.shape))
+    u += a
+    b *= u
+    b *= -0.5
+    b += w
+    gb = np.expm1(b, out=b)
+    gb *= g
+    gb += g
+    a *= a
+    a *= -0.5
+    tail = a < -708.0
+    h = np.exp(0.5 * a[tail]) if tail.any() else None
+    r = np.exp(a, out=a)
+    r *= gb
+    if h is not None:
+        r[tail] = h * gb[tail] * h
+    return r''',
     "_mills_ln": f'''def _mills_ln(t):
     """rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
     fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
     is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
-    overflow); s is formed from t, so no rounded t/sqrt(2) enters.
+    overflow); s is formed from t, so no rounded t/sqrt(2) enters. Both ranges are evaluated
+    and one selected (cheaper than gathering each range's elements).
 {_comment("    ")}
     """
     t = np.clip(np.asarray(t, dtype=np.float64), {NORMAL_TAIL!r}, 1e100)
     s = 2.0 / (t * t)
     return np.where(t < {2 ** 0.5 / 0.35!r},
-                    ({_horner("s", RA)}) / ({_horner("s", SA)}),
-                    ({_horner("s", RB)}) / ({_horner("s", SB)}))''',
+                    _rational(s, {_tuple(RA)},
+                              {_tuple(SA)}),
+                    _rational(s, {_tuple(RB)},
+                              {_tuple(SB)}))''',
     "_normal_cdf": f'''def _normal_cdf(u):
     """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
     e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
     w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
     each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w.
+    for the rounding of w. The tail and the middle each run on their own elements only
+    (_by_mask); the middle's two rational forms both run, and one is selected.
 {_comment("    ")}
     """
     u = np.asarray(u, dtype=np.float64)
     a = np.abs(u)
+    return _by_mask(a < {NORMAL_TAIL!r}, _normal_cdf_mid, _normal_cdf_tail, u, a)
+
+
+def _normal_cdf_tail(u, a):
+    """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf)."""
     q = _gauss_times(a, {TAIL_K!r} / np.maximum(a, {NORMAL_TAIL!r}), _mills_ln(a))
-    tail = np.where(u < 0, q, 1.0 - q)
+    return np.where(u < 0, q, 1.0 - q)
+
+
+def _normal_cdf_mid(u, a):
+    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf)."""
     m = np.clip(u, -2.0, 2.0)
     p = m * {R2!r}
     c = m * {SPLIT!r}
@@ -113,16 +171,23 @@ NUMPY = {
     ml = m - mh
     e = ((mh * {R2H!r} - p) + mh * {R2L!r} + ml * {R2H!r}) + ml * {R2L!r} + m * {R2_LO!r}
     z = np.minimum(np.abs(p), 1.25)
-    zz = z * z
-    y = ({_horner("zz", PP)}) / ({_horner("zz", QQ)})
-    s = z - 1.0
-    pq = ({_horner("s", PA)}) / ({_horner("s", QA)})
-    small = z < 0.84375
-    erf = np.where(small, z + z * y, {ERX!r} + pq)
-    erfc = np.where(small, np.where(z < 0.25, 1.0 - (z + z * y), 0.5 - ((z - 0.5) + z * y)),
-                    {1 - ERX!r} - pq)
-    mid = np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * erf) + e * np.exp(-(p * p)) * {INV_SQRT_PI!r}
-    return np.where(a < {NORMAL_TAIL!r}, mid, tail)''',
+    half = np.where(z < 0.84375, _normal_cdf_small(z, u), _normal_cdf_one(z, u))
+    return half + e * np.exp(-(p * p)) * {INV_SQRT_PI!r}
+
+
+def _normal_cdf_small(z, u):
+    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375))."""
+    zy = z * _rational(z * z, {_tuple(PP)},
+                       {_tuple(QQ)})
+    erfc = np.where(z < 0.25, 1.0 - (z + zy), 0.5 - ((z - 0.5) + zy))
+    return np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * (z + zy))
+
+
+def _normal_cdf_one(z, u):
+    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1)."""
+    pq = _rational(z - 1.0, {_tuple(PA)},
+                   {_tuple(QA)})
+    return np.where(u < 0, 0.5 * ({1 - ERX!r} - pq), 0.5 + 0.5 * ({ERX!r} + pq))''',
 }
 
 C = {

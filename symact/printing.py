@@ -247,7 +247,8 @@ C_HELPERS.update(ddeval.C)
 
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {
-    "_normal_cdf": ("_gauss_times", "_mills_ln"),
+    "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_mask"),
+    "_mills_ln": ("_rational",),
     "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
 }
 
