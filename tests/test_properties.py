@@ -290,7 +290,7 @@ def test_monotonic_across_seams(gen, maybe_clib, act, kernel):
     cases = []
     for dtype, itype in ((np.float64, np.int64), (np.float32, np.int32)):
         for base in SEAMS + ends:
-            if abs(base) > np.finfo(dtype).max:
+            if abs(base) > float(np.finfo(dtype).max):
                 continue  # not a float of this width
             b = np.array([base], dtype)
             i = b.view(itype)[0].astype(np.int64)
