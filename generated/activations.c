@@ -43,8 +43,9 @@ extern double hypot(double, double);
 /* Elements per block of the float array kernels (a double buffer on the stack). */
 #define SYMACT_BLOCK 512
 
-/* Every helper is inlined into the array loops, so that they vectorize: in a file this size
- * gcc stops inlining at its unit-growth limit, and a call left in a loop keeps it scalar. */
+/* The helpers, cores and evals are inlined into the array loops, so that they vectorize: in a
+ * file this size gcc stops inlining at its unit-growth limit, and a call left in a loop keeps it
+ * scalar. (symact_root_patch stays a call: it runs only in the scalar patch-window pass.) */
 #if defined(__GNUC__)
 #define SYMACT_INLINE static inline __attribute__((always_inline))
 #else

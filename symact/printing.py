@@ -93,8 +93,9 @@ NUMPY_HELPERS = {
 #: is declared with (in a file this size gcc stops inlining at its unit-growth limit, and a call
 #: left in an array loop keeps that loop scalar), and SYMACT_NO_THREADING (see its comment).
 C_INLINE = """\
-/* Every helper is inlined into the array loops, so that they vectorize: in a file this size
- * gcc stops inlining at its unit-growth limit, and a call left in a loop keeps it scalar. */
+/* The helpers, cores and evals are inlined into the array loops, so that they vectorize: in a
+ * file this size gcc stops inlining at its unit-growth limit, and a call left in a loop keeps it
+ * scalar. (symact_root_patch stays a call: it runs only in the scalar patch-window pass.) */
 #if defined(__GNUC__)
 #define SYMACT_INLINE static inline __attribute__((always_inline))
 #else
