@@ -13,9 +13,11 @@ import math
 import os
 import stat
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import mpmath
@@ -602,20 +604,23 @@ class ActivationCode:
     kernels: tuple[KernelCode, ...]
 
 
-def activation_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
+def activation_code(act: Activation, record: Mapping[str, Any] | None = None
+                    ) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
     """Every kernel of ``act`` printed, with the helpers each target needs; from the on-disk
-    cache when neither the definition nor symact's source changed (see kcache)."""
-    cached = _cached_code(act)
+    cache, else from ``record`` (kcache.read_record), when neither the definition nor symact's
+    source changed (see kcache)."""
+    cached = _cached_code(act, record)
     return cached if cached is not None else _fresh_code(act)
 
 
-def _cached_code(act: Activation) -> tuple[tuple[KernelCode, ...], set[str], set[str]] | None:
-    cached = kcache.load(act)
-    if cached is not None:
-        try:
-            return _decode(cached)
-        except (KeyError, TypeError, ValueError):
-            pass
+def _cached_code(act: Activation, record: Mapping[str, Any] | None = None
+                 ) -> tuple[tuple[KernelCode, ...], set[str], set[str]] | None:
+    for payload in (kcache.load(act), (record or {}).get(kcache.record_key(act))):
+        if payload is not None:
+            try:
+                return _decode(payload)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass
     return None
 
 
@@ -708,10 +713,11 @@ def _fresh_codes_parallel(acts: list[Activation], n: int) -> dict[int, tuple] | 
     return done
 
 
-def activation_codes(activations: list[Activation]) -> list[tuple]:
+def activation_codes(activations: list[Activation],
+                     record: Mapping[str, Any] | None = None) -> list[tuple]:
     """activation_code of each activation, in order; the cache misses derived in parallel
     worker processes when there are several (see jobs())."""
-    results: list[tuple | None] = [_cached_code(act) for act in activations]
+    results: list[tuple | None] = [_cached_code(act, record) for act in activations]
     todo = [i for i, r in enumerate(results) if r is None]
     n = min(jobs(), len(todo))
     if n > 1:
@@ -745,11 +751,15 @@ def _decode(payload: dict) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
 
 
 def render_all(activations: list[Activation] | None = None,
-               command: str = REGENERATE) -> dict[str, str]:
-    """File name -> content, for every generated file (of the catalog, or of ``activations``)."""
+               command: str = REGENERATE,
+               record: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """File name -> content, for every generated file (of the catalog, or of ``activations``).
+    With ``record`` (kcache.read_record of the output directory, possibly {}): its entries are
+    reused like the cache's, and the files include the new record (kcache.RECORD)."""
     acts, py_helpers, c_helpers = [], set(), set()
     activations = all_activations() if activations is None else list(activations)
-    for act, (kcodes, ph, ch) in zip(activations, activation_codes(activations), strict=True):
+    codes = activation_codes(activations, record)
+    for act, (kcodes, ph, ch) in zip(activations, codes, strict=True):
         py_helpers |= ph
         c_helpers |= ch
         acts.append(ActivationCode(act.name, act.description, act.aliases, act.conventions,
@@ -773,6 +783,9 @@ def render_all(activations: list[Activation] | None = None,
     for folder, mapping in TARGETS.items():
         for template, out in mapping.items():
             files[out] = env.get_template(f"{folder}/{template}").render(context)
+    if record is not None:
+        files[kcache.RECORD] = kcache.record_text(
+            [(act, _encode(code)) for act, code in zip(activations, codes, strict=True)])
     return files
 
 
@@ -854,7 +867,7 @@ def remove_stale_temporaries(out_dir: Path) -> list[Path]:
 
 def owned_files() -> list[str]:
     """The fixed file names ``generate`` writes; it touches nothing else in its directory."""
-    return [out for mapping in TARGETS.values() for out in mapping.values()]
+    return [out for mapping in TARGETS.values() for out in mapping.values()] + [kcache.RECORD]
 
 
 def _prepare(out_dir: Path, names: list[str]) -> None:
@@ -907,13 +920,14 @@ def generate(out_dir: Path, activations: list[Activation] | None = None,
     killed run. The directory is checked before the (slow) rendering. Returns the paths
     written."""
     prepare(out_dir)
-    return write_files(out_dir, render_all(activations, command))
+    return write_files(out_dir, render_all(activations, command, kcache.read_record(out_dir)))
 
 
 def check(out_dir: Path) -> list[str]:
-    """Names of generated files in ``out_dir`` that are missing or differ from a fresh render."""
+    """Names of generated files in ``out_dir`` that are missing or differ from a fresh render
+    (which reuses the cache and ``out_dir``'s record: SYMACT_NO_CACHE=1 derives everything)."""
     stale = []
-    for name, content in render_all().items():
+    for name, content in render_all(record=kcache.read_record(out_dir)).items():
         path = out_dir / name
         try:
             same = path.read_text(encoding="utf-8") == content

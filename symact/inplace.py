@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from .functions import exp_times
+from .functions import exp_poly, exp_times, gauss_times, mills_ln, normal_cdf
 from .printing import NumpyPrinter, varying_denominator
 
 _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
            sp.sin: "np.sin", sp.cos: "np.cos", sp.atan: "np.arctan", sp.sinh: "np.sinh",
            sp.cosh: "np.cosh"}
+#: Helpers that cost tens of NumPy passes per element: a Piecewise with one in an arm computes
+#: each arm on its own elements only (_by_arms), instead of every arm everywhere and a select.
+_MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly)
 _REL = {">": "np.greater", ">=": "np.greater_equal", "<": "np.less", "<=": "np.less_equal",
         "==": "np.equal", "!=": "np.not_equal"}
 
@@ -206,6 +209,8 @@ class _Emitter:
         *pairs, (last, cond) = e.args
         if cond is not sp.true:
             raise ValueError("Piecewise without a default branch")
+        if any(arm.has(*_MANY_PASSES) for arm, _ in e.args):
+            return self._piecewise_by_arms(e, dest)
         out = self._dest(dest)
         self.emit(last, out)
         self.printer.helpers.add("_select")
@@ -216,6 +221,31 @@ class _Emitter:
                 self.tmp = self._slot("i", ".view(np.int64)")
             self.lines.append(f"_select({out}, {value}, {mask}, {self.tmp})")
             self._release(value)
+        return out
+
+    def _piecewise_by_arms(self, e: sp.Piecewise, dest: str | None) -> str:
+        """``_by_arms(out, (cond, ...), (lambda x, t0: arm, ...), x, t0)``: conditions and arms
+        by the ordinary printer, CSE symbols as their buffer names, each arm evaluated on the
+        elements where it is taken only."""
+        names = {s: sp.Symbol(n) for s, n in self.names.items()}
+        start, conds = len(self.lines), []
+        for k, (_, c) in enumerate(e.args[:-1]):
+            self.lines.append(f"take{k} = {self.printer.doprint(c.xreplace(names))}")
+            conds.append(f"take{k}")
+        if any(c.free_symbols - {self.x} for _, c in e.args[:-1]):
+            self._quiet_overflow(start, "a side past the largest double compares the same")
+        arms = []
+        for arm, _ in e.args:
+            used = sorted({self.x.name} & {s.name for s in arm.free_symbols}
+                          | {n for s, n in self.names.items() if arm.has(s)},
+                          key=lambda n: (n != self.x.name, _natural(n)))
+            code = self.printer.doprint(arm.xreplace(names))
+            arms.append(f"(lambda {', '.join(used)}: {code}, {', '.join(used)})" if used
+                        else f"(lambda: {code},)")
+        self.printer.helpers.add("_by_arms")
+        out = self._dest(dest)
+        conds_tuple = f"({conds[0]},)" if len(conds) == 1 else f"({', '.join(conds)})"
+        self.lines.append(f"_by_arms({out}, {conds_tuple}, {', '.join(arms)})")
         return out
 
     def _mask(self, c) -> str:
@@ -234,6 +264,12 @@ class _Emitter:
             code = self.printer.doprint(c.xreplace(names))
             self.lines.append(f"np.copyto({self.mask}, {code})")
         return self.mask
+
+
+def _natural(name: str) -> tuple[str, int]:
+    """t2 before t10."""
+    head = name.rstrip("0123456789")
+    return head, int(name[len(head):] or -1)
 
 
 def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter, result: str = "r",

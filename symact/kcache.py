@@ -6,6 +6,13 @@ is a SHA-256 of both (every module that takes part in deriving and printing a ke
 change to either misses the cache and recomputes. Entries are JSON (never pickle), written
 atomically, under ``$SYMACT_CACHE_DIR`` / ``$XDG_CACHE_HOME/symact`` / ``~/.cache/symact``;
 ``SYMACT_NO_CACHE=1`` turns the cache off. A corrupt or unreadable entry is a miss, never an error.
+
+The record: ``generate`` also writes the entries it rendered into its output directory
+(``generated/kernels.json``, committed with the code it produced), and reads them back there
+when the user cache misses, so a fresh clone regenerates in about a second. Its keys leave the
+SymPy version out (the record is what produced the committed files, whichever SymPy reads it);
+the user cache's keys keep it. ``SYMACT_NO_CACHE=1`` ignores the record too: a re-derivation
+from scratch, which is what ``generate --check`` must match in the test suite.
 """
 
 from __future__ import annotations
@@ -51,25 +58,40 @@ NOT_IN_KEY = frozenset({
 })
 
 
-def _digest_now() -> str:
+def _code_digest() -> str:
     h = hashlib.sha256(f"format {FORMAT}".encode())
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name in NOT_IN_KEY:
             continue
         h.update(path.relative_to(PACKAGE).as_posix().encode())
         h.update(path.read_bytes())
-    h.update(sp.__version__.encode())
     return h.hexdigest()
 
 
-_DIGEST = _digest_now()
+def _with_sympy(code_digest: str) -> str:
+    return hashlib.sha256(f"{code_digest} sympy {sp.__version__}".encode()).hexdigest()
+
+
+#: symact's source alone (the record's keys), and with the SymPy version (the user cache's)
+_CODE_DIGEST = _code_digest()
+_DIGEST = _with_sympy(_CODE_DIGEST)
 
 
 def key(act: Any) -> str:
     """The cache key of one activation: everything its catalog entry says (name, definition,
-    parameters with ranges, the cross-parameter condition, texts) and symact's source."""
+    parameters with ranges, the cross-parameter condition, texts), symact's source and the
+    SymPy version."""
+    return _entry_key(_source_digest(), act)
+
+
+def record_key(act: Any) -> str:
+    """The record's key of one activation: ``key`` without the SymPy version."""
+    return _entry_key(_CODE_DIGEST, act)
+
+
+def _entry_key(digest: str, act: Any) -> str:
     spec = act.spec
-    h = hashlib.sha256(_source_digest().encode())
+    h = hashlib.sha256(digest.encode())
     h.update(act.name.encode())
     h.update(sp.srepr(act.expr).encode())
     h.update(repr(sorted(act.params.items())).encode())
@@ -103,3 +125,49 @@ def store(act: Any, payload: Any) -> None:
         os.replace(tmp, directory / f"{key(act)}.json")
     except OSError:
         pass
+
+
+#: The record's file name in generate's output directory.
+RECORD = "kernels.json"
+
+
+#: The committed output directory of a checkout (absent from an installed package).
+CHECKOUT_OUTPUT = PACKAGE.parent / "generated"
+
+
+def read_record(out_dir: Path) -> dict[str, Any]:
+    """record_key -> payload, from ``out_dir``/kernels.json and the checkout's
+    generated/kernels.json (its keys make an entry valid wherever it is read); {} when the
+    cache is off. A file missing, unreadable, of another FORMAT or malformed adds nothing: a
+    record is only a cache."""
+    if not enabled():
+        return {}
+    entries: dict[str, Any] = {}
+    for directory in (CHECKOUT_OUTPUT, out_dir):
+        entries.update(_record_entries(directory / RECORD))
+    return entries
+
+
+def _record_entries(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            return {}
+        return {e["key"]: e["payload"] for e in data["activations"]
+                if isinstance(e["key"], str) and isinstance(e["payload"], dict)}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return {}
+
+
+def record_text(entries: list[tuple[Any, Any]]) -> str:
+    """The record of ``entries`` ((activation, payload) in catalog order) as deterministic JSON:
+    one key per line, so a diff shows what changed."""
+    data = {
+        "about": "Written by 'symact generate': the printed kernels of each activation, keyed "
+                 "by its definition and symact's source. 'generate' reuses an entry whose key "
+                 "matches instead of deriving again (SYMACT_NO_CACHE=1: never). DO NOT EDIT.",
+        "format": FORMAT,
+        "activations": [{"name": act.name, "key": record_key(act), "payload": payload}
+                        for act, payload in entries],
+    }
+    return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=True) + "\n"

@@ -64,6 +64,21 @@ NUMPY_HELPERS = {
     np.bitwise_xor(ri, np.asarray(v, dtype=np.float64).view(np.int64), out=ti)
     np.multiply(ti, mask, out=ti)
     np.bitwise_xor(ri, ti, out=ri)''',
+    "_by_arms": '''def _by_arms(r, conds, *arms):
+    """r = f(*args) of the first arm (f, *args) whose condition conds[k] holds (the last arm
+    where none does), each arm computed on its own elements only (args: arrays of r's size,
+    gathered by index, or scalars): an arm that costs tens of passes is never evaluated where
+    another one is taken."""
+    todo = np.ones(r.shape, dtype=bool)
+    for k, (f, *args) in enumerate(arms):
+        take = todo & conds[k] if k < len(conds) else todo
+        idx = np.flatnonzero(take)
+        if idx.size == r.size:
+            np.copyto(r, f(*args))
+            return
+        if idx.size:
+            r[idx] = f(*(a.take(idx) if np.ndim(a) else a for a in args))
+        todo &= ~take''',
     "_root_patch": '''def _root_patch(x, x0_hi, x0_lo, coeffs):
     """sum c_k d^k, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by compensated
     Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors, found exactly
@@ -249,7 +264,7 @@ C_HELPERS.update(ddeval.C)
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {
     "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_mask"),
-    "_mills_ln": ("_rational",),
+    "_mills_ln": ("_rational", "_by_mask"),
     "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
 }
 

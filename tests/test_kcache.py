@@ -3,6 +3,8 @@ entry is a miss."""
 
 from __future__ import annotations
 
+import json
+
 import symact
 from symact import emit, kcache
 
@@ -64,3 +66,56 @@ def test_key_covers_every_field_of_the_entry():
     keys = [kcache.key(Activation(v)) for v in variants]
     assert base not in keys and len(set(keys)) == len(keys)
     assert "catalog.py" in kcache.NOT_IN_KEY
+
+
+def test_record_regenerates_what_a_cold_run_wrote(monkeypatch, tmp_path):
+    """generate's record (kernels.json in the output directory) stands in for the cache: with
+    an empty user cache, a second render derives nothing and writes the same files."""
+    monkeypatch.setattr(kcache, "CHECKOUT_OUTPUT", tmp_path / "no-checkout")
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setenv("SYMACT_NO_CACHE", "1")
+    cold = emit.render_all([symact.get(n) for n in SAMPLE], record={})
+    assert kcache.RECORD in cold
+    emit.write_files(out, cold)
+    monkeypatch.delenv("SYMACT_NO_CACHE")
+    monkeypatch.setenv("SYMACT_CACHE_DIR", str(tmp_path / "empty-cache"))
+
+    def derive(act):
+        raise AssertionError(f"{act.name} derived again")
+
+    monkeypatch.setattr(emit, "_fresh_code", derive)
+    warm = emit.render_all([symact.get(n) for n in SAMPLE], record=kcache.read_record(out))
+    assert warm == cold
+
+
+def test_record_is_ignored_when_the_cache_is_off_or_it_is_damaged(monkeypatch, tmp_path):
+    monkeypatch.setattr(kcache, "CHECKOUT_OUTPUT", tmp_path / "no-checkout")
+    act = symact.get("leaky_relu")
+    path = tmp_path / kcache.RECORD
+    path.write_text(kcache.record_text([(act, {"kernels": []})]), encoding="utf-8")
+    monkeypatch.delenv("SYMACT_NO_CACHE", raising=False)
+    assert list(kcache.read_record(tmp_path)) == [kcache.record_key(act)]
+    monkeypatch.setenv("SYMACT_NO_CACHE", "1")
+    assert kcache.read_record(tmp_path) == {}
+    monkeypatch.delenv("SYMACT_NO_CACHE")
+    good = json.loads(path.read_text(encoding="utf-8"))
+    for damaged in ("{not json", "[]", json.dumps({**good, "format": kcache.FORMAT + 1}),
+                    json.dumps({**good, "activations": [{"key": 1, "payload": {}}]}),
+                    json.dumps({**good, "activations": None})):
+        path.write_text(damaged, encoding="utf-8")
+        assert kcache.read_record(tmp_path) == {}
+    # a well-formed file whose entry does not decode is a miss, not an error
+    bad_entry = {kcache.record_key(act): {"kernels": [{"no such field": 1}]}}
+    monkeypatch.setenv("SYMACT_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert emit._cached_code(act, bad_entry) is None
+
+
+def test_record_key_leaves_out_the_sympy_version_only(monkeypatch):
+    act = symact.get("elu")
+    key, rkey = kcache.key(act), kcache.record_key(act)
+    assert key != rkey
+    monkeypatch.setattr(kcache, "_DIGEST", kcache._with_sympy(kcache._CODE_DIGEST) + "x")
+    assert kcache.key(act) != key and kcache.record_key(act) == rkey
+    monkeypatch.setattr(kcache, "_CODE_DIGEST", "another source tree")
+    assert kcache.record_key(act) != rkey

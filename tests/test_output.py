@@ -35,7 +35,7 @@ FOREIGN = {
 @pytest.fixture(scope="module")
 def fresh() -> dict[str, bytes]:
     """The new generation, rendered in this process (an independent run of the renderer)."""
-    return {name: text.encode("utf-8") for name, text in emit.render_all().items()}
+    return {name: text.encode("utf-8") for name, text in emit.render_all(record={}).items()}
 
 
 def old_generation(fresh: dict[str, bytes]) -> dict[str, bytes]:

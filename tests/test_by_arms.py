@@ -1,0 +1,81 @@
+"""The NumPy helpers that evaluate each branch of a Piecewise on its own elements (_by_arms,
+_by_mask) agree with evaluating every branch everywhere and selecting (np.select), and never
+call an arm on an element it does not take; the in-place printer uses _by_arms for a Piecewise
+with a costly helper in an arm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from symact.functions import normal_cdf
+from symact.inplace import inplace_lines
+from symact.printing import NUMPY_HELPERS, NumpyPrinter
+
+
+@pytest.fixture(scope="module")
+def helpers():
+    namespace = {"np": np}
+    for name in ("_by_arms", "_by_mask"):
+        exec(NUMPY_HELPERS[name], namespace)  # noqa: S102 -- symact's own helper code
+    return namespace
+
+
+def _recording(fn, seen):
+    def arm(*args):
+        seen.append(args[0].copy())
+        return fn(*args)
+    return arm
+
+
+floats = arrays(np.float64, st.integers(0, 40),
+                elements=st.floats(allow_nan=True, allow_infinity=True, width=64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=floats)
+def test_by_arms_is_a_first_true_select(helpers, x):
+    conds = (x < -1.0, (x > 2.0) | (x < -3.0))  # overlapping: the first true one wins
+    arms = (lambda v: v * 3.0, lambda v, w: v - w, lambda v: np.sqrt(np.abs(v)) + 1.0)
+    with np.errstate(all="ignore"):
+        expected = np.select(list(conds), [arms[0](x), arms[1](x, 0.5)], arms[2](x))
+        seen: list[np.ndarray] = []
+        r = np.full(x.shape, 7.0)
+        helpers["_by_arms"](r, conds, (_recording(arms[0], seen), x),
+                            (_recording(arms[1], seen), x, 0.5), (_recording(arms[2], seen), x))
+    assert np.array_equal(r.view(np.int64), expected.view(np.int64))
+    # each arm saw exactly its own elements (NaN: no condition holds, the last arm)
+    taken = [conds[0], ~conds[0] & conds[1], ~conds[0] & ~conds[1]]
+    seen_iter = iter([s for s in seen if s.size])
+    for mask in taken:
+        if mask.any():
+            assert np.array_equal(next(seen_iter), x[mask], equal_nan=True)
+    assert next(seen_iter, None) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=floats)
+def test_by_mask_is_a_where(helpers, x):
+    mask = x >= 0
+    with np.errstate(all="ignore"):
+        expected = np.where(mask, np.log1p(x), -x * 2.0)
+        got = helpers["_by_mask"](mask, np.log1p, lambda v, w: -v * w, x,
+                                  np.full(x.shape, 2.0)) if x.size else expected
+    assert got.shape == x.shape
+    assert np.array_equal(np.asarray(got).view(np.int64), expected.view(np.int64))
+
+
+def test_costly_arm_is_printed_by_arms_and_cheap_ones_as_selects():
+    x = sp.Symbol("x", real=True)
+    costly = sp.Piecewise((sp.exp(x), x < -2), (x * normal_cdf(x), True))
+    cheap = sp.Piecewise((sp.exp(x), x < -2), (x, True))
+    lines, _ = inplace_lines(costly, x, NumpyPrinter())
+    assert any(line.startswith("_by_arms(r, (take0,), ") for line in lines)
+    assert not any("_select" in line for line in lines)
+    lines, _ = inplace_lines(cheap, x, NumpyPrinter())
+    assert any(line.startswith("_select(") for line in lines)
+    assert not any("_by_arms" in line for line in lines)
