@@ -2960,6 +2960,43 @@ SYMACT_INLINE double symact_gelu_eval(double x)
     return isnan(x) ? x : r;
 }
 
+/* gelu, arm 0 of its piecewise form: where (x < -1.7677669529663689) holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_arm0(double x)
+{
+    const double t0 = ((x) < -48.0 ? -48.0 : ((x) > -1.7677669529663689 ? -1.7677669529663689 : (x)));
+    (void)x;
+    return symact_gauss_times(t0, -0.40289729917086174, symact_mills_ln(-t0));
+}
+
+SYMACT_INLINE double symact_gelu_arm0_eval(double x)
+{
+    double r = symact_gelu_arm0(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* gelu, arm 1 of its piecewise form: where no condition above holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_arm1(double x)
+{
+    (void)x;
+    return x*symact_normal_cdf(x);
+}
+
+SYMACT_INLINE double symact_gelu_arm1_eval(double x)
+{
+    double r = symact_gelu_arm1(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The arm that evaluates x: the first whose condition holds. */
+SYMACT_INLINE int symact_gelu_arm(double x)
+{
+    return (x < -1.7677669529663689) ? 0 : 1;
+}
+
 /* For float arguments and results, in double:
  *   (x*erfc(-0.70710678118654752*x))/2
  * Floats need far fewer digits than the core keeps, and this form costs one libm call where the
@@ -2984,9 +3021,46 @@ float symact_geluf(float x)
 
 SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
 {
+    /* Each element by its own arm (symact_gelu_arm): a block's elements are listed per
+     * arm (branch-free: every list takes x, one count moves), each list runs through its arm
+     * in a vector loop, and the results go back to their places. */
+    double v[2][SYMACT_BLOCK];
+    unsigned short at[2][SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+        size_t count[2] = {0};
+        for (size_t i = 0; i < m; ++i) {
+            const double xi = x[i0 + i];
+            const int a = symact_gelu_arm(xi);
+            v[0][count[0]] = xi;
+            at[0][count[0]] = (unsigned short)i;
+            count[0] += a == 0;
+            v[1][count[1]] = xi;
+            at[1][count[1]] = (unsigned short)i;
+            count[1] += a == 1;
+        }
+        {
+            double *w = v[0];
+            const size_t c = count[0];
 #pragma omp simd
-    for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_gelu_eval(x[i]);
+            for (size_t e = 0; e < c; ++e) {
+                w[e] = symact_gelu_arm0_eval(w[e]);
+            }
+            for (size_t e = 0; e < c; ++e) {
+                y[i0 + at[0][e]] = w[e];
+            }
+        }
+        {
+            double *w = v[1];
+            const size_t c = count[1];
+#pragma omp simd
+            for (size_t e = 0; e < c; ++e) {
+                w[e] = symact_gelu_arm1_eval(w[e]);
+            }
+            for (size_t e = 0; e < c; ++e) {
+                y[i0 + at[1][e]] = w[e];
+            }
+        }
     }
 }
 
@@ -3049,12 +3123,42 @@ SYMACT_INLINE double symact_gelu_prime_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* The same without the root patches (vectorizes): the array loops. */
-SYMACT_INLINE double symact_gelu_prime_eval_plain(double x)
+/* gelu_prime, arm 0 of its piecewise form: where (x < -1.7677669529663689) holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_prime_arm0(double x)
 {
-    double r = symact_gelu_prime_plain(x);
+    const double t0 = ((((x) > -1.7677669529663689 ? -1.7677669529663689 : (x))) < -48.0 ? -48.0 : ((((x) > -1.7677669529663689 ? -1.7677669529663689 : (x))) > -1.7677669529663689 ? -1.7677669529663689 : (((x) > -1.7677669529663689 ? -1.7677669529663689 : (x)))));
+    (void)x;
+    return symact_gauss_times(t0, 0.39894228040143268*t0 - 0.40289729917086174*exp(symact_mills_ln(-t0))/t0, 0.0);
+}
+
+SYMACT_INLINE double symact_gelu_prime_arm0_eval(double x)
+{
+    double r = symact_gelu_prime_arm0(x);
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
+}
+
+/* gelu_prime, arm 1 of its piecewise form: where no condition above holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_prime_arm1(double x)
+{
+    const double t0 = ((x) < -48.0 ? -48.0 : ((x) > 48.0 ? 48.0 : (x)));
+    (void)x;
+    return symact_gauss_times(t0, 0.39894228040143268*t0, 0.0) + symact_normal_cdf(x);
+}
+
+SYMACT_INLINE double symact_gelu_prime_arm1_eval(double x)
+{
+    double r = symact_gelu_prime_arm1(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The arm that evaluates x: the first whose condition holds. */
+SYMACT_INLINE int symact_gelu_prime_arm(double x)
+{
+    return (x < -1.7677669529663689) ? 0 : 1;
 }
 
 /* For float arguments and results, in double:
@@ -3081,9 +3185,46 @@ float symact_gelu_primef(float x)
 
 SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, size_t n)
 {
+    /* Each element by its own arm (symact_gelu_prime_arm): a block's elements are listed per
+     * arm (branch-free: every list takes x, one count moves), each list runs through its arm
+     * in a vector loop, and the results go back to their places. */
+    double v[2][SYMACT_BLOCK];
+    unsigned short at[2][SYMACT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
+        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+        size_t count[2] = {0};
+        for (size_t i = 0; i < m; ++i) {
+            const double xi = x[i0 + i];
+            const int a = symact_gelu_prime_arm(xi);
+            v[0][count[0]] = xi;
+            at[0][count[0]] = (unsigned short)i;
+            count[0] += a == 0;
+            v[1][count[1]] = xi;
+            at[1][count[1]] = (unsigned short)i;
+            count[1] += a == 1;
+        }
+        {
+            double *w = v[0];
+            const size_t c = count[0];
 #pragma omp simd
-    for (size_t i = 0; i < n; ++i) {
-        y[i] = symact_gelu_prime_eval_plain(x[i]);
+            for (size_t e = 0; e < c; ++e) {
+                w[e] = symact_gelu_prime_arm0_eval(w[e]);
+            }
+            for (size_t e = 0; e < c; ++e) {
+                y[i0 + at[0][e]] = w[e];
+            }
+        }
+        {
+            double *w = v[1];
+            const size_t c = count[1];
+#pragma omp simd
+            for (size_t e = 0; e < c; ++e) {
+                w[e] = symact_gelu_prime_arm1_eval(w[e]);
+            }
+            for (size_t e = 0; e < c; ++e) {
+                y[i0 + at[1][e]] = w[e];
+            }
+        }
     }
     for (size_t i = 0; i < n; ++i) { /* the root patches' windows, element by element */
         if (symact_gelu_prime_in_patch(x[i])) {

@@ -23,9 +23,15 @@ from .printing import NumpyPrinter, varying_denominator
 _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
            sp.sin: "np.sin", sp.cos: "np.cos", sp.atan: "np.arctan", sp.sinh: "np.sinh",
            sp.cosh: "np.cosh"}
-#: Helpers that cost tens of NumPy passes per element: a Piecewise with one in an arm computes
-#: each arm on its own elements only (_by_arms), instead of every arm everywhere and a select.
-_MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly)
+#: Helpers that cost tens of NumPy passes (or several vector-libm calls) per element: a Piecewise
+#: with one in an arm computes each arm on its own elements only (NumPy: _by_arms; the C array
+#: loops: by_arms), instead of every arm everywhere and a select.
+MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly)
+
+
+def costly_arms(e: sp.Expr, costly: tuple = MANY_PASSES) -> bool:
+    """Is ``e`` a Piecewise with a costly helper (MANY_PASSES, or ``costly``) in an arm?"""
+    return isinstance(e, sp.Piecewise) and any(arm.has(*costly) for arm, _ in e.args)
 _REL = {">": "np.greater", ">=": "np.greater_equal", "<": "np.less", "<=": "np.less_equal",
         "==": "np.equal", "!=": "np.not_equal"}
 
@@ -209,7 +215,7 @@ class _Emitter:
         *pairs, (last, cond) = e.args
         if cond is not sp.true:
             raise ValueError("Piecewise without a default branch")
-        if any(arm.has(*_MANY_PASSES) for arm, _ in e.args):
+        if costly_arms(e):
             return self._piecewise_by_arms(e, dest)
         out = self._dest(dest)
         self.emit(last, out)
