@@ -307,20 +307,20 @@ void symact_sigmoid_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_sigmoid_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_sigmoid_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_sigmoid_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -364,20 +364,20 @@ void symact_sigmoid_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_sigmoid_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_sigmoid_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -397,8 +397,8 @@ SYMACT_INLINE double symact_sigmoid_prime2_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_sigmoid_prime2_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - 0.0) < 0.29196518363626517);
+    const double symact_t = x;
+    return (fabs(symact_t - 0.0) < 0.29196518363626517);
 }
 
 /* The plain formula, then the root patches. */
@@ -406,8 +406,8 @@ SYMACT_INLINE double symact_sigmoid_prime2_core(double x)
 {
     double r = symact_sigmoid_prime2_plain(x);
     if (fabs(x - 0.0) < 0.29196518363626517) { /* Taylor patch at the root 0.0 */
-        static const double c[20] = { 0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09 };
-        r = symact_root_patch(x, 0.0, 0.0, c, 20);
+        static const double symact_c[20] = { 0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09 };
+        r = symact_root_patch(x, 0.0, 0.0, symact_c, 20);
     }
     return r;
 }
@@ -453,26 +453,26 @@ void symact_sigmoid_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_sigmoid_prime2_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_sigmoid_prime2_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_sigmoid_prime2_in_patch(xi)) {
-                buf[i] = symact_sigmoid_prime2_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_sigmoid_prime2_in_patch(symact_xi)) {
+                symact_buf[i] = symact_sigmoid_prime2_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -514,20 +514,20 @@ void symact_tanh_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_tanh_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_tanh_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_tanh_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -572,20 +572,20 @@ void symact_tanh_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_tanh_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_tanh_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_tanh_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -635,20 +635,20 @@ void symact_tanh_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_tanh_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_tanh_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_tanh_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -690,20 +690,20 @@ void symact_relu_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_relu_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_relu_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_relu_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -746,20 +746,20 @@ void symact_relu_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_relu_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_relu_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_relu_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -802,20 +802,20 @@ void symact_relu_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_relu_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_relu_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_relu_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -858,20 +858,20 @@ void symact_leaky_relu_array(const double *x, double *y, size_t n, double alpha)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_leaky_relu_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_leaky_relu_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -915,20 +915,20 @@ void symact_leaky_relu_prime_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_leaky_relu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_prime_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_leaky_relu_prime_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -972,20 +972,20 @@ void symact_leaky_relu_prime2_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_leaky_relu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_prime2_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_leaky_relu_prime2_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1028,20 +1028,20 @@ void symact_leaky_relu_dalpha_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_leaky_relu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_leaky_relu_dalpha_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_leaky_relu_dalpha_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1083,20 +1083,20 @@ void symact_binary_step_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_binary_step_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_binary_step_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_binary_step_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1140,20 +1140,20 @@ void symact_binary_step_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_binary_step_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_binary_step_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_binary_step_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1196,20 +1196,20 @@ void symact_binary_step_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_binary_step_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_binary_step_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_binary_step_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1251,20 +1251,20 @@ void symact_linear_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_linear_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_linear_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_linear_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1308,20 +1308,20 @@ void symact_linear_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_linear_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_linear_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_linear_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1364,20 +1364,20 @@ void symact_linear_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_linear_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_linear_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_linear_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1421,20 +1421,20 @@ void symact_softplus_array(const double *x, double *y, size_t n, double beta, do
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softplus_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_eval(buf[i], (double)beta, (double)threshold);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softplus_eval(symact_buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1481,20 +1481,20 @@ void symact_softplus_prime_array(const double *x, double *y, size_t n, double be
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softplus_prime_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_prime_eval(buf[i], (double)beta, (double)threshold);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softplus_prime_eval(symact_buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1539,20 +1539,20 @@ void symact_softplus_prime2_array(const double *x, double *y, size_t n, double b
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softplus_prime2_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_prime2_eval(buf[i], (double)beta, (double)threshold);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softplus_prime2_eval(symact_buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1599,20 +1599,20 @@ void symact_softplus_dbeta_array(const double *x, double *y, size_t n, double be
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float beta, float threshold)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softplus_dbeta_eval(buf[i], (double)beta, (double)threshold);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softplus_dbeta_eval(symact_buf[i], (double)beta, (double)threshold);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1657,20 +1657,20 @@ void symact_silu_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_silu_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_silu_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_silu_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1692,8 +1692,8 @@ SYMACT_INLINE double symact_silu_prime_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_silu_prime_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -1.2784645427610737) < 0.794644568109203);
+    const double symact_t = x;
+    return (fabs(symact_t - -1.2784645427610737) < 0.794644568109203);
 }
 
 /* The plain formula, then the root patches. */
@@ -1701,8 +1701,8 @@ SYMACT_INLINE double symact_silu_prime_core(double x)
 {
     double r = symact_silu_prime_plain(x);
     if (fabs(x - -1.2784645427610737) < 0.794644568109203) { /* Taylor patch at the root -1.2784645427610737 */
-        static const double c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
-        r = symact_root_patch(x, -1.2784645427610737, -1.0946994183093437e-16, c, 32);
+        static const double symact_c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
+        r = symact_root_patch(x, -1.2784645427610737, -1.0946994183093437e-16, symact_c, 32);
     }
     return r;
 }
@@ -1750,26 +1750,26 @@ void symact_silu_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_silu_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_silu_prime_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_silu_prime_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_silu_prime_in_patch(xi)) {
-                buf[i] = symact_silu_prime_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_silu_prime_in_patch(symact_xi)) {
+                symact_buf[i] = symact_silu_prime_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1804,9 +1804,9 @@ SYMACT_INLINE double symact_silu_prime2_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_silu_prime2_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -2.3993572805154675) < 0.5799163833285695)
-        || (fabs(t - 2.3993572805154675) < 0.5799163833285695);
+    const double symact_t = x;
+    return (fabs(symact_t - -2.3993572805154675) < 0.5799163833285695)
+        || (fabs(symact_t - 2.3993572805154675) < 0.5799163833285695);
 }
 
 /* The plain formula, then the root patches. */
@@ -1814,12 +1814,12 @@ SYMACT_INLINE double symact_silu_prime2_core(double x)
 {
     double r = symact_silu_prime2_plain(x);
     if (fabs(x - -2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root -2.3993572805154675 */
-        static const double c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
-        r = symact_root_patch(x, -2.3993572805154675, -1.8464872855353363e-16, c, 26);
+        static const double symact_c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
+        r = symact_root_patch(x, -2.3993572805154675, -1.8464872855353363e-16, symact_c, 26);
     }
     if (fabs(x - 2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root 2.3993572805154675 */
-        static const double c[26] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14 };
-        r = symact_root_patch(x, 2.3993572805154675, 1.8464872855353363e-16, c, 26);
+        static const double symact_c[26] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14 };
+        r = symact_root_patch(x, 2.3993572805154675, 1.8464872855353363e-16, symact_c, 26);
     }
     return r;
 }
@@ -1865,26 +1865,26 @@ void symact_silu_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_silu_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_silu_prime2_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_silu_prime2_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_silu_prime2_in_patch(xi)) {
-                buf[i] = symact_silu_prime2_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_silu_prime2_in_patch(symact_xi)) {
+                symact_buf[i] = symact_silu_prime2_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1926,20 +1926,20 @@ void symact_relu6_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_relu6_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_relu6_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_relu6_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -1982,20 +1982,20 @@ void symact_relu6_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_relu6_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_relu6_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_relu6_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2038,20 +2038,20 @@ void symact_relu6_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_relu6_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_relu6_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_relu6_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2094,20 +2094,20 @@ void symact_prelu_array(const double *x, double *y, size_t n, double a)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_prelu_arrayf(const float *x, float *y, size_t n, float a)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_eval(buf[i], (double)a);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_prelu_eval(symact_buf[i], (double)a);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2150,20 +2150,20 @@ void symact_prelu_prime_array(const double *x, double *y, size_t n, double a)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_prelu_prime_arrayf(const float *x, float *y, size_t n, float a)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_prime_eval(buf[i], (double)a);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_prelu_prime_eval(symact_buf[i], (double)a);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2207,20 +2207,20 @@ void symact_prelu_prime2_array(const double *x, double *y, size_t n, double a)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_prelu_prime2_arrayf(const float *x, float *y, size_t n, float a)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_prime2_eval(buf[i], (double)a);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_prelu_prime2_eval(symact_buf[i], (double)a);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2263,20 +2263,20 @@ void symact_prelu_da_array(const double *x, double *y, size_t n, double a)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_prelu_da_arrayf(const float *x, float *y, size_t n, float a)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_prelu_da_eval(buf[i], (double)a);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_prelu_da_eval(symact_buf[i], (double)a);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2319,20 +2319,20 @@ void symact_elu_array(const double *x, double *y, size_t n, double alpha)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_elu_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_elu_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2376,20 +2376,20 @@ void symact_elu_prime_array(const double *x, double *y, size_t n, double alpha)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_elu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_prime_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_elu_prime_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2432,20 +2432,20 @@ void symact_elu_prime2_array(const double *x, double *y, size_t n, double alpha)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_elu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_prime2_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_elu_prime2_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2488,20 +2488,20 @@ void symact_elu_dalpha_array(const double *x, double *y, size_t n, double alpha)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_elu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_elu_dalpha_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_elu_dalpha_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2543,20 +2543,20 @@ void symact_selu_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_selu_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_selu_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_selu_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2600,20 +2600,20 @@ void symact_selu_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_selu_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_selu_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_selu_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2656,20 +2656,20 @@ void symact_selu_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_selu_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_selu_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_selu_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2712,20 +2712,20 @@ void symact_celu_array(const double *x, double *y, size_t n, double alpha)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_celu_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_celu_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2769,20 +2769,20 @@ void symact_celu_prime_array(const double *x, double *y, size_t n, double alpha)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_celu_prime_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_prime_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_celu_prime_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2826,20 +2826,20 @@ void symact_celu_prime2_array(const double *x, double *y, size_t n, double alpha
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_celu_prime2_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_prime2_eval(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_celu_prime2_eval(symact_buf[i], (double)alpha);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -2860,9 +2860,9 @@ SYMACT_INLINE double symact_celu_dalpha_plain(double x, double alpha)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_celu_dalpha_in_patch(double x, double alpha)
 {
-    const double t = (1.0/alpha)*x;
+    const double symact_t = (1.0/alpha)*x;
     (void)alpha;
-    return (fabs(t - 0.0) < 0.7183043710894966 && t < 0.0);
+    return (fabs(symact_t - 0.0) < 0.7183043710894966 && symact_t < 0.0);
 }
 
 /* The plain formula, then the root patches. */
@@ -2870,10 +2870,10 @@ SYMACT_INLINE double symact_celu_dalpha_core(double x, double alpha)
 {
     (void)alpha;
     double r = symact_celu_dalpha_plain(x, alpha);
-    const double t = (1.0/alpha)*x; /* the patches are in t */
-    if (fabs(t - 0.0) < 0.7183043710894966 && t < 0.0) { /* Taylor patch at the root t = 0.0 */
-        static const double c[20] = { 0.0, 0.0, -0.5, -0.3333333333333333, -0.125, -0.03333333333333333, -0.006944444444444444, -0.0011904761904761906, -0.00017361111111111112, -2.2045855379188714e-05, -2.48015873015873e-06, -2.505210838544172e-07, -2.296443268665491e-08, -1.9270852604185937e-09, -1.4911969277048643e-10, -1.0706029224547743e-11, -7.169215998581078e-13, -4.498331606952833e-14, -2.6552651846596585e-15, -1.4797143443923793e-16 };
-        r = (1)*symact_root_patch(t, 0.0, 0.0, c, 20);
+    const double symact_t = (1.0/alpha)*x; /* the patches are in t */
+    if (fabs(symact_t - 0.0) < 0.7183043710894966 && symact_t < 0.0) { /* Taylor patch at the root t = 0.0 */
+        static const double symact_c[20] = { 0.0, 0.0, -0.5, -0.3333333333333333, -0.125, -0.03333333333333333, -0.006944444444444444, -0.0011904761904761906, -0.00017361111111111112, -2.2045855379188714e-05, -2.48015873015873e-06, -2.505210838544172e-07, -2.296443268665491e-08, -1.9270852604185937e-09, -1.4911969277048643e-10, -1.0706029224547743e-11, -7.169215998581078e-13, -4.498331606952833e-14, -2.6552651846596585e-15, -1.4797143443923793e-16 };
+        r = (1)*symact_root_patch(symact_t, 0.0, 0.0, symact_c, 20);
     }
     return r;
 }
@@ -2919,26 +2919,26 @@ void symact_celu_dalpha_array(const double *x, double *y, size_t n, double alpha
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_celu_dalpha_arrayf(const float *x, float *y, size_t n, float alpha)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_celu_dalpha_eval_plain(buf[i], (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_celu_dalpha_eval_plain(symact_buf[i], (double)alpha);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_celu_dalpha_in_patch(xi, (double)alpha)) {
-                buf[i] = symact_celu_dalpha_eval(xi, (double)alpha);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_celu_dalpha_in_patch(symact_xi, (double)alpha)) {
+                symact_buf[i] = symact_celu_dalpha_eval(symact_xi, (double)alpha);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3024,41 +3024,41 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
     /* Each element by its own arm (symact_gelu_arm): a block's elements are listed per
      * arm (branch-free: every list takes x, one count moves), each list runs through its arm
      * in a vector loop, and the results go back to their places. */
-    double v[2][SYMACT_BLOCK];
-    unsigned short at[2][SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
-        size_t count[2] = {0};
-        for (size_t i = 0; i < m; ++i) {
-            const double xi = x[i0 + i];
-            const int a = symact_gelu_arm(xi);
-            v[0][count[0]] = xi;
-            at[0][count[0]] = (unsigned short)i;
-            count[0] += a == 0;
-            v[1][count[1]] = xi;
-            at[1][count[1]] = (unsigned short)i;
-            count[1] += a == 1;
+    double symact_v[2][SYMACT_BLOCK];
+    unsigned short symact_at[2][SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
+        size_t symact_count[2] = {0};
+        for (size_t i = 0; i < symact_m; ++i) {
+            const double symact_xi = x[symact_i0 + i];
+            const int symact_a = symact_gelu_arm(symact_xi);
+            symact_v[0][symact_count[0]] = symact_xi;
+            symact_at[0][symact_count[0]] = (unsigned short)i;
+            symact_count[0] += symact_a == 0;
+            symact_v[1][symact_count[1]] = symact_xi;
+            symact_at[1][symact_count[1]] = (unsigned short)i;
+            symact_count[1] += symact_a == 1;
         }
         {
-            double *w = v[0];
-            const size_t c = count[0];
+            double *symact_w = symact_v[0];
+            const size_t symact_c = symact_count[0];
 #pragma omp simd
-            for (size_t e = 0; e < c; ++e) {
-                w[e] = symact_gelu_arm0_eval(w[e]);
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_arm0_eval(symact_w[symact_e]);
             }
-            for (size_t e = 0; e < c; ++e) {
-                y[i0 + at[0][e]] = w[e];
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[0][symact_e]] = symact_w[symact_e];
             }
         }
         {
-            double *w = v[1];
-            const size_t c = count[1];
+            double *symact_w = symact_v[1];
+            const size_t symact_c = symact_count[1];
 #pragma omp simd
-            for (size_t e = 0; e < c; ++e) {
-                w[e] = symact_gelu_arm1_eval(w[e]);
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_arm1_eval(symact_w[symact_e]);
             }
-            for (size_t e = 0; e < c; ++e) {
-                y[i0 + at[1][e]] = w[e];
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[1][symact_e]] = symact_w[symact_e];
             }
         }
     }
@@ -3068,20 +3068,20 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 SYMACT_NO_THREADING void symact_gelu_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_wide(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_gelu_wide(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3100,8 +3100,8 @@ SYMACT_INLINE double symact_gelu_prime_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_gelu_prime_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -0.7517915246935645) < 1.0);
+    const double symact_t = x;
+    return (fabs(symact_t - -0.7517915246935645) < 1.0);
 }
 
 /* The plain formula, then the root patches. */
@@ -3109,8 +3109,8 @@ SYMACT_INLINE double symact_gelu_prime_core(double x)
 {
     double r = symact_gelu_prime_plain(x);
     if (fabs(x - -0.7517915246935645) < 1.0) { /* Taylor patch at the root -0.7517915246935645 */
-        static const double c[33] = { 0.0, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18 };
-        r = symact_root_patch(x, -0.7517915246935645, 1.4956759177009883e-17, c, 33);
+        static const double symact_c[33] = { 0.0, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18 };
+        r = symact_root_patch(x, -0.7517915246935645, 1.4956759177009883e-17, symact_c, 33);
     }
     return r;
 }
@@ -3188,41 +3188,41 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
     /* Each element by its own arm (symact_gelu_prime_arm): a block's elements are listed per
      * arm (branch-free: every list takes x, one count moves), each list runs through its arm
      * in a vector loop, and the results go back to their places. */
-    double v[2][SYMACT_BLOCK];
-    unsigned short at[2][SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
-        size_t count[2] = {0};
-        for (size_t i = 0; i < m; ++i) {
-            const double xi = x[i0 + i];
-            const int a = symact_gelu_prime_arm(xi);
-            v[0][count[0]] = xi;
-            at[0][count[0]] = (unsigned short)i;
-            count[0] += a == 0;
-            v[1][count[1]] = xi;
-            at[1][count[1]] = (unsigned short)i;
-            count[1] += a == 1;
+    double symact_v[2][SYMACT_BLOCK];
+    unsigned short symact_at[2][SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
+        size_t symact_count[2] = {0};
+        for (size_t i = 0; i < symact_m; ++i) {
+            const double symact_xi = x[symact_i0 + i];
+            const int symact_a = symact_gelu_prime_arm(symact_xi);
+            symact_v[0][symact_count[0]] = symact_xi;
+            symact_at[0][symact_count[0]] = (unsigned short)i;
+            symact_count[0] += symact_a == 0;
+            symact_v[1][symact_count[1]] = symact_xi;
+            symact_at[1][symact_count[1]] = (unsigned short)i;
+            symact_count[1] += symact_a == 1;
         }
         {
-            double *w = v[0];
-            const size_t c = count[0];
+            double *symact_w = symact_v[0];
+            const size_t symact_c = symact_count[0];
 #pragma omp simd
-            for (size_t e = 0; e < c; ++e) {
-                w[e] = symact_gelu_prime_arm0_eval(w[e]);
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_prime_arm0_eval(symact_w[symact_e]);
             }
-            for (size_t e = 0; e < c; ++e) {
-                y[i0 + at[0][e]] = w[e];
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[0][symact_e]] = symact_w[symact_e];
             }
         }
         {
-            double *w = v[1];
-            const size_t c = count[1];
+            double *symact_w = symact_v[1];
+            const size_t symact_c = symact_count[1];
 #pragma omp simd
-            for (size_t e = 0; e < c; ++e) {
-                w[e] = symact_gelu_prime_arm1_eval(w[e]);
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_prime_arm1_eval(symact_w[symact_e]);
             }
-            for (size_t e = 0; e < c; ++e) {
-                y[i0 + at[1][e]] = w[e];
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[1][symact_e]] = symact_w[symact_e];
             }
         }
     }
@@ -3237,20 +3237,20 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 SYMACT_NO_THREADING void symact_gelu_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_prime_wide(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_gelu_prime_wide(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3272,9 +3272,9 @@ SYMACT_INLINE double symact_gelu_prime2_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_gelu_prime2_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -1.4142135623730951) < 0.08081995327760612)
-        || (fabs(t - 1.4142135623730951) < 0.08081995327760612);
+    const double symact_t = x;
+    return (fabs(symact_t - -1.4142135623730951) < 0.08081995327760612)
+        || (fabs(symact_t - 1.4142135623730951) < 0.08081995327760612);
 }
 
 /* The plain formula, then the root patches. */
@@ -3282,12 +3282,12 @@ SYMACT_INLINE double symact_gelu_prime2_core(double x)
 {
     double r = symact_gelu_prime2_plain(x);
     if (fabs(x - -1.4142135623730951) < 0.08081995327760612) { /* Taylor patch at the root -1.4142135623730951 */
-        static const double c[14] = { 0.0, 0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, -0.05188843717757434, 0.02568346605540448, 0.014989992962410364, -0.0013103809211941063, -0.002254676139263647, -0.00016703312359665613, 0.0002210063064970759, 4.2653560793414215e-05, -1.495335269859717e-05 };
-        r = symact_root_patch(x, -1.4142135623730951, 9.667293313452913e-17, c, 14);
+        static const double symact_c[14] = { 0.0, 0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, -0.05188843717757434, 0.02568346605540448, 0.014989992962410364, -0.0013103809211941063, -0.002254676139263647, -0.00016703312359665613, 0.0002210063064970759, 4.2653560793414215e-05, -1.495335269859717e-05 };
+        r = symact_root_patch(x, -1.4142135623730951, 9.667293313452913e-17, symact_c, 14);
     }
     if (fabs(x - 1.4142135623730951) < 0.08081995327760612) { /* Taylor patch at the root 1.4142135623730951 */
-        static const double c[14] = { 0.0, -0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, 0.05188843717757434, 0.02568346605540448, -0.014989992962410364, -0.0013103809211941063, 0.002254676139263647, -0.00016703312359665613, -0.0002210063064970759, 4.2653560793414215e-05, 1.495335269859717e-05 };
-        r = symact_root_patch(x, 1.4142135623730951, -9.667293313452913e-17, c, 14);
+        static const double symact_c[14] = { 0.0, -0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, 0.05188843717757434, 0.02568346605540448, -0.014989992962410364, -0.0013103809211941063, 0.002254676139263647, -0.00016703312359665613, -0.0002210063064970759, 4.2653560793414215e-05, 1.495335269859717e-05 };
+        r = symact_root_patch(x, 1.4142135623730951, -9.667293313452913e-17, symact_c, 14);
     }
     return r;
 }
@@ -3349,20 +3349,20 @@ SYMACT_NO_THREADING void symact_gelu_prime2_array(const double *x, double *y, si
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 SYMACT_NO_THREADING void symact_gelu_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_prime2_wide(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_gelu_prime2_wide(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3408,20 +3408,20 @@ void symact_gelu_tanh_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_gelu_tanh_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_tanh_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_gelu_tanh_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3480,8 +3480,8 @@ SYMACT_INLINE double symact_gelu_tanh_prime_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_gelu_tanh_prime_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -0.7524614220710163) < 0.11073334880125996);
+    const double symact_t = x;
+    return (fabs(symact_t - -0.7524614220710163) < 0.11073334880125996);
 }
 
 /* The plain formula, then the root patches. */
@@ -3489,8 +3489,8 @@ SYMACT_INLINE double symact_gelu_tanh_prime_core(double x)
 {
     double r = symact_gelu_tanh_prime_plain(x);
     if (fabs(x - -0.7524614220710163) < 0.11073334880125996) { /* Taylor patch at the root -0.7524614220710163 */
-        static const double c[15] = { 0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06 };
-        r = symact_root_patch(x, -0.7524614220710163, 3.635560509207687e-17, c, 15);
+        static const double symact_c[15] = { 0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06 };
+        r = symact_root_patch(x, -0.7524614220710163, 3.635560509207687e-17, symact_c, 15);
     }
     return r;
 }
@@ -3538,26 +3538,26 @@ void symact_gelu_tanh_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_gelu_tanh_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_tanh_prime_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_gelu_tanh_prime_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_gelu_tanh_prime_in_patch(xi)) {
-                buf[i] = symact_gelu_tanh_prime_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_gelu_tanh_prime_in_patch(symact_xi)) {
+                symact_buf[i] = symact_gelu_tanh_prime_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3592,9 +3592,9 @@ SYMACT_INLINE double symact_gelu_tanh_prime2_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_gelu_tanh_prime2_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -1.4185040087908283) < 0.5382616191323765)
-        || (fabs(t - 1.4185040087908283) < 0.5382616191323765);
+    const double symact_t = x;
+    return (fabs(symact_t - -1.4185040087908283) < 0.5382616191323765)
+        || (fabs(symact_t - 1.4185040087908283) < 0.5382616191323765);
 }
 
 /* The plain formula, then the root patches. */
@@ -3602,12 +3602,12 @@ SYMACT_INLINE double symact_gelu_tanh_prime2_core(double x)
 {
     double r = symact_gelu_tanh_prime2_plain(x);
     if (fabs(x - -1.4185040087908283) < 0.5382616191323765) { /* Taylor patch at the root -1.4185040087908283 */
-        static const double c[30] = { 0.0, 0.4095488174124191, 0.432081111593848, 0.008168951883944803, -0.16109481693213482, -0.056750540975161724, 0.020035361162701274, 0.01671150756085392, 0.0007632001136916162, -0.002643461146696662, -0.0007514200775098502, 0.00026173756856854425, 0.00017619942054101047, -6.138879668243466e-06, -2.918654105104775e-05, -4.884341759522852e-06, 3.568864966961748e-06, 1.501746538549582e-06, -2.3134876605993593e-07, -2.779934168936508e-07, -2.4601994673299104e-08, 3.602721872649386e-08, 1.1237042794566375e-08, -2.851641780735067e-09, -2.207298319503112e-09, -5.3427653791305414e-11, 3.007050913088175e-10, 6.931417480332243e-11, -2.787241549853563e-11, -1.533448743221207e-11 };
-        r = symact_root_patch(x, -1.4185040087908283, -8.089265124388305e-17, c, 30);
+        static const double symact_c[30] = { 0.0, 0.4095488174124191, 0.432081111593848, 0.008168951883944803, -0.16109481693213482, -0.056750540975161724, 0.020035361162701274, 0.01671150756085392, 0.0007632001136916162, -0.002643461146696662, -0.0007514200775098502, 0.00026173756856854425, 0.00017619942054101047, -6.138879668243466e-06, -2.918654105104775e-05, -4.884341759522852e-06, 3.568864966961748e-06, 1.501746538549582e-06, -2.3134876605993593e-07, -2.779934168936508e-07, -2.4601994673299104e-08, 3.602721872649386e-08, 1.1237042794566375e-08, -2.851641780735067e-09, -2.207298319503112e-09, -5.3427653791305414e-11, 3.007050913088175e-10, 6.931417480332243e-11, -2.787241549853563e-11, -1.533448743221207e-11 };
+        r = symact_root_patch(x, -1.4185040087908283, -8.089265124388305e-17, symact_c, 30);
     }
     if (fabs(x - 1.4185040087908283) < 0.5382616191323765) { /* Taylor patch at the root 1.4185040087908283 */
-        static const double c[30] = { 0.0, -0.4095488174124191, 0.432081111593848, -0.008168951883944803, -0.16109481693213482, 0.056750540975161724, 0.020035361162701274, -0.01671150756085392, 0.0007632001136916162, 0.002643461146696662, -0.0007514200775098502, -0.00026173756856854425, 0.00017619942054101047, 6.138879668243466e-06, -2.918654105104775e-05, 4.884341759522852e-06, 3.568864966961748e-06, -1.501746538549582e-06, -2.3134876605993593e-07, 2.779934168936508e-07, -2.4601994673299104e-08, -3.602721872649386e-08, 1.1237042794566375e-08, 2.851641780735067e-09, -2.207298319503112e-09, 5.3427653791305414e-11, 3.007050913088175e-10, -6.931417480332243e-11, -2.787241549853563e-11, 1.533448743221207e-11 };
-        r = symact_root_patch(x, 1.4185040087908283, 8.089265124388305e-17, c, 30);
+        static const double symact_c[30] = { 0.0, -0.4095488174124191, 0.432081111593848, -0.008168951883944803, -0.16109481693213482, 0.056750540975161724, 0.020035361162701274, -0.01671150756085392, 0.0007632001136916162, 0.002643461146696662, -0.0007514200775098502, -0.00026173756856854425, 0.00017619942054101047, 6.138879668243466e-06, -2.918654105104775e-05, 4.884341759522852e-06, 3.568864966961748e-06, -1.501746538549582e-06, -2.3134876605993593e-07, 2.779934168936508e-07, -2.4601994673299104e-08, -3.602721872649386e-08, 1.1237042794566375e-08, 2.851641780735067e-09, -2.207298319503112e-09, 5.3427653791305414e-11, 3.007050913088175e-10, -6.931417480332243e-11, -2.787241549853563e-11, 1.533448743221207e-11 };
+        r = symact_root_patch(x, 1.4185040087908283, 8.089265124388305e-17, symact_c, 30);
     }
     return r;
 }
@@ -3657,26 +3657,26 @@ void symact_gelu_tanh_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_gelu_tanh_prime2_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_gelu_tanh_prime2_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_gelu_tanh_prime2_in_patch(xi)) {
-                buf[i] = symact_gelu_tanh_prime2_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_gelu_tanh_prime2_in_patch(symact_xi)) {
+                symact_buf[i] = symact_gelu_tanh_prime2_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3722,20 +3722,20 @@ void symact_swish_beta_array(const double *x, double *y, size_t n, double beta)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float beta)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_eval(buf[i], (double)beta);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_swish_beta_eval(symact_buf[i], (double)beta);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3759,9 +3759,9 @@ SYMACT_INLINE double symact_swish_beta_prime_plain(double x, double beta)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_swish_beta_prime_in_patch(double x, double beta)
 {
-    const double t = (beta)*x;
+    const double symact_t = (beta)*x;
     (void)beta;
-    return (fabs(t - -1.2784645427610737) < 0.794644568109203);
+    return (fabs(symact_t - -1.2784645427610737) < 0.794644568109203);
 }
 
 /* The plain formula, then the root patches. */
@@ -3769,10 +3769,10 @@ SYMACT_INLINE double symact_swish_beta_prime_core(double x, double beta)
 {
     (void)beta;
     double r = symact_swish_beta_prime_plain(x, beta);
-    const double t = (beta)*x; /* the patches are in t */
-    if (fabs(t - -1.2784645427610737) < 0.794644568109203) { /* Taylor patch at the root t = -1.2784645427610737 */
-        static const double c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
-        r = (1)*symact_root_patch(t, -1.2784645427610737, -1.0946994183093437e-16, c, 32);
+    const double symact_t = (beta)*x; /* the patches are in t */
+    if (fabs(symact_t - -1.2784645427610737) < 0.794644568109203) { /* Taylor patch at the root t = -1.2784645427610737 */
+        static const double symact_c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
+        r = (1)*symact_root_patch(symact_t, -1.2784645427610737, -1.0946994183093437e-16, symact_c, 32);
     }
     return r;
 }
@@ -3818,26 +3818,26 @@ void symact_swish_beta_prime_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_swish_beta_prime_arrayf(const float *x, float *y, size_t n, float beta)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_prime_eval_plain(buf[i], (double)beta);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_swish_beta_prime_eval_plain(symact_buf[i], (double)beta);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_swish_beta_prime_in_patch(xi, (double)beta)) {
-                buf[i] = symact_swish_beta_prime_eval(xi, (double)beta);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_swish_beta_prime_in_patch(symact_xi, (double)beta)) {
+                symact_buf[i] = symact_swish_beta_prime_eval(symact_xi, (double)beta);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -3878,10 +3878,10 @@ SYMACT_INLINE double symact_swish_beta_prime2_plain(double x, double beta)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_swish_beta_prime2_in_patch(double x, double beta)
 {
-    const double t = (beta)*x;
+    const double symact_t = (beta)*x;
     (void)beta;
-    return (fabs(t - -2.3993572805154675) < 0.5799163833285695)
-        || (fabs(t - 2.3993572805154675) < 0.5799163833285695);
+    return (fabs(symact_t - -2.3993572805154675) < 0.5799163833285695)
+        || (fabs(symact_t - 2.3993572805154675) < 0.5799163833285695);
 }
 
 /* The plain formula, then the root patches. */
@@ -3889,14 +3889,14 @@ SYMACT_INLINE double symact_swish_beta_prime2_core(double x, double beta)
 {
     (void)beta;
     double r = symact_swish_beta_prime2_plain(x, beta);
-    const double t = (beta)*x; /* the patches are in t */
-    if (fabs(t - -2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root t = -2.3993572805154675 */
-        static const double c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
-        r = (1.0*beta)*symact_root_patch(t, -2.3993572805154675, -1.8464872855353363e-16, c, 26);
+    const double symact_t = (beta)*x; /* the patches are in t */
+    if (fabs(symact_t - -2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root t = -2.3993572805154675 */
+        static const double symact_c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
+        r = (1.0*beta)*symact_root_patch(symact_t, -2.3993572805154675, -1.8464872855353363e-16, symact_c, 26);
     }
-    if (fabs(t - 2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root t = 2.3993572805154675 */
-        static const double c[26] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14 };
-        r = (1.0*beta)*symact_root_patch(t, 2.3993572805154675, 1.8464872855353363e-16, c, 26);
+    if (fabs(symact_t - 2.3993572805154675) < 0.5799163833285695) { /* Taylor patch at the root t = 2.3993572805154675 */
+        static const double symact_c[26] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14 };
+        r = (1.0*beta)*symact_root_patch(symact_t, 2.3993572805154675, 1.8464872855353363e-16, symact_c, 26);
     }
     return r;
 }
@@ -3942,26 +3942,26 @@ void symact_swish_beta_prime2_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_swish_beta_prime2_arrayf(const float *x, float *y, size_t n, float beta)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_prime2_eval_plain(buf[i], (double)beta);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_swish_beta_prime2_eval_plain(symact_buf[i], (double)beta);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_swish_beta_prime2_in_patch(xi, (double)beta)) {
-                buf[i] = symact_swish_beta_prime2_eval(xi, (double)beta);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_swish_beta_prime2_in_patch(symact_xi, (double)beta)) {
+                symact_buf[i] = symact_swish_beta_prime2_eval(symact_xi, (double)beta);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4011,20 +4011,20 @@ void symact_swish_beta_dbeta_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_swish_beta_dbeta_arrayf(const float *x, float *y, size_t n, float beta)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_swish_beta_dbeta_eval(buf[i], (double)beta);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_swish_beta_dbeta_eval(symact_buf[i], (double)beta);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4046,8 +4046,8 @@ SYMACT_INLINE double symact_mish_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_mish_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - 0.0) < 0.17980623603595752);
+    const double symact_t = x;
+    return (fabs(symact_t - 0.0) < 0.17980623603595752);
 }
 
 /* The plain formula, then the root patches. */
@@ -4055,8 +4055,8 @@ SYMACT_INLINE double symact_mish_core(double x)
 {
     double r = symact_mish_plain(x);
     if (fabs(x - 0.0) < 0.17980623603595752) { /* Taylor patch at the root 0.0 */
-        static const double c[18] = { 0.0, 0.6, 0.32, -0.016, -0.04586666666666667, -0.0003733333333333333, 0.007818666666666666, 0.0008579555555555555, -0.0012696279365079365, -0.0002957376507936508, 0.0001879577114638448, 7.443550419753087e-05, -2.4089052362353696e-05, -1.6026317269114425e-05, 2.2934651877281567e-06, 3.103463470365674e-06, -2.5512528721935637e-08, -5.50156573585028e-07 };
-        r = symact_root_patch(x, 0.0, 0.0, c, 18);
+        static const double symact_c[18] = { 0.0, 0.6, 0.32, -0.016, -0.04586666666666667, -0.0003733333333333333, 0.007818666666666666, 0.0008579555555555555, -0.0012696279365079365, -0.0002957376507936508, 0.0001879577114638448, 7.443550419753087e-05, -2.4089052362353696e-05, -1.6026317269114425e-05, 2.2934651877281567e-06, 3.103463470365674e-06, -2.5512528721935637e-08, -5.50156573585028e-07 };
+        r = symact_root_patch(x, 0.0, 0.0, symact_c, 18);
     }
     return r;
 }
@@ -4104,26 +4104,26 @@ void symact_mish_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_mish_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_mish_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_mish_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_mish_in_patch(xi)) {
-                buf[i] = symact_mish_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_mish_in_patch(symact_xi)) {
+                symact_buf[i] = symact_mish_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4169,8 +4169,8 @@ SYMACT_INLINE double symact_mish_prime_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_mish_prime_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -1.1924312145154952) < 0.06040499312080016);
+    const double symact_t = x;
+    return (fabs(symact_t - -1.1924312145154952) < 0.06040499312080016);
 }
 
 /* The plain formula, then the root patches. */
@@ -4178,8 +4178,8 @@ SYMACT_INLINE double symact_mish_prime_core(double x)
 {
     double r = symact_mish_prime_plain(x);
     if (fabs(x - -1.1924312145154952) < 0.06040499312080016) { /* Taylor patch at the root -1.1924312145154952 */
-        static const double c[13] = { 0.0, 0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05 };
-        r = symact_root_patch(x, -1.1924312145154952, -4.8484829848031044e-17, c, 13);
+        static const double symact_c[13] = { 0.0, 0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05 };
+        r = symact_root_patch(x, -1.1924312145154952, -4.8484829848031044e-17, symact_c, 13);
     }
     return r;
 }
@@ -4229,26 +4229,26 @@ void symact_mish_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_mish_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_mish_prime_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_mish_prime_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_mish_prime_in_patch(xi)) {
-                buf[i] = symact_mish_prime_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_mish_prime_in_patch(symact_xi)) {
+                symact_buf[i] = symact_mish_prime_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4310,9 +4310,9 @@ SYMACT_INLINE double symact_mish_prime2_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_mish_prime2_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - -2.256376396360793) < 0.05206062935073596)
-        || (fabs(t - 1.4905711794854284) < 0.1384858697941884);
+    const double symact_t = x;
+    return (fabs(symact_t - -2.256376396360793) < 0.05206062935073596)
+        || (fabs(symact_t - 1.4905711794854284) < 0.1384858697941884);
 }
 
 /* The plain formula, then the root patches. */
@@ -4320,12 +4320,12 @@ SYMACT_INLINE double symact_mish_prime2_core(double x)
 {
     double r = symact_mish_prime2_plain(x);
     if (fabs(x - -2.256376396360793) < 0.05206062935073596) { /* Taylor patch at the root -2.256376396360793 */
-        static const double c[12] = { 0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05 };
-        r = symact_root_patch(x, -2.256376396360793, -1.0703174875019247e-16, c, 12);
+        static const double symact_c[12] = { 0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05 };
+        r = symact_root_patch(x, -2.256376396360793, -1.0703174875019247e-16, symact_c, 12);
     }
     if (fabs(x - 1.4905711794854284) < 0.1384858697941884) { /* Taylor patch at the root 1.4905711794854284 */
-        static const double c[17] = { 0.0, -0.23069451159746054, 0.28127277803034306, -0.0797073551654253, -0.06665173991852782, 0.05998888116276497, -0.008932244292082872, -0.011535248884490047, 0.0070027488703032735, -0.00026852183677313475, -0.0014013096671622836, 0.0006082701059370484, 4.5850287012401906e-05, -0.00013717566879765472, 4.3428925985047434e-05, 9.503876307943976e-06, -1.1636938135269531e-05 };
-        r = symact_root_patch(x, 1.4905711794854284, 7.126036715834263e-17, c, 17);
+        static const double symact_c[17] = { 0.0, -0.23069451159746054, 0.28127277803034306, -0.0797073551654253, -0.06665173991852782, 0.05998888116276497, -0.008932244292082872, -0.011535248884490047, 0.0070027488703032735, -0.00026852183677313475, -0.0014013096671622836, 0.0006082701059370484, 4.5850287012401906e-05, -0.00013717566879765472, 4.3428925985047434e-05, 9.503876307943976e-06, -1.1636938135269531e-05 };
+        r = symact_root_patch(x, 1.4905711794854284, 7.126036715834263e-17, symact_c, 17);
     }
     return r;
 }
@@ -4375,26 +4375,26 @@ void symact_mish_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_mish_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_mish_prime2_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_mish_prime2_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_mish_prime2_in_patch(xi)) {
-                buf[i] = symact_mish_prime2_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_mish_prime2_in_patch(symact_xi)) {
+                symact_buf[i] = symact_mish_prime2_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4437,20 +4437,20 @@ void symact_log_sigmoid_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_log_sigmoid_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_log_sigmoid_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_log_sigmoid_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4495,20 +4495,20 @@ void symact_log_sigmoid_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_log_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_log_sigmoid_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_log_sigmoid_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4551,20 +4551,20 @@ void symact_log_sigmoid_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_log_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_log_sigmoid_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_log_sigmoid_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4607,20 +4607,20 @@ void symact_softsign_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softsign_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softsign_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softsign_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4669,20 +4669,20 @@ void symact_softsign_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softsign_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softsign_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softsign_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4733,20 +4733,20 @@ void symact_softsign_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softsign_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softsign_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softsign_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4788,20 +4788,20 @@ void symact_hard_sigmoid_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_sigmoid_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_sigmoid_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_sigmoid_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4845,20 +4845,20 @@ void symact_hard_sigmoid_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_sigmoid_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_sigmoid_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_sigmoid_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4901,20 +4901,20 @@ void symact_hard_sigmoid_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_sigmoid_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_sigmoid_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_sigmoid_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -4957,20 +4957,20 @@ void symact_hard_silu_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_silu_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_silu_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_silu_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5012,20 +5012,20 @@ void symact_hard_silu_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_silu_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_silu_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_silu_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5068,20 +5068,20 @@ void symact_hard_silu_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_silu_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_silu_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_silu_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5125,20 +5125,20 @@ void symact_hard_tanh_array(const double *x, double *y, size_t n, double min_val
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_tanh_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_eval(buf[i], (double)min_val, (double)max_val);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_tanh_eval(symact_buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5183,20 +5183,20 @@ void symact_hard_tanh_prime_array(const double *x, double *y, size_t n, double m
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_tanh_prime_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_prime_eval(buf[i], (double)min_val, (double)max_val);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_tanh_prime_eval(symact_buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5241,20 +5241,20 @@ void symact_hard_tanh_prime2_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_tanh_prime2_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_prime2_eval(buf[i], (double)min_val, (double)max_val);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_tanh_prime2_eval(symact_buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5298,20 +5298,20 @@ void symact_hard_tanh_dmin_val_array(const double *x, double *y, size_t n, doubl
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_tanh_dmin_val_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_dmin_val_eval(buf[i], (double)min_val, (double)max_val);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_tanh_dmin_val_eval(symact_buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5355,20 +5355,20 @@ void symact_hard_tanh_dmax_val_array(const double *x, double *y, size_t n, doubl
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hard_tanh_dmax_val_arrayf(const float *x, float *y, size_t n, float min_val, float max_val)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hard_tanh_dmax_val_eval(buf[i], (double)min_val, (double)max_val);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hard_tanh_dmax_val_eval(symact_buf[i], (double)min_val, (double)max_val);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5411,20 +5411,20 @@ void symact_hardshrink_array(const double *x, double *y, size_t n, double lambd)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hardshrink_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hardshrink_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5468,20 +5468,20 @@ void symact_hardshrink_prime_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hardshrink_prime_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_prime_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hardshrink_prime_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5525,20 +5525,20 @@ void symact_hardshrink_prime2_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hardshrink_prime2_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_prime2_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hardshrink_prime2_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5582,20 +5582,20 @@ void symact_hardshrink_dlambd_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_hardshrink_dlambd_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_hardshrink_dlambd_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_hardshrink_dlambd_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5639,20 +5639,20 @@ void symact_softshrink_array(const double *x, double *y, size_t n, double lambd)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softshrink_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softshrink_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5696,20 +5696,20 @@ void symact_softshrink_prime_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softshrink_prime_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_prime_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softshrink_prime_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5753,20 +5753,20 @@ void symact_softshrink_prime2_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softshrink_prime2_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_prime2_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softshrink_prime2_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5809,20 +5809,20 @@ void symact_softshrink_dlambd_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_softshrink_dlambd_arrayf(const float *x, float *y, size_t n, float lambd)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_softshrink_dlambd_eval(buf[i], (double)lambd);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_softshrink_dlambd_eval(symact_buf[i], (double)lambd);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5844,8 +5844,8 @@ SYMACT_INLINE double symact_tanhshrink_plain(double x)
  * then these few elements again with the patches. */
 SYMACT_INLINE int symact_tanhshrink_in_patch(double x)
 {
-    const double t = x;
-    return (fabs(t - 0.0) < 0.7183043710894966);
+    const double symact_t = x;
+    return (fabs(symact_t - 0.0) < 0.7183043710894966);
 }
 
 /* The plain formula, then the root patches. */
@@ -5853,8 +5853,8 @@ SYMACT_INLINE double symact_tanhshrink_core(double x)
 {
     double r = symact_tanhshrink_plain(x);
     if (fabs(x - 0.0) < 0.7183043710894966) { /* Taylor patch at the root 0.0 */
-        static const double c[56] = { 0.0, 0.0, 0.0, 0.3333333333333333, 0.0, -0.13333333333333333, 0.0, 0.05396825396825397, 0.0, -0.021869488536155203, 0.0, 0.008863235529902197, 0.0, -0.003592128036572481, 0.0, 0.0014558343870513183, 0.0, -0.000590027440945586, 0.0, 0.00023912911424355248, 0.0, -9.691537956929451e-05, 0.0, 3.927832388331683e-05, 0.0, -1.5918905069328964e-05, 0.0, 6.451689215655431e-06, 0.0, -2.6147711512907546e-06, 0.0, 1.0597268320104654e-06, 0.0, -4.294911078273806e-07, 0.0, 1.7406618963571648e-07, 0.0, -7.054636946400968e-08, 0.0, 2.859136662305254e-08, 0.0, -1.1587644432798853e-08, 0.0, 4.6962953982309016e-09, 0.0, -1.903336833931276e-09, 0.0, 7.713933635359062e-10, 0.0, -3.126339545892087e-10, 0.0, 1.26705769303054e-10, 0.0, -5.135191408039368e-11, 0.0, 2.0812146867700473e-11 };
-        r = symact_root_patch(x, 0.0, 0.0, c, 56);
+        static const double symact_c[56] = { 0.0, 0.0, 0.0, 0.3333333333333333, 0.0, -0.13333333333333333, 0.0, 0.05396825396825397, 0.0, -0.021869488536155203, 0.0, 0.008863235529902197, 0.0, -0.003592128036572481, 0.0, 0.0014558343870513183, 0.0, -0.000590027440945586, 0.0, 0.00023912911424355248, 0.0, -9.691537956929451e-05, 0.0, 3.927832388331683e-05, 0.0, -1.5918905069328964e-05, 0.0, 6.451689215655431e-06, 0.0, -2.6147711512907546e-06, 0.0, 1.0597268320104654e-06, 0.0, -4.294911078273806e-07, 0.0, 1.7406618963571648e-07, 0.0, -7.054636946400968e-08, 0.0, 2.859136662305254e-08, 0.0, -1.1587644432798853e-08, 0.0, 4.6962953982309016e-09, 0.0, -1.903336833931276e-09, 0.0, 7.713933635359062e-10, 0.0, -3.126339545892087e-10, 0.0, 1.26705769303054e-10, 0.0, -5.135191408039368e-11, 0.0, 2.0812146867700473e-11 };
+        r = symact_root_patch(x, 0.0, 0.0, symact_c, 56);
     }
     return r;
 }
@@ -5902,26 +5902,26 @@ void symact_tanhshrink_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_tanhshrink_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_tanhshrink_eval_plain(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_tanhshrink_eval_plain(symact_buf[i]);
         }
-        for (size_t i = 0; i < m; ++i) { /* the root patches' windows */
-            const double xi = (double)x[i0 + i];
-            if (symact_tanhshrink_in_patch(xi)) {
-                buf[i] = symact_tanhshrink_eval(xi);
+        for (size_t i = 0; i < symact_m; ++i) { /* the root patches' windows */
+            const double symact_xi = (double)x[symact_i0 + i];
+            if (symact_tanhshrink_in_patch(symact_xi)) {
+                symact_buf[i] = symact_tanhshrink_eval(symact_xi);
             }
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -5966,20 +5966,20 @@ void symact_tanhshrink_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_tanhshrink_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_tanhshrink_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_tanhshrink_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6029,20 +6029,20 @@ void symact_tanhshrink_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_tanhshrink_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_tanhshrink_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_tanhshrink_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6086,20 +6086,20 @@ void symact_threshold_array(const double *x, double *y, size_t n, double thresho
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_threshold_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_eval(buf[i], (double)threshold, (double)value);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_threshold_eval(symact_buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6143,20 +6143,20 @@ void symact_threshold_prime_array(const double *x, double *y, size_t n, double t
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_threshold_prime_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_prime_eval(buf[i], (double)threshold, (double)value);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_threshold_prime_eval(symact_buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6201,20 +6201,20 @@ void symact_threshold_prime2_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_threshold_prime2_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_prime2_eval(buf[i], (double)threshold, (double)value);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_threshold_prime2_eval(symact_buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6259,20 +6259,20 @@ void symact_threshold_dthreshold_array(const double *x, double *y, size_t n, dou
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_threshold_dthreshold_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_dthreshold_eval(buf[i], (double)threshold, (double)value);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_threshold_dthreshold_eval(symact_buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6316,20 +6316,20 @@ void symact_threshold_dvalue_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_threshold_dvalue_arrayf(const float *x, float *y, size_t n, float threshold, float value)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_threshold_dvalue_eval(buf[i], (double)threshold, (double)value);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_threshold_dvalue_eval(symact_buf[i], (double)threshold, (double)value);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6375,20 +6375,20 @@ void symact_squareplus_array(const double *x, double *y, size_t n, double b)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_squareplus_arrayf(const float *x, float *y, size_t n, float b)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_eval(buf[i], (double)b);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_squareplus_eval(symact_buf[i], (double)b);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6437,20 +6437,20 @@ void symact_squareplus_prime_array(const double *x, double *y, size_t n, double 
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_squareplus_prime_arrayf(const float *x, float *y, size_t n, float b)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_prime_eval(buf[i], (double)b);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_squareplus_prime_eval(symact_buf[i], (double)b);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6501,20 +6501,20 @@ void symact_squareplus_prime2_array(const double *x, double *y, size_t n, double
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_squareplus_prime2_arrayf(const float *x, float *y, size_t n, float b)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_prime2_eval(buf[i], (double)b);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_squareplus_prime2_eval(symact_buf[i], (double)b);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6557,20 +6557,20 @@ void symact_squareplus_db_array(const double *x, double *y, size_t n, double b)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_squareplus_db_arrayf(const float *x, float *y, size_t n, float b)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_squareplus_db_eval(buf[i], (double)b);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_squareplus_db_eval(symact_buf[i], (double)b);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6612,20 +6612,20 @@ void symact_exponential_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_exponential_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_exponential_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_exponential_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6668,20 +6668,20 @@ void symact_exponential_prime_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_exponential_prime_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_exponential_prime_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_exponential_prime_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }
@@ -6723,20 +6723,20 @@ void symact_exponential_prime2_array(const double *x, double *y, size_t n)
  * not if-convert selects in a loop mixing float and double, so the loop stays all-double.) */
 void symact_exponential_prime2_arrayf(const float *x, float *y, size_t n)
 {
-    double buf[SYMACT_BLOCK];
-    for (size_t i0 = 0; i0 < n; i0 += SYMACT_BLOCK) {
-        const size_t m = n - i0 < SYMACT_BLOCK ? n - i0 : SYMACT_BLOCK;
+    double symact_buf[SYMACT_BLOCK];
+    for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
+        const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = (double)x[i0 + i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            buf[i] = symact_exponential_prime2_eval(buf[i]);
+        for (size_t i = 0; i < symact_m; ++i) {
+            symact_buf[i] = symact_exponential_prime2_eval(symact_buf[i]);
         }
 #pragma omp simd
-        for (size_t i = 0; i < m; ++i) {
-            y[i0 + i] = (float)buf[i];
+        for (size_t i = 0; i < symact_m; ++i) {
+            y[symact_i0 + i] = (float)symact_buf[i];
         }
     }
 }

@@ -46,10 +46,12 @@ C_LIBRARY = frozenset("""
 
 #: Identifiers the generated code uses itself (module names, locals, loop variables).
 GENERATED = frozenset("""
-    x y n i d r np math dtype scalar at_inf positive near out result value
+    x y n i d r np math dtype scalar at_inf positive near out result value s g inf_seen x_in
 """.split())
 
-_TEMP = re.compile(r"t\d+")  # common-subexpression temporaries t0, t1, ...
+#: the generated code's numbered locals: common subexpressions t0, t1, ..., NumPy scratch
+#: buffers b0, masks m2, int scratch i3, Piecewise conditions take0, double-double q0 and dd0
+_TEMP = re.compile(r"(?:t|b|m|i|q|dd|take)\d+")
 
 
 def _catalog_symbols() -> set[str]:
