@@ -228,7 +228,8 @@ def test_generated_c_matches_mpmath(generated, tmp_path):
         assert np.array_equal(ya.view(np.int64), y.view(np.int64))
         fnf = getattr(clib, f"symact_{name}{suffix}f")
         fnf.argtypes, fnf.restype = [ctypes.c_float, ctypes.c_float], ctypes.c_float
-        xf = x.astype(np.float32)
+        with np.errstate(over="ignore"):  # past float32's range: +-inf, as the API does
+            xf = x.astype(np.float32)
         yf = np.array([fnf(float(v), default) for v in xf], dtype=np.float32)
         arrf = getattr(clib, f"symact_{name}{suffix}_arrayf")
         arrf.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_float]
