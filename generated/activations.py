@@ -223,34 +223,20 @@ def _check_range(name, value, low, high, low_open, high_open):
 
 def _by_arms(r, conds, *arms):
     """r = f(*args) of the first arm (f, *args) whose condition conds[k] holds (the last arm
-    where none does), each arm computed on its own elements only (args: arrays of r's size,
-    gathered by index, or scalars): an arm that costs tens of passes is never evaluated where
-    another one is taken."""
-    todo = np.ones(r.shape, dtype=bool)
+    where none does), each arm computed on its own elements only (args: arrays of r's shape,
+    gathered by index: 4x faster than by a boolean mask; or scalars): an arm that costs tens
+    of passes is never evaluated where another one is taken. r must be contiguous."""
+    flat = r.reshape(-1)
+    todo = np.ones(flat.size, dtype=bool)
     for k, (f, *args) in enumerate(arms):
-        take = todo & conds[k] if k < len(conds) else todo
+        take = todo & np.reshape(conds[k], -1) if k < len(conds) else todo
         idx = np.flatnonzero(take)
-        if idx.size == r.size:
+        if idx.size == flat.size:
             np.copyto(r, f(*args))
             return
         if idx.size:
-            r[idx] = f(*(a.take(idx) if np.ndim(a) else a for a in args))
+            flat[idx] = f(*(np.take(a, idx) if np.ndim(a) else a for a in args))
         todo &= ~take
-
-
-def _by_mask(mask, f, g, *args):
-    """f(*args) where mask, g(*args) elsewhere, each computed on its own elements only (args
-    are arrays of mask's shape, gathered by index: 4x faster than by a boolean mask): a
-    costly branch is never evaluated where it is not taken."""
-    if mask.all():
-        return f(*args)
-    if not mask.any():
-        return g(*args)
-    out = np.empty(mask.shape)
-    flat = out.reshape(-1)
-    for idx, h in ((np.flatnonzero(mask), f), (np.flatnonzero(~mask), g)):
-        flat[idx] = h(*(a.take(idx) for a in args))
-    return out
 
 
 def _dd_split(a):
@@ -414,7 +400,7 @@ def _mills_ln(t):
     fdlibm's erfc(z) = e^(-z^2 - 0.5625 + R(s)/S(s))/z with z = t/sqrt(2), s = 1/z^2 = 2/t^2,
     is M(t) = K e^(R/S)/t. t is clamped to [1.25 sqrt(2), 1e100] (the range of the fit, and no
     overflow); s is formed from t, so no rounded t/sqrt(2) enters. Each range runs on its own
-    elements only (_by_mask).
+    elements only (_by_arms).
     Coefficients and ranges from fdlibm s_erf.c:
     Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
     Developed at SunSoft, a Sun Microsystems, Inc. business.
@@ -423,11 +409,13 @@ def _mills_ln(t):
     """
     t = np.clip(np.asarray(t, dtype=np.float64), 1.7677669529663689, 1e100)
     s = 2.0 / (t * t)
-    return _by_mask(t < 4.040610178208843,
-                    lambda s: _rational(s, (-0.009864944034847148, -0.6938585727071818, -10.558626225323291, -62.375332450326006, -162.39666946257347, -184.60509290671104, -81.2874355063066, -9.814329344169145),
-                                        (1.0, 19.651271667439257, 137.65775414351904, 434.56587747522923, 645.3872717332679, 429.00814002756783, 108.63500554177944, 6.570249770319282, -0.0604244152148581)),
-                    lambda s: _rational(s, (-0.0098649429247001, -0.799283237680523, -17.757954917754752, -160.63638485582192, -637.5664433683896, -1025.0951316110772, -483.5191916086514),
-                                        (1.0, 30.33806074348246, 325.7925129965739, 1536.729586084437, 3199.8582195085955, 2553.0504064331644, 474.52854120695537, -22.44095244658582)), s)
+    rho = np.empty(s.shape)
+    _by_arms(rho, (t < 4.040610178208843,),
+             (lambda s: _rational(s, (-0.009864944034847148, -0.6938585727071818, -10.558626225323291, -62.375332450326006, -162.39666946257347, -184.60509290671104, -81.2874355063066, -9.814329344169145),
+                                  (1.0, 19.651271667439257, 137.65775414351904, 434.56587747522923, 645.3872717332679, 429.00814002756783, 108.63500554177944, 6.570249770319282, -0.0604244152148581)), s),
+             (lambda s: _rational(s, (-0.0098649429247001, -0.799283237680523, -17.757954917754752, -160.63638485582192, -637.5664433683896, -1025.0951316110772, -483.5191916086514),
+                                  (1.0, 30.33806074348246, 325.7925129965739, 1536.729586084437, 3199.8582195085955, 2553.0504064331644, 474.52854120695537, -22.44095244658582)), s))
+    return rho
 
 
 def _normal_cdf(u):
@@ -436,7 +424,7 @@ def _normal_cdf(u):
     w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
     each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
     for the rounding of w. The tail and the middle each run on their own elements only
-    (_by_mask); the middle's two rational forms both run, and one is selected.
+    (_by_arms); the middle's two rational forms both run, and one is selected.
     Coefficients and ranges from fdlibm s_erf.c:
     Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
     Developed at SunSoft, a Sun Microsystems, Inc. business.
@@ -445,7 +433,9 @@ def _normal_cdf(u):
     """
     u = np.asarray(u, dtype=np.float64)
     a = np.abs(u)
-    return _by_mask(a < 1.7677669529663689, _normal_cdf_mid, _normal_cdf_tail, u, a)
+    phi = np.empty(u.shape)
+    _by_arms(phi, (a < 1.7677669529663689,), (_normal_cdf_mid, u, a), (_normal_cdf_tail, u, a))
+    return phi
 
 
 def _normal_cdf_tail(u, a):

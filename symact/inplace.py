@@ -3,11 +3,12 @@
 ``y = e^{-|x|}; r = x >= 0 ? 1/(1+y) : y/(1+y)`` becomes ``np.abs(x, out=b0)``,
 ``np.negative(b0, out=b0)``, ``np.exp(b0, out=b0)``, ... : every ufunc writes into a buffer
 (``out=``), a consumed temporary is reused for its parent's result, and a Piecewise is the
-default branch in the destination plus ``np.copyto(dest, branch, where=cond)`` per branch
-(instead of ``np.where`` temporaries). The root writes into ``r``, which the template
-provides (the caller's ``out=`` when it can be written directly). Anything without an in-place
-rule (a function NumPy lacks, a helper) is printed by the ordinary printer into a buffer, so the
-math is the printer's either way.
+default branch in the destination plus a bit-exact select (``_select``) per branch (instead of
+``np.where`` temporaries); a Piecewise with a costly helper in an arm (MANY_PASSES) instead
+computes each arm on its own elements only (``_by_arms``). The root writes into ``r``, which
+the template provides (the caller's ``out=`` when it can be written directly). Anything without
+an in-place rule (a function NumPy lacks, a helper) is printed by the ordinary printer into a
+buffer, so the math is the printer's either way.
 """
 
 from __future__ import annotations

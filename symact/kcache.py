@@ -8,8 +8,9 @@ atomically, under ``$SYMACT_CACHE_DIR`` / ``$XDG_CACHE_HOME/symact`` / ``~/.cach
 ``SYMACT_NO_CACHE=1`` turns the cache off. A corrupt or unreadable entry is a miss, never an error.
 
 The record: ``generate`` also writes the entries it rendered into its output directory
-(``generated/kernels.json``, committed with the code it produced), and reads them back there
-when the user cache misses, so a fresh clone regenerates in about a second. Its keys leave the
+(``generated/kernels.json``, committed with the code it produced), and reads them back, from
+there and from the checkout's ``generated/``, when the user cache misses, so a fresh clone
+regenerates in about a second. Its keys leave the
 SymPy version out (the record is what produced the committed files, whichever SymPy reads it);
 the user cache's keys keep it. ``SYMACT_NO_CACHE=1`` ignores the record too: a re-derivation
 from scratch, which is what ``generate --check`` must match in the test suite.

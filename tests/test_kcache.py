@@ -119,3 +119,13 @@ def test_record_key_leaves_out_the_sympy_version_only(monkeypatch):
     assert kcache.key(act) != key and kcache.record_key(act) == rkey
     monkeypatch.setattr(kcache, "_CODE_DIGEST", "another source tree")
     assert kcache.record_key(act) != rkey
+
+
+def test_checkout_record_serves_any_output_directory(monkeypatch, tmp_path):
+    """generate --out DIR (no record in DIR) still finds the committed generated/kernels.json,
+    whose entries carry the catalog's keys."""
+    monkeypatch.delenv("SYMACT_NO_CACHE", raising=False)
+    entries = kcache.read_record(tmp_path)
+    assert kcache.record_key(symact.get("gelu")) in entries
+    monkeypatch.setattr(kcache, "CHECKOUT_OUTPUT", tmp_path / "no-checkout")
+    assert kcache.read_record(tmp_path) == {}
