@@ -137,6 +137,28 @@ SYMACT_INLINE symact_dd symact_dd_tanh(double u)
                        tiny ? -u * (u * u) / 3.0 : copysign(1.0, u) * q.lo};
 }
 
+/* The argument a whose exp gives e^v to the e^v helpers: v, or v/2
+ * where e^v would be subnormal (v < -708). h = e^a is then shared by every e^v and e^v * g
+ * of a kernel. */
+SYMACT_INLINE double symact_exp_arg(double v)
+{
+    return v < -708.0 ? 0.5 * v : v;
+}
+
+/* e^v from h = e^a, a = symact_exp_arg(v): h, or h*h where a = v/2. The test is a != v, not
+ * v < -708 again: gcc threads a repeated test through the exp call and calls exp twice. */
+SYMACT_INLINE double symact_exp_of(double v, double a, double h)
+{
+    return a != v ? h * h : h;
+}
+
+/* e^v * g from h = e^a, a = symact_exp_arg(v): h*g, or (h*g)*h where a = v/2, so the product
+ * keeps its digits where e^v alone would be subnormal. */
+SYMACT_INLINE double symact_exp_times_of(double v, double g, double a, double h)
+{
+    return a != v ? h * g * h : h * g;
+}
+
 /* g e^P, P = sum (hi[k] + lo[k]) w^(n-1-k) (double-double coefficients, highest first), by
  * compensated Horner (Graillat, Langlois & Louvet 2005): P = s + e, the products' rounding
  * errors (fma) and the sums' (Knuth's TwoSum) and the coefficients' low parts carried in e.
@@ -156,18 +178,16 @@ SYMACT_INLINE double symact_exp_poly(double g, double w, const double *hi, const
         s = t;
     }
     const double gb = g * (1.0 + e);
-    const int tail = s < -708.0;
-    const double h = exp(tail ? 0.5 * s : s);
-    return tail ? h * gb * h : h * gb;
+    const double a = symact_exp_arg(s);
+    return symact_exp_times_of(s, gb, a, exp(a));
 }
 
 /* e^v * g; where e^v would be subnormal (v < -708),
  * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. Branch-free, one exp. */
 SYMACT_INLINE double symact_exp_times(double v, double g)
 {
-    const int tail = v < -708.0;
-    const double h = exp(tail ? 0.5 * v : v);
-    return tail ? h * g * h : h * g;
+    const double a = symact_exp_arg(v);
+    return symact_exp_times_of(v, g, a, exp(a));
 }
 
 /* e^(-u^2/2 + w) * g, w small. u^2 = p + e exactly (p = u*u rounded, e = fma(u, u, -p)), so
@@ -182,9 +202,8 @@ SYMACT_INLINE double symact_gauss_times(double u, double g, double w)
     const double p = u * u;
     const double a = -0.5 * p;
     const double gb = g + g * expm1(-0.5 * fma(u, u, -p) + w);
-    const int sub = a < -708.0;
-    const double h = exp(sub ? 0.5 * a : a);
-    return sub ? h * gb * h : h * gb;
+    const double ah = symact_exp_arg(a);
+    return symact_exp_times_of(a, gb, ah, exp(ah));
 }
 
 /* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:
@@ -1623,8 +1642,10 @@ void symact_softplus_dbeta_arrayf(const float *x, float *y, size_t n, float beta
 SYMACT_INLINE double symact_silu_core(double x)
 {
     const double t0 = -fabs(x);
-    const double t1 = x/(exp(t0) + 1);
-    return ((x >= 0) ? t1 : symact_exp_times(t0, t1));
+    const double t1 = symact_exp_arg(t0);
+    const double t2 = exp(t1);
+    const double t3 = x/(symact_exp_of(t0, t1, t2) + 1);
+    return ((x >= 0) ? t3 : symact_exp_times_of(t0, t3, t1, t2));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
@@ -1681,11 +1702,13 @@ void symact_silu_arrayf(const float *x, float *y, size_t n)
 SYMACT_INLINE double symact_silu_prime_plain(double x)
 {
     const double t0 = -fabs(x);
-    const double t1 = exp(t0);
-    const double t2 = t1 + 1;
-    const double t3 = 1.0/t2;
-    const double t4 = ((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))));
-    return ((x >= 0) ? (t1*t4)/t2/t2 + t3 : symact_exp_times(t0, t3*(-t1*t3*t4 + x + 1)));
+    const double t1 = symact_exp_arg(t0);
+    const double t2 = exp(t1);
+    const double t3 = symact_exp_of(t0, t1, t2);
+    const double t4 = t3 + 1;
+    const double t5 = 1.0/t4;
+    const double t6 = t3*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))));
+    return ((x >= 0) ? t5 + t6/t4/t4 : symact_exp_times_of(t0, t5*(-t5*t6 + x + 1), t1, t2));
 }
 
 /* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
@@ -1797,7 +1820,9 @@ SYMACT_INLINE double symact_silu_prime2_plain(double x)
     const double dd0 = (q10.hi + q10.lo);
     const double dd1 = (q14.hi + q14.lo);
     const double t0 = -fabs(x);
-    return ((x >= 0) ? symact_exp_times(t0, dd0) : symact_exp_times(t0, dd1));
+    const double t1 = symact_exp_arg(t0);
+    const double t2 = exp(t1);
+    return ((x >= 0) ? symact_exp_times_of(t0, dd0, t1, t2) : symact_exp_times_of(t0, dd1, t1, t2));
 }
 
 /* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
@@ -3687,10 +3712,12 @@ void symact_gelu_tanh_prime2_arrayf(const float *x, float *y, size_t n)
 SYMACT_INLINE double symact_swish_beta_core(double x, double beta)
 {
     const double t0 = -beta*fabs(x);
-    const double t1 = 1.0/(exp(t0) + 1);
-    const double t2 = 1500/beta;
+    const double t1 = symact_exp_arg(t0);
+    const double t2 = exp(t1);
+    const double t3 = 1.0/(symact_exp_of(t0, t1, t2) + 1);
+    const double t4 = 1500/beta;
     (void)beta;
-    return ((beta*x >= 0) ? t1*x : symact_exp_times(t0, t1*((-t2) < ((t2) > x ? x : (t2)) ? ((t2) > x ? x : (t2)) : (-t2))));
+    return ((beta*x >= 0) ? t3*x : symact_exp_times_of(t0, t3*((-t4) < ((t4) > x ? x : (t4)) ? ((t4) > x ? x : (t4)) : (-t4)), t1, t2));
 }
 
 /* The core plus its guards: NaN -> NaN. */
@@ -3746,13 +3773,15 @@ void symact_swish_beta_arrayf(const float *x, float *y, size_t n, float beta)
 SYMACT_INLINE double symact_swish_beta_prime_plain(double x, double beta)
 {
     const double t0 = -beta*fabs(x);
-    const double t1 = exp(t0);
-    const double t2 = t1 + 1;
-    const double t3 = 1.0/t2;
-    const double t4 = 1500/beta;
-    const double t5 = beta*((-t4) < ((t4) > x ? x : (t4)) ? ((t4) > x ? x : (t4)) : (-t4));
+    const double t1 = symact_exp_arg(t0);
+    const double t2 = exp(t1);
+    const double t3 = symact_exp_of(t0, t1, t2);
+    const double t4 = t3 + 1;
+    const double t5 = 1.0/t4;
+    const double t6 = 1500/beta;
+    const double t7 = beta*((-t6) < ((t6) > x ? x : (t6)) ? ((t6) > x ? x : (t6)) : (-t6));
     (void)beta;
-    return ((beta*x >= 0) ? (beta*t1*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x)))))/t2/t2 + t3 : symact_exp_times(t0, t3*(-t1*t3*t5 + t5 + 1)));
+    return ((beta*x >= 0) ? (beta*t3*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x)))))/t4/t4 + t5 : symact_exp_times_of(t0, t5*(-t3*t5*t7 + t7 + 1), t1, t2));
 }
 
 /* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),
@@ -3870,8 +3899,10 @@ SYMACT_INLINE double symact_swish_beta_prime2_plain(double x, double beta)
     const double dd0 = (q13.hi + q13.lo);
     const double dd1 = (q19.hi + q19.lo);
     const double t0 = -beta*fabs(x);
+    const double t1 = symact_exp_arg(t0);
+    const double t2 = exp(t1);
     (void)beta;
-    return ((beta*x >= 0) ? symact_exp_times(t0, dd0) : symact_exp_times(t0, dd1));
+    return ((beta*x >= 0) ? symact_exp_times_of(t0, dd0, t1, t2) : symact_exp_times_of(t0, dd1, t1, t2));
 }
 
 /* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),

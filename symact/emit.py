@@ -29,6 +29,7 @@ from . import __version__, ddeval, kcache
 from .activation import Activation, Kernel, all_activations
 from .catalog import X
 from .errors import OutputError
+from .exp_share import share_exp
 from .functions import gauss_times, mills_ln, normal_cdf
 from .inplace import costly_arms, inplace_lines
 from .patch import SCAN, RootPatch, find_patches, scaling
@@ -316,7 +317,7 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
         npp.helpers.add("_dd")
         cp.helpers.add("symact_dd")
     py_lines, py_result = _cse(stable, npp)
-    c_lines, c_result = _cse(stable, cp)
+    c_lines, c_result = _cse(share_exp(stable), cp)
     c_arms = ()
     if not double_double and costly_arms(stable, _C_ARMS_FOR):
         c_arms = tuple((cp.doprint(cond) if cond is not sp.true else "",
@@ -345,7 +346,7 @@ _C_ARMS_FOR = (normal_cdf, mills_ln, gauss_times)
 
 
 def _c_arm(arm: sp.Expr, cp: CPrinter) -> tuple[tuple[tuple[str, str, str], ...], str]:
-    lines, result = _cse(arm, cp)
+    lines, result = _cse(share_exp(arm), cp)
     return tuple(("double", v, code) for v, code in lines), result
 
 

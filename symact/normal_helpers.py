@@ -196,9 +196,8 @@ SYMACT_INLINE double symact_gauss_times(double u, double g, double w)
     const double p = u * u;
     const double a = -0.5 * p;
     const double gb = g + g * expm1(-0.5 * fma(u, u, -p) + w);
-    const int sub = a < -708.0;
-    const double h = exp(sub ? 0.5 * a : a);
-    return sub ? h * gb * h : h * gb;
+    const double ah = symact_exp_arg(a);
+    return symact_exp_times_of(a, gb, ah, exp(ah));
 }""",
     "symact_mills_ln": f"""\
 /* rho(t) = ln(t M(t)/K), M(t) = Phi(-t)/phi(t) the Mills ratio, K = sqrt(pi) e^-0.5625:

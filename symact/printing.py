@@ -174,17 +174,36 @@ SYMACT_INLINE double symact_exp_poly(double g, double w, const double *hi, const
         s = t;
     }
     const double gb = g * (1.0 + e);
-    const int tail = s < -708.0;
-    const double h = exp(tail ? 0.5 * s : s);
-    return tail ? h * gb * h : h * gb;
+    const double a = symact_exp_arg(s);
+    return symact_exp_times_of(s, gb, a, exp(a));
 }''',
     "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708),
  * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. Branch-free, one exp. */
 SYMACT_INLINE double symact_exp_times(double v, double g)
 {
-    const int tail = v < -708.0;
-    const double h = exp(tail ? 0.5 * v : v);
-    return tail ? h * g * h : h * g;
+    const double a = symact_exp_arg(v);
+    return symact_exp_times_of(v, g, a, exp(a));
+}''',
+    "symact_exp_arg": '''/* The argument a whose exp gives e^v to the e^v helpers: v, or v/2
+ * where e^v would be subnormal (v < -708). h = e^a is then shared by every e^v and e^v * g
+ * of a kernel. */
+SYMACT_INLINE double symact_exp_arg(double v)
+{
+    return v < -708.0 ? 0.5 * v : v;
+}
+
+/* e^v from h = e^a, a = symact_exp_arg(v): h, or h*h where a = v/2. The test is a != v, not
+ * v < -708 again: gcc threads a repeated test through the exp call and calls exp twice. */
+SYMACT_INLINE double symact_exp_of(double v, double a, double h)
+{
+    return a != v ? h * h : h;
+}
+
+/* e^v * g from h = e^a, a = symact_exp_arg(v): h*g, or (h*g)*h where a = v/2, so the product
+ * keeps its digits where e^v alone would be subnormal. */
+SYMACT_INLINE double symact_exp_times_of(double v, double g, double a, double h)
+{
+    return a != v ? h * g * h : h * g;
 }''',
 }
 
@@ -267,13 +286,33 @@ _NEEDS = {
     "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_arms"),
     "_mills_ln": ("_rational", "_by_arms"),
     "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
+    "symact_gauss_times": ("symact_exp_arg",),
+    "symact_exp_times": ("symact_exp_arg",),
+    "symact_exp_poly": ("symact_exp_arg",),
 }
+
+
+def helper_closure(helpers) -> set[str]:
+    """``helpers`` and every helper they call, transitively. Sorted by name, they are in an
+    order C can define them in (a helper's name sorts after those it calls)."""
+    out: set[str] = set()
+    todo = list(helpers)
+    while todo:
+        h = todo.pop()
+        if h not in out:
+            out.add(h)
+            todo.extend(_NEEDS.get(h, ()))
+    return out
+
+
+def _need(printer, helper: str) -> None:
+    """Record ``helper`` and the helpers it calls."""
+    printer.helpers.update(helper_closure([helper]))
 
 
 def _call(printer, helper: str, args) -> str:
     """``helper(args...)``, recording the helper and what it needs."""
-    printer.helpers.add(helper)
-    printer.helpers.update(_NEEDS.get(helper, ()))
+    _need(printer, helper)
     return f"{helper}({', '.join(printer._print(a) for a in args)})"
 
 
@@ -365,14 +404,25 @@ class CPrinter(C99CodePrinter):
                 or _rational_division(self, expr) or super()._print_Mul(expr))
 
     def _print_exp_times(self, expr):
-        self.helpers.add("symact_exp_times")
+        _need(self, "symact_exp_times")
         return f"symact_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_exp_arg(self, expr):
+        return _call(self, "symact_exp_arg", expr.args)
+
+    def _print_exp_of(self, expr):
+        _need(self, "symact_exp_arg")  # defines symact_exp_of too
+        return f"symact_exp_of({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_exp_times_of(self, expr):
+        _need(self, "symact_exp_arg")  # defines symact_exp_times_of too
+        return f"symact_exp_times_of({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_hypot(self, expr):
         return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_exp_poly(self, expr):
-        self.helpers.add("symact_exp_poly")
+        _need(self, "symact_exp_poly")
         g, w, *coeffs = expr.args
         hi, lo = double_double(coeffs)
         return (f"symact_exp_poly({self._print(g)}, {self._print(w)}, "
