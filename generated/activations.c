@@ -226,24 +226,30 @@ SYMACT_INLINE double symact_mills_ln(double t)
     return t < 4.040610178208843 ? near : far;
 }
 
-/* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+/* Phi(u) = erfc(-u/sqrt(2))/2 for |u| >= 1.25 sqrt(2) (|u| clamped there): q = Phi(-|u|) =
  * e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (symact_gauss_times, symact_mills_ln), Phi = q or
- * 1 - q. Below: w = u/sqrt(2) = p + e exactly (e = fma(u, R2, -p) + u R2_LO), Phi = erfc(-p)/2
- * (u < 0) or 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and
- * [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi) for the rounding of w. Every range is evaluated
- * (each on an argument clamped into it) and one is selected: branch-free, so loops vectorize.
+ * 1 - q. */
+SYMACT_INLINE double symact_normal_cdf_tail(double u)
+{
+    const double a = fabs(u);
+    const double at = a < 1.7677669529663689 ? 1.7677669529663689 : a;
+    const double q = symact_gauss_times(at, 0.40289729917086176 / at, symact_mills_ln(at));
+    return u < 0 ? q : 1.0 - q;
+}
+
+/* Phi(u) for |u| < 1.25 sqrt(2) (u clamped to [-2, 2]): w = u/sqrt(2) = p + e exactly
+ * (e = fma(u, R2, -p) + u R2_LO), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2, each by fdlibm's
+ * rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi) for the rounding
+ * of w. Both ranges are evaluated (each on an argument clamped into it) and one is selected:
+ * branch-free, so loops vectorize.
  * Coefficients and ranges from fdlibm s_erf.c:
  * Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
  * Developed at SunSoft, a Sun Microsystems, Inc. business.
  * Permission to use, copy, modify, and distribute this software is freely granted,
  * provided that this notice is preserved.
  */
-SYMACT_INLINE double symact_normal_cdf(double u)
+SYMACT_INLINE double symact_normal_cdf_mid(double u)
 {
-    const double a = fabs(u);
-    const double at = a < 1.7677669529663689 ? 1.7677669529663689 : a;
-    const double q = symact_gauss_times(at, 0.40289729917086176 / at, symact_mills_ln(at));
-    const double tail = u < 0 ? q : 1.0 - q;
     const double m = u < -2.0 ? -2.0 : (u > 2.0 ? 2.0 : u);
     const double p = m * 0.7071067811865476;
     const double e = fma(m, 0.7071067811865476, -p) + m * -4.833646656726457e-17;
@@ -256,8 +262,16 @@ SYMACT_INLINE double symact_normal_cdf(double u)
     const double erf = small ? z + z * y : 0.8450629115104675 + pq;
     const double erfc = small ? (z < 0.25 ? 1.0 - (z + z * y) : 0.5 - ((z - 0.5) + z * y))
                               : 0.15493708848953247 - pq;
-    const double mid = (m < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * 0.5641895835477563;
-    return a < 1.7677669529663689 ? mid : tail;
+    return (m < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * 0.5641895835477563;
+}
+
+/* Phi(u): the middle or the tail form, both evaluated and one selected (branch-free). The C
+ * array loops that take a kernel by arm call the two forms apart, each on its own elements. */
+SYMACT_INLINE double symact_normal_cdf(double u)
+{
+    const double mid = symact_normal_cdf_mid(u);
+    const double tail = symact_normal_cdf_tail(u);
+    return fabs(u) < 1.7677669529663689 ? mid : tail;
 }
 
 /* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
@@ -3001,12 +3015,12 @@ SYMACT_INLINE double symact_gelu_arm0_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* gelu, arm 1 of its piecewise form: where no condition above holds.
+/* gelu, arm 1 of its piecewise form: where (fabs(x) < 1.7677669529663689) holds and no condition above.
  * The array loop evaluates each element by its own arm only. */
 SYMACT_INLINE double symact_gelu_arm1(double x)
 {
     (void)x;
-    return x*symact_normal_cdf(x);
+    return x*symact_normal_cdf_mid(x);
 }
 
 SYMACT_INLINE double symact_gelu_arm1_eval(double x)
@@ -3016,10 +3030,31 @@ SYMACT_INLINE double symact_gelu_arm1_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* The arm that evaluates x: the first whose condition holds. */
+/* gelu, arm 2 of its piecewise form: where no condition above holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_arm2(double x)
+{
+    (void)x;
+    return x*symact_normal_cdf_tail(x);
+}
+
+SYMACT_INLINE double symact_gelu_arm2_eval(double x)
+{
+    double r = symact_gelu_arm2(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The arm that evaluates x: the first whose condition holds. Counted without a branch (the
+ * number of leading conditions that fail), which nested selects compiled into. */
 SYMACT_INLINE int symact_gelu_arm(double x)
 {
-    return (x < -1.7677669529663689) ? 0 : 1;
+    int symact_none = 1, symact_a = 0;
+    symact_none &= !(x < -1.7677669529663689);
+    symact_a += symact_none;
+    symact_none &= !(fabs(x) < 1.7677669529663689);
+    symact_a += symact_none;
+    return symact_a;
 }
 
 /* For float arguments and results, in double:
@@ -3049,11 +3084,11 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
     /* Each element by its own arm (symact_gelu_arm): a block's elements are listed per
      * arm (branch-free: every list takes x, one count moves), each list runs through its arm
      * in a vector loop, and the results go back to their places. */
-    double symact_v[2][SYMACT_BLOCK];
-    unsigned short symact_at[2][SYMACT_BLOCK];
+    double symact_v[3][SYMACT_BLOCK];
+    unsigned short symact_at[3][SYMACT_BLOCK];
     for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
         const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
-        size_t symact_count[2] = {0};
+        size_t symact_count[3] = {0};
         for (size_t i = 0; i < symact_m; ++i) {
             const double symact_xi = x[symact_i0 + i];
             const int symact_a = symact_gelu_arm(symact_xi);
@@ -3063,6 +3098,9 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
             symact_v[1][symact_count[1]] = symact_xi;
             symact_at[1][symact_count[1]] = (unsigned short)i;
             symact_count[1] += symact_a == 1;
+            symact_v[2][symact_count[2]] = symact_xi;
+            symact_at[2][symact_count[2]] = (unsigned short)i;
+            symact_count[2] += symact_a == 2;
         }
         {
             double *symact_w = symact_v[0];
@@ -3084,6 +3122,17 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
             }
             for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
                 y[symact_i0 + symact_at[1][symact_e]] = symact_w[symact_e];
+            }
+        }
+        {
+            double *symact_w = symact_v[2];
+            const size_t symact_c = symact_count[2];
+#pragma omp simd
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_arm2_eval(symact_w[symact_e]);
+            }
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[2][symact_e]] = symact_w[symact_e];
             }
         }
     }
@@ -3164,13 +3213,13 @@ SYMACT_INLINE double symact_gelu_prime_arm0_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* gelu_prime, arm 1 of its piecewise form: where no condition above holds.
+/* gelu_prime, arm 1 of its piecewise form: where (fabs(x) < 1.7677669529663689) holds and no condition above.
  * The array loop evaluates each element by its own arm only. */
 SYMACT_INLINE double symact_gelu_prime_arm1(double x)
 {
     const double t0 = ((x) < -48.0 ? -48.0 : ((x) > 48.0 ? 48.0 : (x)));
     (void)x;
-    return symact_gauss_times(t0, 0.39894228040143268*t0, 0.0) + symact_normal_cdf(x);
+    return symact_gauss_times(t0, 0.39894228040143268*t0, 0.0) + symact_normal_cdf_mid(x);
 }
 
 SYMACT_INLINE double symact_gelu_prime_arm1_eval(double x)
@@ -3180,10 +3229,32 @@ SYMACT_INLINE double symact_gelu_prime_arm1_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* The arm that evaluates x: the first whose condition holds. */
+/* gelu_prime, arm 2 of its piecewise form: where no condition above holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_prime_arm2(double x)
+{
+    const double t0 = ((x) < -48.0 ? -48.0 : ((x) > 48.0 ? 48.0 : (x)));
+    (void)x;
+    return symact_gauss_times(t0, 0.39894228040143268*t0, 0.0) + symact_normal_cdf_tail(x);
+}
+
+SYMACT_INLINE double symact_gelu_prime_arm2_eval(double x)
+{
+    double r = symact_gelu_prime_arm2(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* The arm that evaluates x: the first whose condition holds. Counted without a branch (the
+ * number of leading conditions that fail), which nested selects compiled into. */
 SYMACT_INLINE int symact_gelu_prime_arm(double x)
 {
-    return (x < -1.7677669529663689) ? 0 : 1;
+    int symact_none = 1, symact_a = 0;
+    symact_none &= !(x < -1.7677669529663689);
+    symact_a += symact_none;
+    symact_none &= !(fabs(x) < 1.7677669529663689);
+    symact_a += symact_none;
+    return symact_a;
 }
 
 /* For float arguments and results, in double:
@@ -3213,11 +3284,11 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
     /* Each element by its own arm (symact_gelu_prime_arm): a block's elements are listed per
      * arm (branch-free: every list takes x, one count moves), each list runs through its arm
      * in a vector loop, and the results go back to their places. */
-    double symact_v[2][SYMACT_BLOCK];
-    unsigned short symact_at[2][SYMACT_BLOCK];
+    double symact_v[3][SYMACT_BLOCK];
+    unsigned short symact_at[3][SYMACT_BLOCK];
     for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
         const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
-        size_t symact_count[2] = {0};
+        size_t symact_count[3] = {0};
         for (size_t i = 0; i < symact_m; ++i) {
             const double symact_xi = x[symact_i0 + i];
             const int symact_a = symact_gelu_prime_arm(symact_xi);
@@ -3227,6 +3298,9 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
             symact_v[1][symact_count[1]] = symact_xi;
             symact_at[1][symact_count[1]] = (unsigned short)i;
             symact_count[1] += symact_a == 1;
+            symact_v[2][symact_count[2]] = symact_xi;
+            symact_at[2][symact_count[2]] = (unsigned short)i;
+            symact_count[2] += symact_a == 2;
         }
         {
             double *symact_w = symact_v[0];
@@ -3248,6 +3322,17 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
             }
             for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
                 y[symact_i0 + symact_at[1][symact_e]] = symact_w[symact_e];
+            }
+        }
+        {
+            double *symact_w = symact_v[2];
+            const size_t symact_c = symact_count[2];
+#pragma omp simd
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_prime_arm2_eval(symact_w[symact_e]);
+            }
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[2][symact_e]] = symact_w[symact_e];
             }
         }
     }

@@ -27,6 +27,7 @@ from sympy.codegen.cfunctions import expm1
 
 from . import __version__, ddeval, kcache
 from .activation import Activation, Kernel, all_activations
+from .arm_split import split_arms
 from .catalog import X
 from .errors import OutputError
 from .exp_share import share_exp
@@ -321,7 +322,7 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
     c_arms = ()
     if not double_double and costly_arms(stable, _C_ARMS_FOR):
         c_arms = tuple((cp.doprint(cond) if cond is not sp.true else "",
-                        *_c_arm(arm, cp)) for arm, cond in stable.args)
+                        *_c_arm(arm, cp)) for arm, cond in split_arms(stable.args))
     inplace, scratch = inplace_lines(stable, X, npp, arrays=holders)
     py_lines = (*py_pre, *py_lines)
     c_lines = (*c_pre, *(("double", v, code) for v, code in c_lines))

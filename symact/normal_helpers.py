@@ -216,20 +216,26 @@ SYMACT_INLINE double symact_mills_ln(double t)
     return t < {2 ** 0.5 / 0.35!r} ? near : far;
 }}""",
     "symact_normal_cdf": f"""\
-/* Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
+/* Phi(u) = erfc(-u/sqrt(2))/2 for |u| >= 1.25 sqrt(2) (|u| clamped there): q = Phi(-|u|) =
  * e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (symact_gauss_times, symact_mills_ln), Phi = q or
- * 1 - q. Below: w = u/sqrt(2) = p + e exactly (e = fma(u, R2, -p) + u R2_LO), Phi = erfc(-p)/2
- * (u < 0) or 1/2 + erf(p)/2, each by fdlibm's rational forms on [0, 0.84375) and
- * [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi) for the rounding of w. Every range is evaluated
- * (each on an argument clamped into it) and one is selected: branch-free, so loops vectorize.
-{_comment(" * ")}
- */
-SYMACT_INLINE double symact_normal_cdf(double u)
+ * 1 - q. */
+SYMACT_INLINE double symact_normal_cdf_tail(double u)
 {{
     const double a = fabs(u);
     const double at = a < {NORMAL_TAIL!r} ? {NORMAL_TAIL!r} : a;
     const double q = symact_gauss_times(at, {TAIL_K!r} / at, symact_mills_ln(at));
-    const double tail = u < 0 ? q : 1.0 - q;
+    return u < 0 ? q : 1.0 - q;
+}}
+
+/* Phi(u) for |u| < 1.25 sqrt(2) (u clamped to [-2, 2]): w = u/sqrt(2) = p + e exactly
+ * (e = fma(u, R2, -p) + u R2_LO), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2, each by fdlibm's
+ * rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi) for the rounding
+ * of w. Both ranges are evaluated (each on an argument clamped into it) and one is selected:
+ * branch-free, so loops vectorize.
+{_comment(" * ")}
+ */
+SYMACT_INLINE double symact_normal_cdf_mid(double u)
+{{
     const double m = u < -2.0 ? -2.0 : (u > 2.0 ? 2.0 : u);
     const double p = m * {R2!r};
     const double e = fma(m, {R2!r}, -p) + m * {R2_LO!r};
@@ -242,7 +248,15 @@ SYMACT_INLINE double symact_normal_cdf(double u)
     const double erf = small ? z + z * y : {ERX!r} + pq;
     const double erfc = small ? (z < 0.25 ? 1.0 - (z + z * y) : 0.5 - ((z - 0.5) + z * y))
                               : {1 - ERX!r} - pq;
-    const double mid = (m < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * {INV_SQRT_PI!r};
-    return a < {NORMAL_TAIL!r} ? mid : tail;
+    return (m < 0 ? 0.5 * erfc : 0.5 + 0.5 * erf) + e * exp(-(p * p)) * {INV_SQRT_PI!r};
+}}
+
+/* Phi(u): the middle or the tail form, both evaluated and one selected (branch-free). The C
+ * array loops that take a kernel by arm call the two forms apart, each on its own elements. */
+SYMACT_INLINE double symact_normal_cdf(double u)
+{{
+    const double mid = symact_normal_cdf_mid(u);
+    const double tail = symact_normal_cdf_tail(u);
+    return fabs(u) < {NORMAL_TAIL!r} ? mid : tail;
 }}""",
 }

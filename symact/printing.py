@@ -432,6 +432,14 @@ class CPrinter(C99CodePrinter):
     def _print_normal_cdf(self, expr):
         return _call(self, "symact_normal_cdf", expr.args)
 
+    def _print_normal_cdf_mid(self, expr):
+        _need(self, "symact_normal_cdf")  # defines symact_normal_cdf_mid too
+        return f"symact_normal_cdf_mid({self._print(expr.args[0])})"
+
+    def _print_normal_cdf_tail(self, expr):
+        _need(self, "symact_normal_cdf")  # defines symact_normal_cdf_tail too
+        return f"symact_normal_cdf_tail({self._print(expr.args[0])})"
+
     def _print_mills_ln(self, expr):
         return _call(self, "symact_mills_ln", expr.args)
 

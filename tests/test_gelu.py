@@ -17,6 +17,7 @@ from conftest import c_array_fn, cc
 from symact.activation import Kernel, get
 from symact.catalog import X
 from symact.emit import _numpy_callable, kernel_code
+from symact.normal_helpers import NORMAL_TAIL
 from symact.printing import C_HELPERS, C_INLINE, NUMPY_HELPERS, helper_closure
 from symact.stabilize import prove, stabilize
 from symact.verify import FORMATS, Conditioning, Reference, measure, ulp_error, whole_range_points
@@ -68,13 +69,15 @@ def c_helpers(tmp_path_factory):
         C_HELPERS[n] for n in sorted(helper_closure(["symact_normal_cdf"])))
     src += """
 double t_normal_cdf(double u) { return symact_normal_cdf(u); }
+double t_normal_cdf_mid(double u) { return symact_normal_cdf_mid(u); }
+double t_normal_cdf_tail(double u) { return symact_normal_cdf_tail(u); }
 double t_gauss(double u) { return symact_gauss_times(u, 1.0, 0.0); }
 """
     (d / "h.c").write_text(src)
     subprocess.run([compiler, "-std=c99", "-O2", "-fPIC", "-shared", str(d / "h.c"), "-o",
                     str(d / "h.so"), "-lm"], check=True)
     lib = ctypes.CDLL(str(d / "h.so"))
-    for f in (lib.t_normal_cdf, lib.t_gauss):
+    for f in (lib.t_normal_cdf, lib.t_normal_cdf_mid, lib.t_normal_cdf_tail, lib.t_gauss):
         f.argtypes, f.restype = [ctypes.c_double], ctypes.c_double
     return lib
 
@@ -93,6 +96,18 @@ def test_normal_cdf_whole_range(np_helpers, c_helpers):
     for impl, got in (("numpy", got_np), ("c", got_c)):
         worst, at = _max_ulp(xs, got, phi_exact)
         assert worst <= PHI_BAR, (impl, worst, at)
+
+
+def test_normal_cdf_forms_on_their_ranges(c_helpers):
+    """The C array loops call Phi's middle and tail forms apart (symact.arm_split), each only
+    where |u| < 1.25 sqrt 2 or beyond: each is within the bar there."""
+    xs = _special_points()
+    mid = [x for x in xs if abs(x) < NORMAL_TAIL]
+    tail = [x for x in xs if abs(x) >= NORMAL_TAIL]
+    assert len(mid) > 1000 and len(tail) > 1000
+    for form, pts in ((c_helpers.t_normal_cdf_mid, mid), (c_helpers.t_normal_cdf_tail, tail)):
+        worst, at = _max_ulp(pts, [form(x) for x in pts], phi_exact)
+        assert worst <= PHI_BAR, (form, worst, at)
 
 
 def test_normal_cdf_edges(np_helpers, c_helpers):

@@ -1,0 +1,52 @@
+"""symact.arm_split: a piecewise kernel's arms split at Phi's middle/tail switch take each x to
+an arm of the same value as the original's arm."""
+
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symact.activation import get
+from symact.arm_split import NORMAL_TAIL, normal_cdf_mid, normal_cdf_tail, split_arms
+from symact.catalog import X
+from symact.functions import normal_cdf
+
+
+def first_true(arms, xv: float) -> int:
+    return next(i for i, (_, cond) in enumerate(arms) if bool(cond.subs(X, xv)))
+
+
+def gelu_kernels():
+    return [k.stable for k in get("gelu").kernels if isinstance(k.stable, sp.Piecewise)]
+
+
+def test_gelu_arm_splits_in_three():
+    """gelu: x < -1.77 (Gaussian tail), then x Phi(x) as the middle and as the tail form."""
+    (arms,) = [split_arms(s.args) for s in gelu_kernels()[:1]]
+    assert len(arms) == 3
+    assert arms[0][0].has(normal_cdf) is False
+    assert arms[1][0].has(normal_cdf_mid) and arms[2][0].has(normal_cdf_tail)
+
+
+def test_arm_without_phi_is_kept():
+    arms = ((X**2, X < 0), (X, sp.true))
+    assert split_arms(arms) == list(arms)
+
+
+@settings(max_examples=200, deadline=None)
+@given(xv=st.floats(min_value=-60, max_value=60))
+def test_same_value_as_the_original_arm(xv):
+    for stable in gelu_kernels():
+        split = split_arms(stable.args)
+        k = first_true(split, xv)
+        arm = split[k][0]
+        if arm.has(normal_cdf_mid):
+            assert abs(xv) < NORMAL_TAIL
+        if arm.has(normal_cdf_tail):
+            assert abs(xv) >= NORMAL_TAIL
+        original = stable.args[first_true(stable.args, xv)][0]
+        with mpmath.workdps(30):
+            got, want = (sp.N(e.subs(X, sp.Float(xv, 30)), 25) for e in (arm, original))
+        assert abs(got - want) <= sp.Float(1e-20) * max(1, abs(want)), (xv, got, want)
