@@ -3030,17 +3030,32 @@ SYMACT_INLINE double symact_gelu_arm1_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* gelu, arm 2 of its piecewise form: where no condition above holds.
+/* gelu, arm 2 of its piecewise form: where (x >= 8.2923610758135968) holds and no condition above.
  * The array loop evaluates each element by its own arm only. */
 SYMACT_INLINE double symact_gelu_arm2(double x)
 {
     (void)x;
-    return x*symact_normal_cdf_tail(x);
+    return x;
 }
 
 SYMACT_INLINE double symact_gelu_arm2_eval(double x)
 {
     double r = symact_gelu_arm2(x);
+    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* gelu, arm 3 of its piecewise form: where no condition above holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_arm3(double x)
+{
+    (void)x;
+    return x*symact_normal_cdf_tail(x);
+}
+
+SYMACT_INLINE double symact_gelu_arm3_eval(double x)
+{
+    double r = symact_gelu_arm3(x);
     r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
     return isnan(x) ? x : r;
 }
@@ -3053,6 +3068,8 @@ SYMACT_INLINE int symact_gelu_arm(double x)
     symact_none &= !(x < -1.7677669529663689);
     symact_a += symact_none;
     symact_none &= !(fabs(x) < 1.7677669529663689);
+    symact_a += symact_none;
+    symact_none &= !(x >= 8.2923610758135968);
     symact_a += symact_none;
     return symact_a;
 }
@@ -3084,11 +3101,11 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
     /* Each element by its own arm (symact_gelu_arm): a block's elements are listed per
      * arm (branch-free: every list takes x, one count moves), each list runs through its arm
      * in a vector loop, and the results go back to their places. */
-    double symact_v[3][SYMACT_BLOCK];
-    unsigned short symact_at[3][SYMACT_BLOCK];
+    double symact_v[4][SYMACT_BLOCK];
+    unsigned short symact_at[4][SYMACT_BLOCK];
     for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
         const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
-        size_t symact_count[3] = {0};
+        size_t symact_count[4] = {0};
         for (size_t i = 0; i < symact_m; ++i) {
             const double symact_xi = x[symact_i0 + i];
             const int symact_a = symact_gelu_arm(symact_xi);
@@ -3101,6 +3118,9 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
             symact_v[2][symact_count[2]] = symact_xi;
             symact_at[2][symact_count[2]] = (unsigned short)i;
             symact_count[2] += symact_a == 2;
+            symact_v[3][symact_count[3]] = symact_xi;
+            symact_at[3][symact_count[3]] = (unsigned short)i;
+            symact_count[3] += symact_a == 3;
         }
         {
             double *symact_w = symact_v[0];
@@ -3133,6 +3153,17 @@ SYMACT_NO_THREADING void symact_gelu_array(const double *x, double *y, size_t n)
             }
             for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
                 y[symact_i0 + symact_at[2][symact_e]] = symact_w[symact_e];
+            }
+        }
+        {
+            double *symact_w = symact_v[3];
+            const size_t symact_c = symact_count[3];
+#pragma omp simd
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_arm3_eval(symact_w[symact_e]);
+            }
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[3][symact_e]] = symact_w[symact_e];
             }
         }
     }
@@ -3229,18 +3260,34 @@ SYMACT_INLINE double symact_gelu_prime_arm1_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* gelu_prime, arm 2 of its piecewise form: where no condition above holds.
+/* gelu_prime, arm 2 of its piecewise form: where (x >= 8.2923610758135968) holds and no condition above.
  * The array loop evaluates each element by its own arm only. */
 SYMACT_INLINE double symact_gelu_prime_arm2(double x)
+{
+    const double t0 = ((x) < -48.0 ? -48.0 : ((x) > 48.0 ? 48.0 : (x)));
+    (void)x;
+    return symact_gauss_times(t0, 0.39894228040143268*t0, 0.0) + 1;
+}
+
+SYMACT_INLINE double symact_gelu_prime_arm2_eval(double x)
+{
+    double r = symact_gelu_prime_arm2(x);
+    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
+    return isnan(x) ? x : r;
+}
+
+/* gelu_prime, arm 3 of its piecewise form: where no condition above holds.
+ * The array loop evaluates each element by its own arm only. */
+SYMACT_INLINE double symact_gelu_prime_arm3(double x)
 {
     const double t0 = ((x) < -48.0 ? -48.0 : ((x) > 48.0 ? 48.0 : (x)));
     (void)x;
     return symact_gauss_times(t0, 0.39894228040143268*t0, 0.0) + symact_normal_cdf_tail(x);
 }
 
-SYMACT_INLINE double symact_gelu_prime_arm2_eval(double x)
+SYMACT_INLINE double symact_gelu_prime_arm3_eval(double x)
 {
-    double r = symact_gelu_prime_arm2(x);
+    double r = symact_gelu_prime_arm3(x);
     r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
     return isnan(x) ? x : r;
 }
@@ -3253,6 +3300,8 @@ SYMACT_INLINE int symact_gelu_prime_arm(double x)
     symact_none &= !(x < -1.7677669529663689);
     symact_a += symact_none;
     symact_none &= !(fabs(x) < 1.7677669529663689);
+    symact_a += symact_none;
+    symact_none &= !(x >= 8.2923610758135968);
     symact_a += symact_none;
     return symact_a;
 }
@@ -3284,11 +3333,11 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
     /* Each element by its own arm (symact_gelu_prime_arm): a block's elements are listed per
      * arm (branch-free: every list takes x, one count moves), each list runs through its arm
      * in a vector loop, and the results go back to their places. */
-    double symact_v[3][SYMACT_BLOCK];
-    unsigned short symact_at[3][SYMACT_BLOCK];
+    double symact_v[4][SYMACT_BLOCK];
+    unsigned short symact_at[4][SYMACT_BLOCK];
     for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
         const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
-        size_t symact_count[3] = {0};
+        size_t symact_count[4] = {0};
         for (size_t i = 0; i < symact_m; ++i) {
             const double symact_xi = x[symact_i0 + i];
             const int symact_a = symact_gelu_prime_arm(symact_xi);
@@ -3301,6 +3350,9 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
             symact_v[2][symact_count[2]] = symact_xi;
             symact_at[2][symact_count[2]] = (unsigned short)i;
             symact_count[2] += symact_a == 2;
+            symact_v[3][symact_count[3]] = symact_xi;
+            symact_at[3][symact_count[3]] = (unsigned short)i;
+            symact_count[3] += symact_a == 3;
         }
         {
             double *symact_w = symact_v[0];
@@ -3333,6 +3385,17 @@ SYMACT_NO_THREADING void symact_gelu_prime_array(const double *x, double *y, siz
             }
             for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
                 y[symact_i0 + symact_at[2][symact_e]] = symact_w[symact_e];
+            }
+        }
+        {
+            double *symact_w = symact_v[3];
+            const size_t symact_c = symact_count[3];
+#pragma omp simd
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                symact_w[symact_e] = symact_gelu_prime_arm3_eval(symact_w[symact_e]);
+            }
+            for (size_t symact_e = 0; symact_e < symact_c; ++symact_e) {
+                y[symact_i0 + symact_at[3][symact_e]] = symact_w[symact_e];
             }
         }
     }

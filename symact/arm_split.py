@@ -5,13 +5,16 @@ Phi(u) (normal_cdf) has two forms, a rational middle for |u| < 1.25 sqrt(2) and 
 beyond, and a call evaluates both, so that one select picks the result without a branch. An arm
 that calls Phi(u) becomes two arms here: the middle where |u| < 1.25 sqrt(2), the tail elsewhere.
 Each element then pays for one form: gelu's x Phi(x) for x >= -1.77 was the tail's exp, expm1 and
-rationals plus the middle's rationals and exp on every element.
+rationals plus the middle's rationals and exp on every element. From u = 8.29 on, where Phi(u)
+rounds to 1, a third arm needs neither.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import mpmath
 import sympy as sp
 
 from . import normal_helpers
@@ -40,10 +43,26 @@ class normal_cdf_tail(sp.Function):  # noqa: N801
         return normal_cdf(self.args[0])._eval_evalf(prec)
 
 
+def _phi_one() -> float:
+    """The least double u with 1 - Phi(u) < 2^-54: from it on Phi(u) rounds to 1 (50 digits)."""
+    with mpmath.workdps(50):
+        half_ulp = mpmath.mpf(2) ** -54
+        u = float(mpmath.findroot(lambda t: mpmath.ncdf(-t) - half_ulp, 8.3))
+        while mpmath.ncdf(-mpmath.mpf(u)) >= half_ulp:
+            u = math.nextafter(u, math.inf)
+        while mpmath.ncdf(-mpmath.mpf(math.nextafter(u, 0))) < half_ulp:
+            u = math.nextafter(u, 0)
+    return u
+
+
+#: From this u on, Phi(u) is 1 in double (8.2923...): an arm there needs neither form.
+PHI_ONE = sp.Float(_phi_one(), 30)
+
+
 def split_arms(arms: Sequence[tuple[sp.Expr, sp.Basic]]) -> list[tuple[sp.Expr, sp.Basic]]:
     """``arms`` ((expression, condition) pairs, the first true condition wins) with each arm that
-    calls Phi of one argument u split in two: (middle, condition and |u| < 1.25 sqrt 2), then
-    (tail, condition)."""
+    calls Phi of one argument u split in three: (middle, condition and |u| < 1.25 sqrt 2),
+    (Phi = 1, condition and u >= PHI_ONE), then (tail, condition)."""
     out: list[tuple[sp.Expr, sp.Basic]] = []
     for arm, cond in arms:
         calls = arm.atoms(normal_cdf)
@@ -53,5 +72,6 @@ def split_arms(arms: Sequence[tuple[sp.Expr, sp.Basic]]) -> list[tuple[sp.Expr, 
         (phi,) = calls
         u = phi.args[0]
         out.append((arm.xreplace({phi: normal_cdf_mid(u)}), sp.And(cond, sp.Abs(u) < NORMAL_TAIL)))
+        out.append((arm.xreplace({phi: sp.S.One}), sp.And(cond, u >= PHI_ONE)))
         out.append((arm.xreplace({phi: normal_cdf_tail(u)}), cond))
     return out

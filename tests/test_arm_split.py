@@ -3,13 +3,15 @@ an arm of the same value as the original's arm."""
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symact.activation import get
-from symact.arm_split import NORMAL_TAIL, normal_cdf_mid, normal_cdf_tail, split_arms
+from symact.arm_split import NORMAL_TAIL, PHI_ONE, normal_cdf_mid, normal_cdf_tail, split_arms
 from symact.catalog import X
 from symact.functions import normal_cdf
 
@@ -22,12 +24,22 @@ def gelu_kernels():
     return [k.stable for k in get("gelu").kernels if isinstance(k.stable, sp.Piecewise)]
 
 
-def test_gelu_arm_splits_in_three():
-    """gelu: x < -1.77 (Gaussian tail), then x Phi(x) as the middle and as the tail form."""
-    (arms,) = [split_arms(s.args) for s in gelu_kernels()[:1]]
-    assert len(arms) == 3
-    assert arms[0][0].has(normal_cdf) is False
-    assert arms[1][0].has(normal_cdf_mid) and arms[2][0].has(normal_cdf_tail)
+def test_gelu_arm_splits():
+    """gelu: x < -1.77 (Gaussian tail), then x Phi(x) as the middle form, as x where Phi(x)
+    rounds to 1, and as the tail form."""
+    arms = split_arms(gelu_kernels()[0].args)
+    assert len(arms) == 4
+    assert not arms[0][0].has(normal_cdf)
+    assert arms[1][0].has(normal_cdf_mid) and arms[2][0] == X and arms[3][0].has(normal_cdf_tail)
+
+
+def test_phi_one_is_where_phi_rounds_to_one():
+    """1 - Phi(u) = erfc(u/sqrt 2)/2 is below half an ULP of 1 (2^-54) from PHI_ONE on, and not
+    at the double before it."""
+    u = float(PHI_ONE)
+    with mpmath.workdps(60):
+        q = [mpmath.erfc(mpmath.mpf(v) / mpmath.sqrt(2)) / 2 for v in (u, math.nextafter(u, 0))]
+        assert q[0] < mpmath.mpf(2) ** -54 <= q[1]
 
 
 def test_arm_without_phi_is_kept():
@@ -49,4 +61,5 @@ def test_same_value_as_the_original_arm(xv):
         original = stable.args[first_true(stable.args, xv)][0]
         with mpmath.workdps(30):
             got, want = (sp.N(e.subs(X, sp.Float(xv, 30)), 25) for e in (arm, original))
-        assert abs(got - want) <= sp.Float(1e-20) * max(1, abs(want)), (xv, got, want)
+        # the same value, but where Phi(x) is taken as 1: within 1 - Phi(x) < 2^-54
+        assert abs(got - want) <= sp.Float(2.0**-54) * abs(want), (xv, got, want)
