@@ -423,8 +423,9 @@ def _normal_cdf(u):
     e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
     w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
     each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w. The tail and the middle each run on their own elements only
-    (_by_arms); the middle's two rational forms both run, and one is selected.
+    for the rounding of w. From u = 8.29 on, Phi rounds to 1. The middle, the ones and the tail
+    each run on their own elements only (_by_arms); the middle's two rational forms both run,
+    and one is selected.
     Coefficients and ranges from fdlibm s_erf.c:
     Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
     Developed at SunSoft, a Sun Microsystems, Inc. business.
@@ -434,7 +435,8 @@ def _normal_cdf(u):
     u = np.asarray(u, dtype=np.float64)
     a = np.abs(u)
     phi = np.empty(u.shape)
-    _by_arms(phi, (a < 1.7677669529663689,), (_normal_cdf_mid, u, a), (_normal_cdf_tail, u, a))
+    _by_arms(phi, (a < 1.7677669529663689, u >= 8.292361075813597), (_normal_cdf_mid, u, a),
+             (np.ones_like, u), (_normal_cdf_tail, u, a))
     return phi
 
 

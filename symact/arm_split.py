@@ -11,10 +11,8 @@ rounds to 1, a third arm needs neither.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-import mpmath
 import sympy as sp
 
 from . import normal_helpers
@@ -43,20 +41,8 @@ class normal_cdf_tail(sp.Function):  # noqa: N801
         return normal_cdf(self.args[0])._eval_evalf(prec)
 
 
-def _phi_one() -> float:
-    """The least double u with 1 - Phi(u) < 2^-54: from it on Phi(u) rounds to 1 (50 digits)."""
-    with mpmath.workdps(50):
-        half_ulp = mpmath.mpf(2) ** -54
-        u = float(mpmath.findroot(lambda t: mpmath.ncdf(-t) - half_ulp, 8.3))
-        while mpmath.ncdf(-mpmath.mpf(u)) >= half_ulp:
-            u = math.nextafter(u, math.inf)
-        while mpmath.ncdf(-mpmath.mpf(math.nextafter(u, 0))) < half_ulp:
-            u = math.nextafter(u, 0)
-    return u
-
-
 #: From this u on, Phi(u) is 1 in double (8.2923...): an arm there needs neither form.
-PHI_ONE = sp.Float(_phi_one(), 30)
+PHI_ONE = sp.Float(normal_helpers.PHI_ONE, 30)
 
 
 def split_arms(arms: Sequence[tuple[sp.Expr, sp.Basic]]) -> list[tuple[sp.Expr, sp.Basic]]:

@@ -10,6 +10,10 @@ so the array loops calling them vectorize (with glibc's vector exp/expm1 in the 
 
 from __future__ import annotations
 
+import math
+
+import mpmath
+
 FDLIBM_NOTICE = """\
 Coefficients and ranges from fdlibm s_erf.c:
 Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
@@ -53,6 +57,22 @@ INV_SQRT_PI = 0.5641895835477563
 SQRT_PI = 1.7724538509055159
 INV_SQRT_2PI = 0.3989422804014327
 TAIL_K = 0.40289729917086176  # K/sqrt(2 pi) = e^-0.5625/sqrt(2), K = sqrt(pi) e^-0.5625
+
+
+def _phi_one() -> float:
+    """The least double u with 1 - Phi(u) < 2^-54: from it on Phi(u) rounds to 1 (50 digits)."""
+    with mpmath.workdps(50):
+        half_ulp = mpmath.mpf(2) ** -54
+        u = float(mpmath.findroot(lambda t: mpmath.ncdf(-t) - half_ulp, 8.3))
+        while mpmath.ncdf(-mpmath.mpf(u)) >= half_ulp:
+            u = math.nextafter(u, math.inf)
+        while mpmath.ncdf(-mpmath.mpf(math.nextafter(u, 0))) < half_ulp:
+            u = math.nextafter(u, 0)
+    return u
+
+
+#: From this u on (8.2923...), Phi(u) is 1 in double: neither form is needed.
+PHI_ONE = _phi_one()
 
 
 def _horner(var: str, coeffs: tuple[float, ...]) -> str:
@@ -137,14 +157,16 @@ NUMPY = {
     e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
     w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
     each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w. The tail and the middle each run on their own elements only
-    (_by_arms); the middle's two rational forms both run, and one is selected.
+    for the rounding of w. From u = 8.29 on, Phi rounds to 1. The middle, the ones and the tail
+    each run on their own elements only (_by_arms); the middle's two rational forms both run,
+    and one is selected.
 {_comment("    ")}
     """
     u = np.asarray(u, dtype=np.float64)
     a = np.abs(u)
     phi = np.empty(u.shape)
-    _by_arms(phi, (a < {NORMAL_TAIL!r},), (_normal_cdf_mid, u, a), (_normal_cdf_tail, u, a))
+    _by_arms(phi, (a < {NORMAL_TAIL!r}, u >= {PHI_ONE!r}), (_normal_cdf_mid, u, a),
+             (np.ones_like, u), (_normal_cdf_tail, u, a))
     return phi
 
 
