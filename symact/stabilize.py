@@ -619,6 +619,9 @@ def _fold_constants(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     terms = []
     for t in sp.Add.make_args(expr):
         num, rest = t.as_independent(x, as_Add=False)
+        if num.free_symbols:  # a parameter's factor stays symbolic; its numeric part is folded
+            num, param = num.as_independent(*num.free_symbols, as_Add=False)
+            rest = param * rest
         value = num if num.is_Rational else num.evalf(50)
         terms.append((sp.S.One if abs(value - 1) < 1e-45 else value) * rest)
     return sp.Add(*terms)
