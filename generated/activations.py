@@ -580,10 +580,9 @@ def _sigmoid_prime_block(x, r, s):
     t0 = b0
     b1 = s[1][:n]
     np.add(t0, (1), out=b1)
-    np.divide(t0, b1, out=b1)
     b2 = s[2][:n]
-    np.add(t0, (1), out=b2)
-    np.divide(b1, b2, out=r)
+    np.divide(t0, b1, out=b2)
+    np.divide(b2, b1, out=r)
 
 
 def sigmoid_prime(x, out=None):
@@ -681,7 +680,6 @@ def _tanh_prime_block(x, r, s):
     b2 = s[2][:n]
     np.add(t0, (1), out=b2)
     np.divide(b1, b2, out=b1)
-    np.add(t0, (1), out=b2)
     np.divide(b1, b2, out=r)
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, 0.0, 0.0), where=at_inf)
@@ -1191,7 +1189,6 @@ def _softplus_prime2_block(x, r, s, beta, threshold):
     b2 = s[2][:n]
     np.add(t0, (1), out=b2)
     np.divide(b1, b2, out=b1)
-    np.add(t0, (1), out=b2)
     np.divide(b1, b2, out=r)
 
 
@@ -2830,11 +2827,10 @@ def _log_sigmoid_prime2_block(x, r, s):
     t0 = b0
     b1 = s[1][:n]
     np.add(t0, (1), out=b1)
-    np.divide(t0, b1, out=b1)
     b2 = s[2][:n]
-    np.add(t0, (1), out=b2)
-    np.divide(b1, b2, out=b1)
-    np.negative(b1, out=r)
+    np.divide(t0, b1, out=b2)
+    np.divide(b2, b1, out=b2)
+    np.negative(b2, out=r)
 
 
 def log_sigmoid_prime2(x, out=None):

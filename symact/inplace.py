@@ -181,10 +181,18 @@ class _Emitter:
         if split is not None:  # n/a/b: a*b may overflow where the quotients do not
             top = self._fold("np.multiply", split[0], None) if split[0] else "1.0"
             bases = split[1]
+            # a base divided by more than once (n/b^2 = n/b/b) is computed once and kept
+            # (pinned: no division writes into it) until the last division by it
+            held = {b: self.emit(b) for b in dict.fromkeys(bases) if bases.count(b) > 1}
+            pinned = [op for op in held.values() if op in self.owned]
+            self.owned.difference_update(pinned)
             out = top
             for i, b in enumerate(bases):
                 last = i == len(bases) - 1 and not negate
-                out = self._ufunc("np.divide", [out, self.emit(b)], dest if last else None)
+                op = held[b] if b in held else self.emit(b)
+                out = self._ufunc("np.divide", [out, op], dest if last else None)
+            self.owned.update(pinned)
+            self._release(*pinned)
         elif den:
             top = self._fold("np.multiply", num, None) if num else "1.0"
             bottom = self._fold("np.multiply", den, None)
