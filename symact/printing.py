@@ -310,10 +310,11 @@ def _need(printer, helper: str) -> None:
     printer.helpers.update(helper_closure([helper]))
 
 
-def _call(printer, helper: str, args) -> str:
-    """``helper(args...)``, recording the helper and what it needs."""
-    _need(printer, helper)
-    return f"{helper}({', '.join(printer._print(a) for a in args)})"
+def _call(printer, fn: str, args, helper: str | None = None) -> str:
+    """``fn(args...)``, recording the helper that defines fn (fn itself by default) and what
+    it needs."""
+    _need(printer, helper or fn)
+    return f"{fn}({', '.join(printer._print(a) for a in args)})"
 
 
 class NumpyPrinter(NumPyPrinter):
@@ -404,19 +405,16 @@ class CPrinter(C99CodePrinter):
                 or _rational_division(self, expr) or super()._print_Mul(expr))
 
     def _print_exp_times(self, expr):
-        _need(self, "symact_exp_times")
-        return f"symact_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        return _call(self, "symact_exp_times", expr.args)
 
     def _print_exp_arg(self, expr):
         return _call(self, "symact_exp_arg", expr.args)
 
     def _print_exp_of(self, expr):
-        _need(self, "symact_exp_arg")  # defines symact_exp_of too
-        return f"symact_exp_of({', '.join(self._print(a) for a in expr.args)})"
+        return _call(self, "symact_exp_of", expr.args, helper="symact_exp_arg")
 
     def _print_exp_times_of(self, expr):
-        _need(self, "symact_exp_arg")  # defines symact_exp_times_of too
-        return f"symact_exp_times_of({', '.join(self._print(a) for a in expr.args)})"
+        return _call(self, "symact_exp_times_of", expr.args, helper="symact_exp_arg")
 
     def _print_hypot(self, expr):
         return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
@@ -433,12 +431,10 @@ class CPrinter(C99CodePrinter):
         return _call(self, "symact_normal_cdf", expr.args)
 
     def _print_normal_cdf_mid(self, expr):
-        _need(self, "symact_normal_cdf")  # defines symact_normal_cdf_mid too
-        return f"symact_normal_cdf_mid({self._print(expr.args[0])})"
+        return _call(self, "symact_normal_cdf_mid", expr.args, helper="symact_normal_cdf")
 
     def _print_normal_cdf_tail(self, expr):
-        _need(self, "symact_normal_cdf")  # defines symact_normal_cdf_tail too
-        return f"symact_normal_cdf_tail({self._print(expr.args[0])})"
+        return _call(self, "symact_normal_cdf_tail", expr.args, helper="symact_normal_cdf")
 
     def _print_mills_ln(self, expr):
         return _call(self, "symact_mills_ln", expr.args)
