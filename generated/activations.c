@@ -3060,8 +3060,8 @@ SYMACT_INLINE double symact_gelu_arm3_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* The arm that evaluates x: the first whose condition holds. Counted without a branch (the
- * number of leading conditions that fail), which nested selects compiled into. */
+/* The arm that evaluates x: the first whose condition holds, counted branch-free as the number
+ * of leading conditions that fail (nested selects compiled into mispredicted branches). */
 SYMACT_INLINE int symact_gelu_arm(double x)
 {
     int symact_none = 1, symact_a = 0;
@@ -3292,8 +3292,8 @@ SYMACT_INLINE double symact_gelu_prime_arm3_eval(double x)
     return isnan(x) ? x : r;
 }
 
-/* The arm that evaluates x: the first whose condition holds. Counted without a branch (the
- * number of leading conditions that fail), which nested selects compiled into. */
+/* The arm that evaluates x: the first whose condition holds, counted branch-free as the number
+ * of leading conditions that fail (nested selects compiled into mispredicted branches). */
 SYMACT_INLINE int symact_gelu_prime_arm(double x)
 {
     int symact_none = 1, symact_a = 0;
