@@ -3,9 +3,12 @@ one string per target; printing.py merges them into its helper tables.
 
 The rational approximations are fdlibm's s_erf.c (coefficients and ranges). The Gaussian factor
 e^{-u^2/2} never sees a rounded u*u in its exponent: NumPy splits u = uh + ul with uh^2 exact
-(Veltkamp); C takes u^2 = p + e exactly with e = fma(u, u, -p). NumPy evaluates every range and
-selects with np.where; C does the same with selects, and its helpers are inline and branch-free,
-so the array loops calling them vectorize (with glibc's vector exp/expm1 in the fast build).
+(Veltkamp); C takes u^2 = p + e exactly with e = fma(u, u, -p). NumPy computes Phi's middle, its
+tail and the ones where Phi rounds to 1 (u >= PHI_ONE) each on its own elements (_by_arms), and
+selects between fdlibm's two ranges within a form with np.where. C's helpers are inline and
+branch-free (every range computed, one selected), so the array loops calling them vectorize
+(with glibc's vector exp/expm1 in the fast build); symact_normal_cdf_mid and _tail are Phi's two
+forms apart, for the C loops that take each element by its own arm (symact.arm_split).
 """
 
 from __future__ import annotations
