@@ -98,9 +98,8 @@ class KernelCode:
     # M_PI and sqrt(), round apart from NumPy's, and no compiler runs at generation time)
     zero_value_c: str = ""
     double_double: bool = False  # long arithmetic evaluated in double-double (ddeval)
-    # C expression in double for the float API where the core calls the costly normal helpers
-    # (_float_core);
-    # "" = the float API rounds the core's result
+    # C expression in double for the float API where the core costs more than floats need
+    # (_float_core); "" = the float API rounds the core's result
     c_float_result: str = ""
     # NumPy quick form (symact.quick): statements run on blocks whose x all lie in
     # [quick_low, quick_high], measured within quick_ulp there; () = none
@@ -449,9 +448,7 @@ def _patched(fn, patches: tuple[RootPatch, ...], act: Activation, scaled):
         r = np.array(fn(x, *params), dtype=float)
         t = x * k_def
         for p in patches:
-            near = np.abs(t - p.x0_hi) < p.radius
-            if p.side:
-                near &= (t < p.x0_hi) if p.side < 0 else (t > p.x0_hi)
+            near = p.covers(t)
             if near.any():
                 r[near] = c_def * p(t[near])
         return r
@@ -462,72 +459,102 @@ def _patched(fn, patches: tuple[RootPatch, ...], act: Activation, scaled):
 #: The normal-distribution C helpers: they vectorize, but cost several exp calls and rational
 #: functions, so a float core (one erfc) is preferred for the float API where it is accurate.
 NORMAL_HELPERS = frozenset({"symact_gauss_times", "symact_mills_ln", "symact_normal_cdf"})
-#: A float core is kept when its float32 results are this close to correctly rounded.
+#: A float core is kept when its float32 results are this close to correctly rounded, and
+#: FLOAT_CORE_ROOT_ULP at the floats next to an interior root (the result is small there, so
+#: double's rounding of the terms that cancel is a larger part of a float ULP: gelu' 0.577).
 FLOAT_CORE_MAX_ULP = 0.52
-#: Functions a float core may call: in glibc's libmvec (vectorized in the fast build), no
-#: overflow from float input (every exponential's argument is <= 0, checked).
+FLOAT_CORE_ROOT_ULP = 0.75
+#: Functions a float core may call: in glibc's libmvec (vectorized in the fast build).
 FLOAT_CORE_FUNCTIONS = (sp.exp, sp.erfc)
 
 
-def _float_core(ref: Reference, c_helpers: set[str]) -> str:
-    """For a double core calling the normal helpers (gelu's Phi, several exp calls): the formula
-    in elementary functions, evaluated in double, for the float API. Float inputs need far less
-    than double's digits: x Phi(x) = x erfc(-x/sqrt 2)/2 in double is within 2^-40 relative
-    for |x| < 2^128, so its rounding to float is correctly rounded but for ties. Kept only when
-    measured at <= FLOAT_CORE_MAX_ULP float32 ULP on float inputs across the whole range; erfc
-    is tried both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept)."""
-    if not (c_helpers & NORMAL_HELPERS):
-        return ""
+def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
+                roots: tuple[float, ...] = ()) -> str:
+    """The formula in elementary functions, evaluated in double, for the float API, where the
+    double core calls helpers for digits or range that float results never need: the normal
+    helpers (gelu's Phi: several exp calls and rational functions, where x Phi(x) =
+    x erfc(-x/sqrt 2)/2 in double is within 2^-40 relative for |x| < 2^128), or, with more
+    operations than the formula, any other (silu's e^-|x| kept from subnormal underflow by
+    halving, two arms by sign: x/(1 + e^-x) in double is within a few double ULP of silu for
+    every float x, and -0 where e^-x overflows, past x = -709, is the float result). A core
+    without helpers (sigmoid's e^-|x| and one select) is as cheap as the formula and kept.
+    The formula is kept only when measured at <= FLOAT_CORE_MAX_ULP float32 ULP on float inputs
+    across the whole range, and FLOAT_CORE_ROOT_ULP next to the interior roots; erfc is tried
+    both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept)."""
     base = fold_constants(ref.expr)
+    if not (c_helpers & NORMAL_HELPERS) and not (
+            c_helpers and sp.count_ops(base) < sp.count_ops(stable)):
+        return ""
     swapped = base.xreplace({e: 2 - sp.erfc(-e.args[0], evaluate=False)  # else: back to 2 - erfc(w)
                              for e in base.atoms(sp.erfc)})
-    for cand in (swapped, base):
-        if _float_safe(cand) and _float_error(cand, ref) <= FLOAT_CORE_MAX_ULP:
+    near = _root_neighbours(roots)
+    for cand in dict.fromkeys((swapped, base)):
+        if (_float_safe(cand) and _float_error(cand, ref) <= FLOAT_CORE_MAX_ULP
+                and (near.size == 0
+                     or _float_error(cand, ref, near, FLOAT_CORE_ROOT_ULP) <= FLOAT_CORE_ROOT_ULP)):
             return CPrinter().doprint(cand)
     return ""
 
 
 def _float_safe(expr: sp.Expr) -> bool:
-    """Only exp and erfc, every exp's argument <= 0, polynomial in x of degree <= 7 otherwise:
-    no intermediate overflows in double for |x| <= FLT_MAX (3.4e38^7 < 1e270)."""
+    """Only exp and erfc, no Piecewise, polynomial in x of degree <= 7 otherwise: no product of
+    float-range powers overflows double (3.4e38^7 < 1e270). An exp that overflows or underflows
+    in double is allowed: _float_error evaluates in double, so it sees what C computes there."""
     funcs = expr.atoms(sp.Function)
     if any(not isinstance(f, FLOAT_CORE_FUNCTIONS) for f in funcs) or expr.has(sp.Piecewise):
-        return False
-    if any((-f.args[0]).is_nonnegative is not True for f in funcs if isinstance(f, sp.exp)):
         return False
     rest = expr.xreplace({f: sp.Integer(1) for f in funcs})
     return rest.is_polynomial(X) and sp.degree(rest, X) <= 7
 
 
 def _float_points() -> np.ndarray:
-    """Float32 inputs: a grid on [-20, 20], both tails geometrically to FLT_MAX and down to the
-    smallest subnormal, and 0."""
+    """Float32 inputs: a grid on [-20, 20] and a coarser one on [-120, 120] (where exp's float
+    results go subnormal and to 0), both tails geometrically to FLT_MAX and down to the smallest
+    subnormal, and 0."""
     with np.errstate(over="ignore"):
         grid = np.linspace(-20, 20, 4001)
+        wide = np.linspace(-120, 120, 961)
         tails = np.geomspace(1.4e-45, 3.4e38, 600)
-        pts = np.concatenate([grid, tails, -tails, [0.0]]).astype(np.float32)
+        pts = np.concatenate([grid, wide, tails, -tails, [0.0]]).astype(np.float32)
     return np.unique(pts)
 
 
-def _float_error(expr: sp.Expr, ref: Reference) -> float:
-    """Max float32 ULP error of (float)expr(x) evaluated in double (mpmath at 53 bits: every
-    operation rounded to double; exp, erfc correctly rounded, where libm is within a few
-    double ULPs: invisible in float). The reference: the exact formula at 40 digits, and the
-    adaptive Reference wherever that shows more than half an ULP (or fails)."""
-    fn = sp.lambdify([X], expr, modules="mpmath")
+def _root_neighbours(roots: tuple[float, ...], count: int = 8) -> np.ndarray:
+    """The float32 nearest each root and the ``count`` floats either side of it."""
+    out = []
+    for r in roots:
+        lo = hi = np.float32(r)
+        out.append(lo)
+        for _ in range(count):
+            lo, hi = np.nextafter(lo, np.float32(-np.inf)), np.nextafter(hi, np.float32(np.inf))
+            out += [lo, hi]
+    return np.unique(np.array(out, dtype=np.float32))
+
+
+def _erfc_double(v: np.ndarray) -> np.ndarray:
+    """erfc rounded to double, elementwise (NumPy has none; libm's is within a few ULP)."""
+    return np.array([float(mpmath.erfc(t)) for t in np.ravel(v).tolist()]).reshape(np.shape(v))
+
+
+def _float_error(expr: sp.Expr, ref: Reference, points: np.ndarray | None = None,
+                 bar: float = FLOAT_CORE_MAX_ULP) -> float:
+    """Max float32 ULP error of (float)expr(x) evaluated in double as C does: NumPy float64,
+    every operation rounded, an exp past double's range inf or 0 (exp and erfc within a few
+    double ULPs of correctly rounded, invisible in float), on float32 ``points`` (default:
+    _float_points). The reference: the exact formula at 40 digits, and the adaptive Reference
+    wherever that shows more than half an ULP (or fails); it stops at the first point over
+    ``bar``."""
+    fn = sp.lambdify([X], expr, modules=[{"erfc": _erfc_double}, "numpy"])
     fmt = FORMATS["float32"]
-    xs = _float_points().astype(np.float64)
-    got = np.empty(xs.size)
-    for i, xv in enumerate(xs.tolist()):
-        with mpmath.workprec(53):
-            v = float(fn(mpmath.mpf(xv)))
-        with np.errstate(over="ignore"):
-            got[i] = float(np.float32(v))
+    xs = (_float_points() if points is None else points).astype(np.float64)
+    with np.errstate(all="ignore"):
+        got = np.broadcast_to(np.asarray(fn(xs), dtype=np.float64), xs.shape)
+        got = got.astype(np.float32).astype(np.float64)
     errs = ulp_errors(got, *ref.at40(xs), fmt)
     for i in np.flatnonzero(~(errs <= 0.5)):
         errs[i] = ulp_error(float(got[i]), ref(float(xs[i])), fmt)
-        if errs[i] > FLOAT_CORE_MAX_ULP:
-            break
+        if errs[i] > bar:
+            return float(errs[i])
     return float(errs.max())
 
 
@@ -578,7 +605,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         scale_fields = dict(
             patch_scale_py=npp.doprint(scaled.scale), patch_scale_c=cp.doprint(scaled.scale),
             patch_factor_py=npp.doprint(scaled.factor), patch_factor_c=cp.doprint(scaled.factor))
-    c_float_result = "" if act.params or constant else _float_core(ref, printed.c_helpers)
+    c_float_result = "" if act.params or constant else _float_core(
+        ref, printed.c_helpers, stable, tuple(p.x0_hi for p in patches))
     quick = None
     if not constant:  # at the default parameters (the generated code checks them)
         with np.errstate(all="ignore"):

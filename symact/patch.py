@@ -35,6 +35,14 @@ class RootPatch:
     coeffs: tuple[float, ...]
     side: int = 0  # -1: only x < x0_hi (a root at a branch's end, 0 beyond it); +1: x > x0_hi
 
+    def covers(self, x: np.ndarray) -> np.ndarray:
+        """Where the generated code takes the patch: |x - x0_hi| < radius (on its side)."""
+        x = np.asarray(x, dtype=np.float64)
+        near = np.abs(x - self.x0_hi) < self.radius
+        if self.side:
+            near &= (x < self.x0_hi) if self.side < 0 else (x > self.x0_hi)
+        return near
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The patch exactly as the generated code evaluates it (compensated Horner)."""
         from .printing import NUMPY_HELPERS

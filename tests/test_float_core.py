@@ -1,0 +1,103 @@
+"""The C float API's float cores (symact.emit._float_core): the formula in double where the
+double core pays for digits or range floats never need. Chosen by measurement against mpmath,
+with double's overflow seen as C sees it; checked here against mpmath at 50 digits, compiled."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from conftest import c_array_fn, reference
+from test_accuracy import _built
+
+from symact import get
+from symact.catalog import X
+from symact.emit import (
+    FLOAT_CORE_MAX_ULP,
+    FLOAT_CORE_ROOT_ULP,
+    _float_core,
+    _float_error,
+    _root_neighbours,
+    fold_constants,
+)
+from symact.verify import FORMATS, ulp_error
+
+F32 = FORMATS["float32"]
+
+
+def core_of(name: str, index: int = 0):
+    act = get(name)
+    kernel = act.kernels[index]
+    return act, kernel, reference(act, kernel)
+
+
+def test_overflow_is_measured_as_in_double():
+    """e^x/(1 + e^x) is sigmoid, but in double it is inf/inf = NaN past x = 709: the
+    measurement evaluates in double and rejects it; 1/(1 + e^-x) (0 where e^-x overflows,
+    sigmoid's float value there) passes."""
+    _, _, ref = core_of("sigmoid")
+    assert _float_error(sp.exp(X) / (1 + sp.exp(X)), ref) > FLOAT_CORE_MAX_ULP
+    assert _float_error(1 / (1 + sp.exp(-X)), ref) <= FLOAT_CORE_MAX_ULP
+
+
+def test_silu_takes_the_formula_sigmoid_keeps_its_core():
+    """silu's core halves e^-|x| where it would be subnormal (helpers symact_exp_*): its float
+    API is x/(1 + e^-x). sigmoid's core calls no helper: it stays."""
+    _, kernel, ref = core_of("silu")
+    helpers = {"symact_exp_arg", "symact_exp_of", "symact_exp_times_of"}
+    code = _float_core(ref, helpers, kernel.stable)
+    assert code.replace(" ", "") in ("x/(1+exp(-x))", "x/(exp(-x)+1)"), code
+    _, kernel, ref = core_of("sigmoid")
+    assert _float_core(ref, set(), kernel.stable) == ""
+
+
+def test_root_neighbours():
+    """The float nearest the root and 8 either side, all distinct float32 values."""
+    pts = _root_neighbours((-0.7517915246935645,))
+    assert pts.size == 17 and pts.dtype == np.float32
+    assert np.all(np.diff(pts.astype(np.float64)) > 0)
+    assert np.float32(-0.7517915246935645) in pts
+
+
+def test_gelu_prime_float_core_next_to_its_root():
+    """gelu' = x phi(x) + Phi(x) cancels at its root: the float core is measured there apart,
+    within FLOAT_CORE_ROOT_ULP (0.58 when written), and more than FLOAT_CORE_MAX_ULP (else the
+    separate bar would not be needed)."""
+    act, kernel, ref = core_of("gelu", 1)
+    with mpmath.workdps(50):  # gelu' = Phi(x) + x phi(x) = 0
+        root = mpmath.findroot(lambda t: mpmath.ncdf(t) + t * mpmath.npdf(t), -0.75)
+    roots = (float(root),)
+    base = fold_constants(ref.expr)
+    stable_erfc = base.xreplace({e: 2 - sp.erfc(-e.args[0], evaluate=False)
+                                 for e in base.atoms(sp.erfc)})
+    near = _float_error(stable_erfc, ref, _root_neighbours(roots), FLOAT_CORE_ROOT_ULP)
+    assert FLOAT_CORE_MAX_ULP < near <= FLOAT_CORE_ROOT_ULP
+
+
+#: float32 inputs where silu's float result is subnormal or 0 (x in [-110, -85]), where e^-x
+#: overflows double (x < -709.8), huge, tiny, and around 0 and 1.
+SILU_POINTS = np.concatenate([
+    np.linspace(-110, -85, 2001), [-709.0, -709.8, -710.0, -1e5, -3.4e38, 3.4e38, 1e5, 88.7, 89.0],
+    np.geomspace(1e-45, 1.0, 200), -np.geomspace(1e-45, 1.0, 200), [0.0, 1.0, -1.0]],
+).astype(np.float32)
+
+
+def silu_exact(v: float) -> mpmath.mpf:
+    with mpmath.workdps(50):
+        x = mpmath.mpf(v)
+        return x / (1 + mpmath.exp(-x))
+
+
+@pytest.mark.parametrize("build", ["clib", "c_build", "c_fast"])
+def test_silu_float_api(clib, build):
+    """silu's float array kernel against mpmath at 50 digits: within FLOAT_CORE_MAX_ULP
+    everywhere, -0 where x e^x is below half the smallest subnormal float."""
+    if build == "clib":
+        fn = c_array_fn(clib, "silu", 0, "float32")
+    else:
+        lib = _built()[build]
+        fn = lambda x: lib["silu"](np.asarray(x, dtype=np.float32))  # noqa: E731
+    got = fn(SILU_POINTS)
+    for xv, g in zip(SILU_POINTS.tolist(), got.tolist(), strict=True):
+        assert ulp_error(g, silu_exact(xv), F32) <= FLOAT_CORE_MAX_ULP, (build, xv, g)
