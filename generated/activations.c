@@ -137,33 +137,37 @@ SYMACT_INLINE symact_dd symact_dd_tanh(double u)
                        tiny ? -u * (u * u) / 3.0 : copysign(1.0, u) * q.lo};
 }
 
-/* The argument a whose exp gives e^v to the e^v helpers: v, or v/2
- * where e^v would be subnormal (v < -708). h = e^a is then shared by every e^v and e^v * g
- * of a kernel. */
+/* The argument a whose exp gives e^v to the e^v helpers: v, or v + C
+ * where e^v would be subnormal (v < -708), C = 708.080078125 (v + C is exact, by Sterbenz's
+ * lemma, for v in [-2C, -708), and e^(v + C) normal). h = e^a is then shared by every e^v and
+ * e^v * g of a kernel. */
 SYMACT_INLINE double symact_exp_arg(double v)
 {
-    return v < -708.0 ? 0.5 * v : v;
+    return v < -708.0 ? v + 708.080078125 : v;
 }
 
-/* e^v from h = e^a, a = symact_exp_arg(v): h, or h*h where a = v/2. The test is a != v, not
- * v < -708 again: gcc threads a repeated test through the exp call and calls exp twice. */
+/* e^v from h = e^a, a = symact_exp_arg(v): h, or h e^-C where a = v + C (e^-C =
+ * 3.053017717872308e-308 to within 0.001 ULP: the product's rounding is the only one). The
+ * test is a != v, not v < -708 again: gcc threads a repeated test through the exp call and
+ * calls exp twice. */
 SYMACT_INLINE double symact_exp_of(double v, double a, double h)
 {
-    return a != v ? h * h : h;
+    return a != v ? h * 3.053017717872308e-308 : h;
 }
 
-/* e^v * g from h = e^a, a = symact_exp_arg(v): h*g, or (h*g)*h where a = v/2, so the product
- * keeps its digits where e^v alone would be subnormal. */
+/* e^v * g from h = e^a, a = symact_exp_arg(v): h*g, or (h*g) e^-C where a = v + C, so the
+ * product keeps its digits where e^v alone would be subnormal, and exp's error counts once
+ * (e^(v/2) squared would count it twice). */
 SYMACT_INLINE double symact_exp_times_of(double v, double g, double a, double h)
 {
-    return a != v ? h * g * h : h * g;
+    return a != v ? (h * g) * 3.053017717872308e-308 : h * g;
 }
 
 /* g e^P, P = sum (hi[k] + lo[k]) w^(n-1-k) (double-double coefficients, highest first), by
  * compensated Horner (Graillat, Langlois & Louvet 2005): P = s + e, the products' rounding
  * errors (fma) and the sums' (Knuth's TwoSum) and the coefficients' low parts carried in e.
  * Then e^s (1 + e) = e^P to within e^2: the rounding of P costs no digits however large |P| is.
- * Where e^s is subnormal (s < -708), (e^(s/2) g (1 + e)) e^(s/2) keeps the product's digits. */
+ * Where e^s is subnormal (s < -708), (e^(s + C) g (1 + e)) e^-C keeps the product's digits. */
 SYMACT_INLINE double symact_exp_poly(double g, double w, const double *hi, const double *lo,
                                      int n)
 {
@@ -183,7 +187,8 @@ SYMACT_INLINE double symact_exp_poly(double g, double w, const double *hi, const
 }
 
 /* e^v * g; where e^v would be subnormal (v < -708),
- * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. Branch-free, one exp. */
+ * (e^(v + C) * g) * e^-C instead (symact_exp_arg), so the product keeps its digits.
+ * Branch-free, one exp. */
 SYMACT_INLINE double symact_exp_times(double v, double g)
 {
     const double a = symact_exp_arg(v);
@@ -193,8 +198,9 @@ SYMACT_INLINE double symact_exp_times(double v, double g)
 /* e^(-u^2/2 + w) * g, w small. u^2 = p + e exactly (p = u*u rounded, e = fma(u, u, -p)), so
  * -u^2/2 = a + b with a = -p/2 exact and b = -e/2 tiny: the result is e^a (g + g expm1(b + w))
  * and never sees a rounded u*u in its exponent. Where e^a is subnormal (a < -708),
- * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0; e^(a/2)
- * stays normal, so no exp call underflows into the vector libm's slow scalar path).
+ * (e^(a + C) g') e^-C keeps the product's digits (symact_exp_arg). |u| is clamped to 48
+ * (e^-1152 is 0; e^(a + C) stays normal, so no exp call underflows into the vector libm's slow
+ * scalar path).
  * Branch-free (selects only), so loops calling it vectorize. */
 SYMACT_INLINE double symact_gauss_times(double u, double g, double w)
 {

@@ -1,10 +1,11 @@
 """One exp per element where a C kernel needs e^v and e^v g of the same v.
 
-exp_times(v, g) computes h = e^a with a = v, or a = v/2 where e^v would be subnormal, and then
-h g or (h g) h. A kernel such as silu, x/(1 + e^v) and e^v x/(1 + e^v) for v = -|x|, also needs
-e^v itself: printed apart, that is two exp calls per element. Here both are written through the
-same a and h (e^v = h, or h h), so the printer's CSE computes a and h once. The NumPy printer
-shares e^v its own way (inplace._exp_times_e).
+exp_times(v, g) computes h = e^a with a = v, or a = v + C where e^v would be subnormal (C =
+printing.EXP_SHIFT, about 708.08), and then h g or (h g) e^-C. A kernel such as silu,
+x/(1 + e^v) and e^v x/(1 + e^v) for v = -|x|, also needs e^v itself: printed apart, that is
+two exp calls per element. Here both are written through the same a and h (e^v = h, or
+h e^-C), so the printer's CSE computes a and h once. The NumPy printer shares e^v its own way
+(inplace._exp_times_e).
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ from .functions import exp_times
 
 
 class exp_arg(sp.Function):  # noqa: N801
-    """a = v, or v/2 where e^v would be subnormal (v < -708): C's symact_exp_arg(v)."""
+    """a = v, or v + C where e^v would be subnormal (v < -708): C's symact_exp_arg(v)."""
 
     nargs = 1
 
 
 class exp_of(sp.Function):  # noqa: N801
-    """e^v from (v, a, h), h = e^a: h, or h h where a = v/2 (C's symact_exp_of)."""
+    """e^v from (v, a, h), h = e^a: h, or h e^-C where a = v + C (C's symact_exp_of)."""
 
     nargs = 3
 
 
 class exp_times_of(sp.Function):  # noqa: N801
-    """e^v g from (v, g, a, h), h = e^a: h g, or (h g) h where a = v/2 (C's
+    """e^v g from (v, g, a, h), h = e^a: h g, or (h g) e^-C where a = v + C (C's
     symact_exp_times_of)."""
 
     nargs = 4

@@ -212,8 +212,9 @@ C = {
 /* e^(-u^2/2 + w) * g, w small. u^2 = p + e exactly (p = u*u rounded, e = fma(u, u, -p)), so
  * -u^2/2 = a + b with a = -p/2 exact and b = -e/2 tiny: the result is e^a (g + g expm1(b + w))
  * and never sees a rounded u*u in its exponent. Where e^a is subnormal (a < -708),
- * (e^(a/2) g') e^(a/2) keeps the product's digits. |u| is clamped to 48 (e^-1152 is 0; e^(a/2)
- * stays normal, so no exp call underflows into the vector libm's slow scalar path).
+ * (e^(a + C) g') e^-C keeps the product's digits (symact_exp_arg). |u| is clamped to 48
+ * (e^-1152 is 0; e^(a + C) stays normal, so no exp call underflows into the vector libm's slow
+ * scalar path).
  * Branch-free (selects only), so loops calling it vectorize. */
 SYMACT_INLINE double symact_gauss_times(double u, double g, double w)
 {

@@ -6,6 +6,7 @@ lives next to the printer method that calls it, and the template only lays helpe
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 from sympy.core.sorting import default_sort_key
 from sympy.printing.c import C99CodePrinter
@@ -15,6 +16,14 @@ from sympy.printing.precedence import PRECEDENCE
 from . import ddeval, normal_helpers
 
 # Helper code per target, by name. Each is the numerically careful evaluation of one construct.
+#: C's e^v helpers take a v below -708 (e^v subnormal) to a = v + EXP_SHIFT and scale e^a by
+#: EXP_SHIFT_SCALE = e^-EXP_SHIFT (a normal double). EXP_SHIFT = 708 + 82/1024: of the doubles
+#: 708 + k/1024 up to 708.39 (where e^-C stays normal), the one whose e^-C lies nearest a double
+#: (0.0007 of an ULP off), so the scale adds no rounding of its own.
+EXP_SHIFT = 708.080078125
+with mpmath.workdps(40):
+    EXP_SHIFT_SCALE = float(mpmath.exp(-mpmath.mpf(EXP_SHIFT)))
+
 NUMPY_HELPERS = {
     "_exp_times": '''def _exp_times(v, g, out=None, ev=None):
     """e^v * g (into out; ev: e^v if already computed); where e^v would be subnormal
@@ -159,7 +168,7 @@ static double symact_root_patch(double x, double x0_hi, double x0_lo, const doub
  * compensated Horner (Graillat, Langlois & Louvet 2005): P = s + e, the products' rounding
  * errors (fma) and the sums' (Knuth's TwoSum) and the coefficients' low parts carried in e.
  * Then e^s (1 + e) = e^P to within e^2: the rounding of P costs no digits however large |P| is.
- * Where e^s is subnormal (s < -708), (e^(s/2) g (1 + e)) e^(s/2) keeps the product's digits. */
+ * Where e^s is subnormal (s < -708), (e^(s + C) g (1 + e)) e^-C keeps the product's digits. */
 SYMACT_INLINE double symact_exp_poly(double g, double w, const double *hi, const double *lo,
                                      int n)
 {
@@ -178,33 +187,38 @@ SYMACT_INLINE double symact_exp_poly(double g, double w, const double *hi, const
     return symact_exp_times_of(s, gb, a, exp(a));
 }''',
     "symact_exp_times": '''/* e^v * g; where e^v would be subnormal (v < -708),
- * (e^(v/2) * g) * e^(v/2) instead, so the product keeps its digits. Branch-free, one exp. */
+ * (e^(v + C) * g) * e^-C instead (symact_exp_arg), so the product keeps its digits.
+ * Branch-free, one exp. */
 SYMACT_INLINE double symact_exp_times(double v, double g)
 {
     const double a = symact_exp_arg(v);
     return symact_exp_times_of(v, g, a, exp(a));
 }''',
-    "symact_exp_arg": '''/* The argument a whose exp gives e^v to the e^v helpers: v, or v/2
- * where e^v would be subnormal (v < -708). h = e^a is then shared by every e^v and e^v * g
- * of a kernel. */
+    "symact_exp_arg": f'''/* The argument a whose exp gives e^v to the e^v helpers: v, or v + C
+ * where e^v would be subnormal (v < -708), C = {EXP_SHIFT!r} (v + C is exact, by Sterbenz's
+ * lemma, for v in [-2C, -708), and e^(v + C) normal). h = e^a is then shared by every e^v and
+ * e^v * g of a kernel. */
 SYMACT_INLINE double symact_exp_arg(double v)
-{
-    return v < -708.0 ? 0.5 * v : v;
-}
+{{
+    return v < -708.0 ? v + {EXP_SHIFT!r} : v;
+}}
 
-/* e^v from h = e^a, a = symact_exp_arg(v): h, or h*h where a = v/2. The test is a != v, not
- * v < -708 again: gcc threads a repeated test through the exp call and calls exp twice. */
+/* e^v from h = e^a, a = symact_exp_arg(v): h, or h e^-C where a = v + C (e^-C =
+ * {EXP_SHIFT_SCALE!r} to within 0.001 ULP: the product's rounding is the only one). The
+ * test is a != v, not v < -708 again: gcc threads a repeated test through the exp call and
+ * calls exp twice. */
 SYMACT_INLINE double symact_exp_of(double v, double a, double h)
-{
-    return a != v ? h * h : h;
-}
+{{
+    return a != v ? h * {EXP_SHIFT_SCALE!r} : h;
+}}
 
-/* e^v * g from h = e^a, a = symact_exp_arg(v): h*g, or (h*g)*h where a = v/2, so the product
- * keeps its digits where e^v alone would be subnormal. */
+/* e^v * g from h = e^a, a = symact_exp_arg(v): h*g, or (h*g) e^-C where a = v + C, so the
+ * product keeps its digits where e^v alone would be subnormal, and exp's error counts once
+ * (e^(v/2) squared would count it twice). */
 SYMACT_INLINE double symact_exp_times_of(double v, double g, double a, double h)
-{
-    return a != v ? h * g * h : h * g;
-}''',
+{{
+    return a != v ? (h * g) * {EXP_SHIFT_SCALE!r} : h * g;
+}}''',
 }
 
 #: libm functions (name, parameter list) that glibc's libmvec vectorizes on x86-64 (glibc >=
