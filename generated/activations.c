@@ -1684,8 +1684,9 @@ SYMACT_INLINE double symact_silu_eval(double x)
 SYMACT_INLINE double symact_silu_wide(double x)
 {
     double r = x/(1 + exp(-x));
-    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
-    return isnan(x) ? x : r;
+    /* where the formula in double misses f: -inf */
+    r = x == -INFINITY ? 0.0 : r;
+    return r;
 }
 
 double symact_silu(double x)
@@ -3100,8 +3101,9 @@ SYMACT_INLINE int symact_gelu_arm(double x)
 SYMACT_INLINE double symact_gelu_wide(double x)
 {
     double r = (x*erfc(-0.70710678118654752*x))/2;
-    r = isinf(x) ? (x > 0 ? INFINITY : 0.0) : r;
-    return isnan(x) ? x : r;
+    /* where the formula in double misses f: -inf */
+    r = x == -INFINITY ? 0.0 : r;
+    return r;
 }
 
 double symact_gelu(double x)
@@ -3333,8 +3335,10 @@ SYMACT_INLINE int symact_gelu_prime_arm(double x)
 SYMACT_INLINE double symact_gelu_prime_wide(double x)
 {
     double r = 0.39894228040143268*x*exp((-((x)*(x)))/2) + erfc(-0.70710678118654752*x)/2;
-    r = isinf(x) ? (x > 0 ? 1.0 : 0.0) : r;
-    return isnan(x) ? x : r;
+    /* where the formula in double misses f: +inf, -inf */
+    r = x == INFINITY ? 1.0 : r;
+    r = x == -INFINITY ? 0.0 : r;
+    return r;
 }
 
 double symact_gelu_prime(double x)
@@ -3511,8 +3515,10 @@ SYMACT_INLINE double symact_gelu_prime2_eval_plain(double x)
 SYMACT_INLINE double symact_gelu_prime2_wide(double x)
 {
     double r = -0.39894228040143268*((x)*(x))*exp((-((x)*(x)))/2) + 0.79788456080286536*exp((-((x)*(x)))/2);
-    r = isinf(x) ? (x > 0 ? 0.0 : 0.0) : r;
-    return isnan(x) ? x : r;
+    /* where the formula in double misses f: +inf, -inf */
+    r = x == INFINITY ? 0.0 : r;
+    r = x == -INFINITY ? 0.0 : r;
+    return r;
 }
 
 double symact_gelu_prime2(double x)

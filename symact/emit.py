@@ -101,6 +101,9 @@ class KernelCode:
     # C expression in double for the float API where the core costs more than floats need
     # (_float_core); "" = the float API rounds the core's result
     c_float_result: str = ""
+    # which edges the float core gets wrong by itself, so its guards fix them: a subset of
+    # ("pos", "neg", "nan") for +inf, -inf and NaN (_float_edges)
+    c_float_fixes: tuple[str, ...] = ()
     # NumPy quick form (symact.quick): statements run on blocks whose x all lie in
     # [quick_low, quick_high], measured within quick_ulp there; () = none
     quick_lines: tuple[str, ...] = ()
@@ -469,7 +472,7 @@ FLOAT_CORE_FUNCTIONS = (sp.exp, sp.erfc)
 
 
 def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
-                roots: tuple[float, ...] = ()) -> str:
+                roots: tuple[float, ...] = ()) -> sp.Expr | None:
     """The formula in elementary functions, evaluated in double, for the float API, where the
     double core calls helpers for digits or range that float results never need: the normal
     helpers (gelu's Phi: several exp calls and rational functions, where x Phi(x) =
@@ -480,11 +483,12 @@ def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
     without helpers (sigmoid's e^-|x| and one select) is as cheap as the formula and kept.
     The formula is kept only when measured at <= FLOAT_CORE_MAX_ULP float32 ULP on float inputs
     across the whole range, and FLOAT_CORE_ROOT_ULP next to the interior roots; erfc is tried
-    both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept)."""
+    both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept). None: the
+    float API rounds the core's result."""
     base = fold_constants(ref.expr)
     if not (c_helpers & NORMAL_HELPERS) and not (
             c_helpers and sp.count_ops(base) < sp.count_ops(stable)):
-        return ""
+        return None
     swapped = base.xreplace({e: 2 - sp.erfc(-e.args[0], evaluate=False)  # else: back to 2 - erfc(w)
                              for e in base.atoms(sp.erfc)})
     near = _root_neighbours(roots)
@@ -492,8 +496,27 @@ def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
         if (_float_safe(cand) and _float_error(cand, ref) <= FLOAT_CORE_MAX_ULP
                 and (near.size == 0
                      or _float_error(cand, ref, near, FLOAT_CORE_ROOT_ULP) <= FLOAT_CORE_ROOT_ULP)):
-            return CPrinter().doprint(cand)
-    return ""
+            return cand
+    return None
+
+
+def _float_edges(expr: sp.Expr, ref: Reference) -> tuple[str, ...]:
+    """The edges where ``expr``, evaluated in double as C does, misses the exact result: "pos"
+    (+inf: not f's limit there), "neg" (-inf), "nan" (NaN: not NaN). The float core's guards
+    fix only these (each is a compare and a select per element: gelu's two cost 7% of its
+    float loop). silu: x/(1 + e^-x) is -inf/inf = NaN at -inf, right at +inf and NaN."""
+    fn = sp.lambdify([X], expr, modules=[{"erfc": _erfc_double}, "numpy"])
+    with np.errstate(all="ignore"):
+        got = np.broadcast_to(np.asarray(fn(np.array([math.inf, -math.inf, math.nan])),
+                                         dtype=np.float64), (3,))
+    fixes = []
+    for name, g, want in (("pos", got[0], float(ref(math.inf))),
+                          ("neg", got[1], float(ref(-math.inf)))):
+        if not (g == want or (math.isnan(g) and math.isnan(want))):
+            fixes.append(name)
+    if not math.isnan(got[2]):
+        fixes.append("nan")
+    return tuple(fixes)
 
 
 def _float_safe(expr: sp.Expr) -> bool:
@@ -605,8 +628,10 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         scale_fields = dict(
             patch_scale_py=npp.doprint(scaled.scale), patch_scale_c=cp.doprint(scaled.scale),
             patch_factor_py=npp.doprint(scaled.factor), patch_factor_c=cp.doprint(scaled.factor))
-    c_float_result = "" if act.params or constant else _float_core(
+    float_core = None if act.params or constant else _float_core(
         ref, printed.c_helpers, stable, tuple(p.x0_hi for p in patches))
+    c_float_result = "" if float_core is None else CPrinter().doprint(float_core)
+    c_float_fixes = () if float_core is None else _float_edges(float_core, ref)
     quick = None
     if not constant:  # at the default parameters (the generated code checks them)
         with np.errstate(all="ignore"):
@@ -640,7 +665,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
         zero_value=zero_value, zero_value_c=zero_value_c, double_double="_dd" in printed.py_helpers,
-        c_float_result=c_float_result, c_arms=c_arms,
+        c_float_result=c_float_result, c_float_fixes=c_float_fixes, c_arms=c_arms,
         **scale_fields, **quick_fields,
     )
     return code, printed.py_helpers | py_helpers_extra, printed.c_helpers | c_helpers_extra

@@ -17,6 +17,7 @@ from symact.emit import (
     FLOAT_CORE_MAX_ULP,
     FLOAT_CORE_ROOT_ULP,
     _float_core,
+    _float_edges,
     _float_error,
     _root_neighbours,
     fold_constants,
@@ -46,10 +47,24 @@ def test_silu_takes_the_formula_sigmoid_keeps_its_core():
     API is x/(1 + e^-x). sigmoid's core calls no helper: it stays."""
     _, kernel, ref = core_of("silu")
     helpers = {"symact_exp_arg", "symact_exp_of", "symact_exp_times_of"}
-    code = _float_core(ref, helpers, kernel.stable)
-    assert code.replace(" ", "") in ("x/(1+exp(-x))", "x/(exp(-x)+1)"), code
+    core = _float_core(ref, helpers, kernel.stable)
+    assert core == X / (1 + sp.exp(-X)), core
     _, kernel, ref = core_of("sigmoid")
-    assert _float_core(ref, set(), kernel.stable) == ""
+    assert _float_core(ref, set(), kernel.stable) is None
+
+
+@pytest.mark.parametrize(("expr", "fixes"), [
+    (X / (1 + sp.exp(-X)), ("neg",)),  # -inf/inf at -inf
+    (X * sp.erfc(-X / sp.sqrt(2)) / 2, ("neg",)),  # -inf * 0
+    ((1 - X**2) * sp.exp(-X**2 / 2), ("pos", "neg")),  # inf * 0 both sides
+    (X * sp.exp(-X**2 / 2) + 1 / (1 + sp.exp(-X)), ("pos", "neg")),
+])
+def test_float_edges(expr, fixes):
+    """The float core's guards fix exactly the edges its formula misses in double (its exact
+    limits at +-inf from mpmath; NaN propagates through every one of these)."""
+    from symact.verify import Reference
+
+    assert _float_edges(expr, Reference(expr, X, {})) == fixes
 
 
 def test_root_neighbours():
