@@ -31,7 +31,17 @@ import numpy as np
 
 from symact.errors import EXIT_BUILD, SymactError
 
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "generated"
+
+def _source_dir() -> Path:
+    """generated/ of the checkout symact runs from (an editable install, the tests), else the
+    copy of it installed with the package (symact/generated: activations.c, .h and .py)."""
+    checkout = Path(__file__).resolve().parent.parent / "generated"
+    if (checkout / "activations.c").is_file():
+        return checkout
+    return Path(__file__).resolve().parent / "generated"
+
+
+SOURCE_DIR = _source_dir()
 #: Never -ffast-math: gcc then links crtfastmath.o, which sets FTZ/DAZ for the whole process.
 #: -fno-semantic-interposition lets -fPIC code inline symact_NAME into symact_NAME_array (an
 #: exported function may otherwise be interposed, so gcc keeps the call and cannot vectorize).
@@ -258,6 +268,8 @@ def load(
 def _numpy_kernels(source_dir: Path) -> Kernels:
     """The generated NumPy module's functions, taking ``out=`` like the compiled ones."""
     path = source_dir / "activations.py"
+    if not path.is_file():
+        raise BuildError(f"no generated NumPy module in {source_dir} (run `symact generate`)")
     spec = importlib.util.spec_from_file_location("_symact_generated", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

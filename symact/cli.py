@@ -216,7 +216,10 @@ def _cmd_derive(args) -> int:
 def _cmd_build(args) -> int:
     from .build import load
 
-    kernels = load(Path(args.source), fast=args.fast)  # compiles (cached) and loads
+    source = args.source
+    if source is None and Path("generated/activations.c").is_file():
+        source = "generated"
+    kernels = load(source and Path(source), fast=args.fast)  # compiles (cached) and loads
     kind = "fast" if args.fast else "accurate"
     print(f"{kernels.path}  ({len(kernels.functions)} kernels, {kind} build)")
     return 0
@@ -284,8 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"time budget for deriving and generating (default {DEFAULT_TIMEOUT:g})")
     p.set_defaults(func=_cmd_derive)
     p = sub.add_parser("build", help="compile the generated C for this machine; print the library")
-    p.add_argument("--source", default="generated", metavar="DIR",
-                   help="directory with activations.c/.h (default: generated)")
+    p.add_argument("--source", default=None, metavar="DIR",
+                   help="directory with activations.c/.h (default: ./generated if it has them, "
+                        "else the copy installed with symact)")
     p.add_argument("--fast", action="store_true",
                    help="vector libm build (-DSYMACT_FAST_LIBM); see README for its error bound")
     p.set_defaults(func=_cmd_build)

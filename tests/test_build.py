@@ -250,3 +250,45 @@ def test_fast_build_calls_vector_libm(tmp_path):
 
     assert "_ZGV" in undefined(build(cache_dir=tmp_path, fast=True))
     assert "_ZGV" not in undefined(build(cache_dir=tmp_path))
+
+
+def _installed_layout(site: Path) -> None:
+    """symact as pip installs it (pyproject's packages and package data): symact/, its
+    templates, and the generated sources as symact/generated, with no checkout around."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    conf = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert conf["package-dir"]["symact.generated"] == "generated"
+    shutil.copytree(root / "symact", site / "symact",
+                    ignore=shutil.ignore_patterns("__pycache__", "templates", "generated"))
+    shutil.copytree(root / "templates", site / "symact" / "templates")
+    gen = site / "symact" / "generated"
+    gen.mkdir()
+    for name in ["__init__.py", "activations.py", *conf["package-data"]["symact.generated"]]:
+        shutil.copy(root / "generated" / name, gen / name)
+
+
+def test_installed_package_builds_outside_a_checkout(tmp_path):
+    """After `pip install .` (no checkout on the path), compiled() and `symact build` find the
+    generated sources installed with the package; sigmoid(0) = 1/2 and sigmoid(2) against
+    1/(1 + e^-2) from math, in C."""
+    import subprocess
+    import sys
+
+    if shutil.which(os.environ.get("CC", "cc")) is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler")
+    site, work = tmp_path / "site", tmp_path / "work"
+    _installed_layout(site)
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "SYMACT_CACHE_DIR": str(tmp_path / "cache")}
+    code = ("import math; from symact.build import compiled, SOURCE_DIR; k = compiled("
+            "fallback=False); y = k.sigmoid([0.0, 2.0]); print(SOURCE_DIR); "
+            "assert y[0] == 0.5 and abs(y[1] - 1 / (1 + math.exp(-2))) < 1e-15, y")
+    out = subprocess.run([sys.executable, "-c", code], cwd=work, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()) == site / "symact" / "generated"
+    cli = subprocess.run([sys.executable, "-m", "symact", "build"], cwd=work, env=env,
+                         capture_output=True, text=True)
+    assert cli.returncode == 0 and "kernels, accurate build" in cli.stdout, cli.stderr
