@@ -15,7 +15,6 @@ from sympy.printing.precedence import PRECEDENCE
 
 from . import ddeval, normal_helpers
 
-# Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 #: C's e^v helpers take a v below -708 (e^v subnormal) to a = v + EXP_SHIFT and scale e^a by
 #: EXP_SHIFT_SCALE = e^-EXP_SHIFT (a normal double). EXP_SHIFT = 708 + 82/1024: of the doubles
 #: 708 + k/1024 up to 708.39 (where e^-C stays normal), the one whose e^-C lies nearest a double
@@ -24,6 +23,7 @@ EXP_SHIFT = 708.080078125
 with mpmath.workdps(40):
     EXP_SHIFT_SCALE = float(mpmath.exp(-mpmath.mpf(EXP_SHIFT)))
 
+# Helper code per target, by name. Each is the numerically careful evaluation of one construct.
 NUMPY_HELPERS = {
     "_exp_times": '''def _exp_times(v, g, out=None, ev=None):
     """e^v * g (into out; ev: e^v if already computed); where e^v would be subnormal
