@@ -854,6 +854,8 @@ def render_all(activations: list[Activation] | None = None,
         "c_helpers": [C_HELPERS[h] for h in sorted(c_helpers)],
         "c_inline": C_INLINE,
         "c_vector_libm": C_VECTOR_LIBM,
+        "float_core_max_ulp": FLOAT_CORE_MAX_ULP,
+        "float_core_root_ulp": FLOAT_CORE_ROOT_ULP,
         "vectors": [vector_code(v) for v in vector_activations()],
     }
     files = {}
