@@ -31,7 +31,8 @@ from .arm_split import split_arms
 from .catalog import X
 from .errors import OutputError
 from .exp_share import share_exp
-from .functions import gauss_times, mills_ln, normal_cdf
+from .float_erfc import erfc_float_np
+from .functions import erfc_float, gauss_times, mills_ln, normal_cdf
 from .inplace import costly_arms, inplace_lines
 from .patch import SCAN, RootPatch, find_patches, scaling
 from .printing import C_HELPERS, C_INLINE, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
@@ -199,6 +200,11 @@ def _numpy_callable(lines, result, params, helpers):
     return namespace["_k"]
 
 
+def _same(got: float, want: float) -> bool:
+    """The same value, NaN counting as equal to NaN."""
+    return got == want or (math.isnan(got) and math.isnan(want))
+
+
 def _edges(fn, defaults: list[float], ref: Reference) -> tuple[bool, bool, float, float]:
     """Which guards the kernel needs: does it give the exact limit at +-inf without a
     floating-point warning, and NaN for NaN?"""
@@ -211,7 +217,7 @@ def _edges(fn, defaults: list[float], ref: Reference) -> tuple[bool, bool, float
         except FloatingPointError:
             guard_inf = True
             continue
-        if not (got == want or (math.isnan(got) and math.isnan(want))):
+        if not _same(got, want):
             guard_inf = True
     with np.errstate(all="ignore"):
         got_nan = float(np.asarray(fn(np.array([math.nan]), *defaults))[0])
@@ -467,8 +473,9 @@ NORMAL_HELPERS = frozenset({"symact_gauss_times", "symact_mills_ln", "symact_nor
 #: double's rounding of the terms that cancel is a larger part of a float ULP: gelu' 0.577).
 FLOAT_CORE_MAX_ULP = 0.52
 FLOAT_CORE_ROOT_ULP = 0.75
-#: Functions a float core may call: in glibc's libmvec (vectorized in the fast build).
-FLOAT_CORE_FUNCTIONS = (sp.exp, sp.erfc)
+#: Functions a float core may call: in glibc's libmvec (vectorized in the fast build), or
+#: symact's inline erfc_float (vectorized in both).
+FLOAT_CORE_FUNCTIONS = (sp.exp, sp.erfc, erfc_float)
 
 
 def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
@@ -483,8 +490,10 @@ def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
     without helpers (sigmoid's e^-|x| and one select) is as cheap as the formula and kept.
     The formula is kept only when measured at <= FLOAT_CORE_MAX_ULP float32 ULP on float inputs
     across the whole range, and FLOAT_CORE_ROOT_ULP next to the interior roots; erfc is tried
-    both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept). None: the
-    float API rounds the core's result."""
+    both ways round (2 - erfc(w) = erfc(-w): the cancelling form is never kept), first with
+    erfc_float (symact.float_erfc: no libm call, 2^-32 relative, enough for gelu's product, not
+    for gelu''s cancelling sum next to its root). None: the float API rounds the core's
+    result."""
     base = fold_constants(ref.expr)
     if not (c_helpers & NORMAL_HELPERS) and not (
             c_helpers and sp.count_ops(base) < sp.count_ops(stable)):
@@ -492,10 +501,13 @@ def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
     swapped = base.xreplace({e: 2 - sp.erfc(-e.args[0], evaluate=False)  # else: back to 2 - erfc(w)
                              for e in base.atoms(sp.erfc)})
     near = _root_neighbours(roots)
-    for cand in dict.fromkeys((swapped, base)):
-        if (_float_safe(cand) and _float_error(cand, ref) <= FLOAT_CORE_MAX_ULP
+    forms = dict.fromkeys((swapped, base))
+    cheap = [f.replace(sp.erfc, erfc_float) for f in forms if f.has(sp.erfc)]
+    for cand in (*cheap, *forms):
+        if (_float_safe(cand)  # the few floats next to a root first: where a cancelling sum fails
                 and (near.size == 0
-                     or _float_error(cand, ref, near, FLOAT_CORE_ROOT_ULP) <= FLOAT_CORE_ROOT_ULP)):
+                     or _float_error(cand, ref, near, FLOAT_CORE_ROOT_ULP) <= FLOAT_CORE_ROOT_ULP)
+                and _float_error(cand, ref) <= FLOAT_CORE_MAX_ULP):
             return cand
     return None
 
@@ -505,14 +517,12 @@ def _float_edges(expr: sp.Expr, ref: Reference) -> tuple[str, ...]:
     (+inf: not f's limit there), "neg" (-inf), "nan" (NaN: not NaN). The float core's guards
     fix only these (each is a compare and a select per element: gelu's two cost 7% of its
     float loop). silu: x/(1 + e^-x) is -inf/inf = NaN at -inf, right at +inf and NaN."""
-    fn = sp.lambdify([X], expr, modules=[{"erfc": _erfc_double}, "numpy"])
     with np.errstate(all="ignore"):
-        got = np.broadcast_to(np.asarray(fn(np.array([math.inf, -math.inf, math.nan])),
-                                         dtype=np.float64), (3,))
+        got = _in_double(expr)(np.array([math.inf, -math.inf, math.nan]))
     fixes = []
     for name, g, want in (("pos", got[0], float(ref(math.inf))),
                           ("neg", got[1], float(ref(-math.inf)))):
-        if not (g == want or (math.isnan(g) and math.isnan(want))):
+        if not _same(float(g), want):
             fixes.append(name)
     if not math.isnan(got[2]):
         fixes.append("nan")
@@ -559,6 +569,15 @@ def _erfc_double(v: np.ndarray) -> np.ndarray:
     return np.array([float(mpmath.erfc(t)) for t in np.ravel(v).tolist()]).reshape(np.shape(v))
 
 
+def _in_double(expr: sp.Expr):
+    """x -> expr(x) for a float64 array x, evaluated as C does: NumPy float64, every operation
+    rounded, exp past double's range inf or 0, erfc rounded to double, erfc_float as the C
+    helper computes it. The result has x's shape."""
+    fn = sp.lambdify([X], expr, modules=[{"erfc": _erfc_double, "erfc_float": erfc_float_np},
+                                         "numpy"])
+    return lambda xs: np.broadcast_to(np.asarray(fn(xs), dtype=np.float64), np.shape(xs))
+
+
 def _float_error(expr: sp.Expr, ref: Reference, points: np.ndarray | None = None,
                  bar: float = FLOAT_CORE_MAX_ULP) -> float:
     """Max float32 ULP error of (float)expr(x) evaluated in double as C does: NumPy float64,
@@ -567,12 +586,10 @@ def _float_error(expr: sp.Expr, ref: Reference, points: np.ndarray | None = None
     _float_points). The reference: the exact formula at 40 digits, and the adaptive Reference
     wherever that shows more than half an ULP (or fails); it stops at the first point over
     ``bar``."""
-    fn = sp.lambdify([X], expr, modules=[{"erfc": _erfc_double}, "numpy"])
     fmt = FORMATS["float32"]
     xs = (_float_points() if points is None else points).astype(np.float64)
     with np.errstate(all="ignore"):
-        got = np.broadcast_to(np.asarray(fn(xs), dtype=np.float64), xs.shape)
-        got = got.astype(np.float32).astype(np.float64)
+        got = _in_double(expr)(xs).astype(np.float32).astype(np.float64)
     errs = ulp_errors(got, *ref.at40(xs), fmt)
     for i in np.flatnonzero(~(errs <= 0.5)):
         errs[i] = ulp_error(float(got[i]), ref(float(xs[i])), fmt)
@@ -630,7 +647,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
             patch_factor_py=npp.doprint(scaled.factor), patch_factor_c=cp.doprint(scaled.factor))
     float_core = None if act.params or constant else _float_core(
         ref, printed.c_helpers, stable, tuple(p.x0_hi for p in patches))
-    c_float_result = "" if float_core is None else CPrinter().doprint(float_core)
+    float_printer = CPrinter()
+    c_float_result = "" if float_core is None else float_printer.doprint(float_core)
     c_float_fixes = () if float_core is None else _float_edges(float_core, ref)
     quick = None
     if not constant:  # at the default parameters (the generated code checks them)
@@ -668,7 +686,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         c_float_result=c_float_result, c_float_fixes=c_float_fixes, c_arms=c_arms,
         **scale_fields, **quick_fields,
     )
-    return code, printed.py_helpers | py_helpers_extra, printed.c_helpers | c_helpers_extra
+    return (code, printed.py_helpers | py_helpers_extra,
+            printed.c_helpers | c_helpers_extra | float_printer.helpers)
 
 
 @dataclass(frozen=True)

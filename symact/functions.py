@@ -223,6 +223,29 @@ class gauss_clip(sp.Function):  # noqa: N801
         return self.args[0]._eval_evalf(prec)
 
 
+
+class erfc_float(sp.Function):  # noqa: N801
+    r"""erfc(w) to 2^{-32} relative (symact.float_erfc): for float results, where libm's
+    correctly rounded double is more than they can show."""
+
+    nargs = 1
+
+    def _eval_rewrite_as_erfc(self, w, **kwargs):
+        return sp.erfc(w)
+
+    def _eval_rewrite_as_exp(self, w, **kwargs):
+        return sp.erfc(w)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return sp.erfc(self.args[0])._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = rf"\operatorname{{erfc}}\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
+
 #: Every symact building block (what ``to_elementary`` rewrites away).
 class hypot(sp.Function):  # noqa: N801
     r"""\sqrt{a^2 + b^2} without overflow or underflow of the squares (C99 hypot)."""
@@ -248,7 +271,7 @@ class hypot(sp.Function):  # noqa: N801
 
 
 BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_poly, normal_pdf, normal_cdf,
-          mills_ln, gauss_times, gauss_clip, hypot)
+          mills_ln, gauss_times, gauss_clip, hypot, erfc_float)
 
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:

@@ -13,7 +13,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from . import ddeval, normal_helpers
+from . import ddeval, float_erfc, normal_helpers
 
 #: C's e^v helpers take a v below -708 (e^v subnormal) to a = v + EXP_SHIFT and scale e^a by
 #: EXP_SHIFT_SCALE = e^-EXP_SHIFT (a normal double). EXP_SHIFT = 708 + 82/1024: of the doubles
@@ -294,6 +294,7 @@ NUMPY_HELPERS.update(normal_helpers.NUMPY)
 C_HELPERS.update(normal_helpers.C)
 NUMPY_HELPERS.update(ddeval.NUMPY)
 C_HELPERS.update(ddeval.C)
+C_HELPERS.update(float_erfc.C)
 
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {
@@ -452,6 +453,9 @@ class CPrinter(C99CodePrinter):
 
     def _print_mills_ln(self, expr):
         return _call(self, "symact_mills_ln", expr.args)
+
+    def _print_erfc_float(self, expr):
+        return _call(self, "symact_erfc_float", expr.args)
 
     def _print_gauss_times(self, expr):
         args = expr.args if len(expr.args) == 3 else (*expr.args, sp.Float(0.0))
