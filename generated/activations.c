@@ -145,23 +145,28 @@ SYMACT_INLINE symact_dd symact_dd_tanh(double u)
  * e^(-a^2) = 2^k e^r, r = -a^2 - k ln 2, e^r by Taylor to degree 9, 2^k added to the exponent
  * bits (a^2 <= 702.25: normal). erfc(-a) = 2 - erfc(a); 0 for a >= 26.5
  * (erfc < 1e-306). */
+#if defined(FP_FAST_FMA) /* fma in hardware (-mfma, -march=native) */
+#define SYMACT_MADD(a, b, c) fma(a, b, c)
+#else /* else a libm call each: a multiply and an add instead (the same to 2^-32) */
+#define SYMACT_MADD(a, b, c) ((a)*(b) + (c))
+#endif
 SYMACT_INLINE double symact_erfc_float(double w)
 {
     const double a0 = fabs(w);
     const double a = a0 < 26.5 ? a0 : 26.5;
     const double t = 1.0/(1.0 + 0.375*a);
-    const double u = fma(t, 2.20125786163522, -1.20125786163522);
+    const double u = SYMACT_MADD(t, 2.20125786163522, -1.20125786163522);
     const double v = -(a*a);
-    double kd = fma(v, 1.4426950408889634, 6755399441055744.0);
+    double kd = SYMACT_MADD(v, 1.4426950408889634, 6755399441055744.0);
     uint64_t kbits, ebits;
     memcpy(&kbits, &kd, sizeof kbits);
     kd -= 6755399441055744.0;
-    const double r = fma(kd, -1.9082149292705877e-10, fma(kd, -0.6931471803691238, v));
-    double e = fma(fma(fma(fma(fma(fma(fma(fma(fma(2.7557319223985893e-06, r, 2.48015873015873e-05), r, 0.0001984126984126984), r, 0.001388888888888889), r, 0.008333333333333333), r, 0.041666666666666664), r, 0.16666666666666666), r, 0.5), r, 1.0), r, 1.0);
+    const double r = SYMACT_MADD(kd, -1.9082149292705877e-10, SYMACT_MADD(kd, -0.6931471803691238, v));
+    double e = SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(2.7557319223985893e-06, r, 2.48015873015873e-05), r, 0.0001984126984126984), r, 0.001388888888888889), r, 0.008333333333333333), r, 0.041666666666666664), r, 0.16666666666666666), r, 0.5), r, 1.0), r, 1.0);
     memcpy(&ebits, &e, sizeof ebits);
     ebits += kbits << 52;
     memcpy(&e, &ebits, sizeof e);
-    const double q = a0 < 26.5 ? e*t*fma(fma(fma(fma(fma(fma(fma(fma(fma(fma(fma(fma(1.372963669376622e-06, u, -1.0780776813562239e-06), u, -1.4880149886543649e-05), u, 1.4355914347811052e-05), u, 0.00013079982545485661), u, -9.22196638360172e-05), u, -0.0013463531252796647), u, -0.0009693416926052847), u, 0.013929194986507772), u, 0.06713908040387329), u, 0.17525434223961697), u, 0.31756129154366164), u, 0.42839343483277326) : 0.0;
+    const double q = a0 < 26.5 ? e*t*SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(SYMACT_MADD(1.372963669376622e-06, u, -1.0780776813562239e-06), u, -1.4880149886543649e-05), u, 1.4355914347811052e-05), u, 0.00013079982545485661), u, -9.22196638360172e-05), u, -0.0013463531252796647), u, -0.0009693416926052847), u, 0.013929194986507772), u, 0.06713908040387329), u, 0.17525434223961697), u, 0.31756129154366164), u, 0.42839343483277326) : 0.0;
     return w < 0 ? 2.0 - q : (w >= 0 ? q : w); /* w: NaN */
 }
 

@@ -61,8 +61,9 @@ def fit(nodes: int = 300, degree: int = DEGREE) -> tuple[float, ...]:
 
 
 def erfc_float_np(w: np.ndarray) -> np.ndarray:
-    """The C helper's evaluation in NumPy (the same steps, fma as multiply-add; the difference
-    is a few double ULPs, far below the bound)."""
+    """The C helper's evaluation in NumPy: the same steps, a multiply and an add where C has
+    SYMACT_MADD (as C does without FMA hardware; with it, C differs by a few double ULPs, far
+    below REL_BOUND)."""
     w = np.asarray(w, dtype=np.float64)
     a0 = np.abs(w)
     a = np.where(a0 < A_MAX, a0, A_MAX)  # NaN: A_MAX, as in C (the result is w)
@@ -78,11 +79,12 @@ def erfc_float_np(w: np.ndarray) -> np.ndarray:
 
 
 def _horner(coeffs, var: str) -> str:
-    """c0 var^n + ... + cn by fma, highest power first. (Horner measured 12% faster than
-    Estrin's scheme here: fewer operations, and a streaming loop's vectors overlap.)"""
+    """c0 var^n + ... + cn by multiply-adds (SYMACT_MADD), highest power first. (Horner's
+    scheme measured 12% faster than Estrin's here: fewer operations, and a streaming loop's
+    vectors overlap.)"""
     out = repr(coeffs[0])
     for c in coeffs[1:]:
-        out = f"fma({out}, {var}, {c!r})"
+        out = f"SYMACT_MADD({out}, {var}, {c!r})"
     return out
 
 
@@ -93,18 +95,23 @@ C_HELPER = f"""\
  * e^(-a^2) = 2^k e^r, r = -a^2 - k ln 2, e^r by Taylor to degree 9, 2^k added to the exponent
  * bits (a^2 <= {A_MAX * A_MAX!r}: normal). erfc(-a) = 2 - erfc(a); 0 for a >= {A_MAX!r}
  * (erfc < 1e-306). */
+#if defined(FP_FAST_FMA) /* fma in hardware (-mfma, -march=native) */
+#define SYMACT_MADD(a, b, c) fma(a, b, c)
+#else /* else a libm call each: a multiply and an add instead (the same to 2^-32) */
+#define SYMACT_MADD(a, b, c) ((a)*(b) + (c))
+#endif
 SYMACT_INLINE double symact_erfc_float(double w)
 {{
     const double a0 = fabs(w);
     const double a = a0 < {A_MAX!r} ? a0 : {A_MAX!r};
     const double t = 1.0/(1.0 + {T_SCALE!r}*a);
-    const double u = fma(t, {U_SCALE!r}, {U_SHIFT!r});
+    const double u = SYMACT_MADD(t, {U_SCALE!r}, {U_SHIFT!r});
     const double v = -(a*a);
-    double kd = fma(v, {INV_LN2!r}, {ROUND_SHIFT!r});
+    double kd = SYMACT_MADD(v, {INV_LN2!r}, {ROUND_SHIFT!r});
     uint64_t kbits, ebits;
     memcpy(&kbits, &kd, sizeof kbits);
     kd -= {ROUND_SHIFT!r};
-    const double r = fma(kd, -{LN2_LO!r}, fma(kd, -{LN2_HI!r}, v));
+    const double r = SYMACT_MADD(kd, -{LN2_LO!r}, SYMACT_MADD(kd, -{LN2_HI!r}, v));
     double e = {_horner(EXP_TAYLOR[::-1], "r")};
     memcpy(&ebits, &e, sizeof ebits);
     ebits += kbits << 52;
