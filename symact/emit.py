@@ -105,6 +105,11 @@ class KernelCode:
     # which edges the float core gets wrong by itself, so its guards fix them: a subset of
     # ("pos", "neg", "nan") for +inf, -inf and NaN (_float_edges)
     c_float_fixes: tuple[str, ...] = ()
+    # the float core as NumPy statements writing r (for float16/float32 input; () = none: the
+    # core calls erfc, which NumPy lacks), and the scratch arrays they use
+    py_float_lines: tuple[str, ...] = ()
+    py_float_scratch: int = 0
+    float_formula: str = ""  # the float core, for the generated comments
     # NumPy quick form (symact.quick): statements run on blocks whose x all lie in
     # [quick_low, quick_high], measured within quick_ulp there; () = none
     quick_lines: tuple[str, ...] = ()
@@ -650,6 +655,13 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     float_printer = CPrinter()
     c_float_result = "" if float_core is None else float_printer.doprint(float_core)
     c_float_fixes = () if float_core is None else _float_edges(float_core, ref)
+    float_fields: dict[str, Any] = {}
+    float_numpy = NumpyPrinter()
+    if float_core is not None and not float_core.has(sp.erfc):  # NumPy has no erfc
+        lines, scratch = inplace_lines(float_core, X, float_numpy)
+        float_fields = dict(py_float_lines=tuple(lines), py_float_scratch=scratch,
+                            float_formula=sp.sstr(float_core.xreplace(
+                                {c: sp.Float(c, 17) for c in float_core.atoms(sp.Float)})))
     quick = None
     if not constant:  # at the default parameters (the generated code checks them)
         with np.errstate(all="ignore"):
@@ -684,9 +696,9 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
         zero_value=zero_value, zero_value_c=zero_value_c, double_double="_dd" in printed.py_helpers,
         c_float_result=c_float_result, c_float_fixes=c_float_fixes, c_arms=c_arms,
-        **scale_fields, **quick_fields,
+        **scale_fields, **quick_fields, **float_fields,
     )
-    return (code, printed.py_helpers | py_helpers_extra,
+    return (code, printed.py_helpers | py_helpers_extra | float_numpy.helpers,
             printed.c_helpers | c_helpers_extra | float_printer.helpers)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from .functions import exp_poly, exp_times, gauss_times, mills_ln, normal_cdf
+from .functions import erfc_float, exp_poly, exp_times, gauss_times, mills_ln, normal_cdf
 from .printing import NumpyPrinter, varying_denominator
 
 _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
@@ -133,6 +133,15 @@ class _Emitter:
             out = self._dest(dest)
             self.lines.append(f"_exp_times({v}, {g}, {out}, {ev})")
             self._release(v, g, ev)
+            return out
+        if isinstance(e, erfc_float):  # in place, with four scratch buffers of its own
+            self.printer.helpers.add("_erfc_float")
+            w = self.emit(e.args[0])
+            out = self._dest(dest, w)
+            scratch = [self._new() for _ in range(4)]
+            self.lines.append(f"_erfc_float({w}, {out}, {', '.join(scratch)})")
+            self.owned.update(scratch)
+            self._release(*(b for b in (w, *scratch) if b != out))
             return out
         if isinstance(e, sp.Function) and len(e.args) == 1:
             fn = _UFUNC1.get(e.func) or {"log1p": "np.log1p", "expm1": "np.expm1"}.get(

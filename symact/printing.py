@@ -295,6 +295,7 @@ C_HELPERS.update(normal_helpers.C)
 NUMPY_HELPERS.update(ddeval.NUMPY)
 C_HELPERS.update(ddeval.C)
 C_HELPERS.update(float_erfc.C)
+NUMPY_HELPERS.update(float_erfc.NUMPY)
 
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {
