@@ -8,12 +8,14 @@ of degree 9 (remainder < 2^-37), 2^k put into the exponent bits (a^2 <= 702.25: 
 normal). erfc(-a) = 2 - erfc(a) (no cancellation: erfc(a) <= 1). For a >= A_MAX, erfc(a) <
 1e-306 and the helper gives 0 (and 2 for w <= -A_MAX).
 
-No libm call: the array loops vectorize in both builds (gelu's float loop, 1e7 floats on a
-Zen 4 core: 2.7 ns/element with glibc's vector erfc, 15 with its scalar erfc, 1.8 with this).
-Float cores (symact.emit._float_core) try it in place of erfc and keep it only where the float
-results measure within the bar with it (emit._float_error evaluates ``erfc_float_np``, this
-evaluation in NumPy). gelu's float core keeps it; gelu' (terms cancelling next to its root,
-where 2^-32 of erfc is thousands of float ULPs of the sum) keeps libm's erfc.
+No libm call: the array loops vectorize in both builds (gelu's float loop, 1e7 floats on a Zen 4
+core: 2.7 ns/element with glibc's vector erfc, 15 with its scalar erfc, 1.8 with this). Float
+cores (symact.emit._float_core) try it in place of erfc and keep it only where the float results
+measure within the bar with it. The measurement (emit._float_error) evaluates ``erfc_float_np``:
+the NumPy helper the generated module runs on float input, the same steps in place with np.exp
+for the inline exp (the two agree within 2^-35). gelu's float core keeps it; gelu' (terms
+cancelling next to its root, where 2^-32 of erfc is thousands of float ULPs of the sum) keeps
+libm's erfc.
 """
 
 from __future__ import annotations

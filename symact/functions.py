@@ -223,7 +223,6 @@ class gauss_clip(sp.Function):  # noqa: N801
         return self.args[0]._eval_evalf(prec)
 
 
-
 class erfc_float(sp.Function):  # noqa: N801
     r"""erfc(w) to 2^{-32} relative (symact.float_erfc): for float results, where libm's
     correctly rounded double is more than they can show."""
@@ -246,7 +245,7 @@ class erfc_float(sp.Function):  # noqa: N801
         s = rf"\operatorname{{erfc}}\left({printer._print(self.args[0])}\right)"
         return s if exp is None else rf"{s}^{{{exp}}}"
 
-#: Every symact building block (what ``to_elementary`` rewrites away).
+
 class hypot(sp.Function):  # noqa: N801
     r"""\sqrt{a^2 + b^2} without overflow or underflow of the squares (C99 hypot)."""
 
@@ -270,6 +269,7 @@ class hypot(sp.Function):  # noqa: N801
         return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
 
 
+#: Every symact building block (what ``to_elementary`` rewrites away).
 BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_poly, normal_pdf, normal_cdf,
           mills_ln, gauss_times, gauss_clip, hypot, erfc_float)
 
