@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import math
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -137,6 +138,13 @@ class KernelCode:
         threading off for these kernels' array loops (SYMACT_NO_THREADING)."""
         code = self.c_result + "".join(line[2] for line in self.c_lines)
         return any(f"{h}(" in code for h in NORMAL_HELPERS)
+
+    @property
+    def c_float_calls_libm(self) -> bool:
+        """Does the float core call libm (vectorized only by the fast build's libmvec), or only
+        inline code (symact_erfc_float, arithmetic: vectorized in both builds)?"""
+        return any(re.search(rf"(?<!\w){name}\(", self.c_float_result)
+                   for name, _ in C_VECTOR_LIBM)
 
     @property
     def py_limit_pos(self) -> str:

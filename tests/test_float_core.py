@@ -98,6 +98,17 @@ SILU_POINTS = np.concatenate([
 ).astype(np.float32)
 
 
+def float_api(name: str, build: str, clib, gen=None):
+    """The float32 kernel ``name`` of one build: "numpy" (the generated module), "clib" (the
+    float array kernel compiled by conftest), "c_build" / "c_fast" (symact build's two)."""
+    if build == "numpy":
+        return getattr(gen, name)
+    if build == "clib":
+        return c_array_fn(clib, name, 0, "float32")
+    lib = _built()[build]
+    return lambda x: lib[name](np.asarray(x, dtype=np.float32))
+
+
 def silu_exact(v: float) -> mpmath.mpf:
     with mpmath.workdps(50):
         x = mpmath.mpf(v)
@@ -108,11 +119,6 @@ def silu_exact(v: float) -> mpmath.mpf:
 def test_silu_float_api(clib, build):
     """silu's float array kernel against mpmath at 50 digits: within FLOAT_CORE_MAX_ULP
     everywhere, -0 where x e^x is below half the smallest subnormal float."""
-    if build == "clib":
-        fn = c_array_fn(clib, "silu", 0, "float32")
-    else:
-        lib = _built()[build]
-        fn = lambda x: lib["silu"](np.asarray(x, dtype=np.float32))  # noqa: E731
-    got = fn(SILU_POINTS)
+    got = float_api("silu", build, clib)(SILU_POINTS)
     for xv, g in zip(SILU_POINTS.tolist(), got.tolist(), strict=True):
         assert ulp_error(g, silu_exact(xv), F32) <= FLOAT_CORE_MAX_ULP, (build, xv, g)

@@ -11,10 +11,10 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import ROOT, c_array_fn, cc, reference
+from conftest import ROOT, cc, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_accuracy import _built
+from test_float_core import float_api
 
 from symact import float_erfc, get
 from symact.emit import (
@@ -159,14 +159,7 @@ def test_gelu_float_api(gen, clib, build):
     """gelu's float kernels (erfc_float inside) against mpmath at 50 digits: within
     FLOAT_CORE_MAX_ULP at every point, in the NumPy module (float32 input) and the three C
     builds (the float array kernel)."""
-    if build == "numpy":
-        fn = gen.gelu
-    elif build == "clib":
-        fn = c_array_fn(clib, "gelu", 0, "float32")
-    else:
-        lib = _built()[build]
-        fn = lambda x: lib["gelu"](np.asarray(x, dtype=np.float32))  # noqa: E731
-    got = fn(GELU_POINTS)
+    got = float_api("gelu", build, clib, gen)(GELU_POINTS)
     assert got.dtype == np.float32
     for xv, g in zip(GELU_POINTS.tolist(), got.tolist(), strict=True):
         assert ulp_error(g, gelu_exact(xv), F32) <= FLOAT_CORE_MAX_ULP, (build, xv, g)
