@@ -403,7 +403,7 @@ def _sample_error(fn, defaults: list[float], ref: Reference) -> float:
     xs = np.concatenate([grid, far, -far])
     with np.errstate(all="ignore"):
         got = np.asarray(fn(xs, *defaults), dtype=float)
-    return max(ulp_error(g, ref(v), FORMATS["float64"])
+    return max(ulp_error(g, ref.value_in(v, FORMATS["float64"]), FORMATS["float64"])
                for v, g in zip(xs.tolist(), got.tolist(), strict=True))
 
 
@@ -429,7 +429,8 @@ def _dense_error(fn, defaults: list[float], ref: Reference) -> float:
     errs = ulp_errors(got, *ref.at40(xs), fmt)
     suspect = np.flatnonzero(~(errs <= 3.0))
     worst = float(errs[errs <= 3.0].max(initial=0.0))
-    return max([worst, *(ulp_error(float(got[i]), ref(float(xs[i])), fmt) for i in suspect)])
+    return max([worst, *(ulp_error(float(got[i]), ref.value_in(float(xs[i]), fmt), fmt)
+                         for i in suspect)])
 
 
 def _measured_error(fn, defaults: list[float], ref: Reference, dense: bool) -> float:
@@ -605,7 +606,7 @@ def _float_error(expr: sp.Expr, ref: Reference, points: np.ndarray | None = None
         got = _in_double(expr)(xs).astype(np.float32).astype(np.float64)
     errs = ulp_errors(got, *ref.at40(xs), fmt)
     for i in np.flatnonzero(~(errs <= 0.5)):
-        errs[i] = ulp_error(float(got[i]), ref(float(xs[i])), fmt)
+        errs[i] = ulp_error(float(got[i]), ref.value_in(float(xs[i]), fmt), fmt)
         if errs[i] > bar:
             return float(errs[i])
     return float(errs.max())

@@ -91,7 +91,7 @@ def _errors(fn, xs: np.ndarray, ref: Reference, stop_at_first: bool = False) -> 
     errs = ulp_errors(got, *ref.at40(xs), fmt)
     for i in np.flatnonzero(errs > QUICK_MAX_ULP):
         try:
-            errs[i] = ulp_error(float(got[i]), ref(float(xs[i])), fmt)
+            errs[i] = ulp_error(float(got[i]), ref.value_in(float(xs[i]), fmt), fmt)
         except ArithmeticError:
             errs[i] = math.inf
         if stop_at_first and errs[i] > QUICK_MAX_ULP:
