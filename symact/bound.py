@@ -54,6 +54,12 @@ def _erfc(z):
     return _erfc(z)
 
 
+def _cosh(v):
+    """cosh(v) = cosh(|v|), increasing on |v| (iv's abs rounds outward; negating an endpoint
+    would round to mp's precision)."""
+    return _monotone(mpmath.cosh, increasing=True)(abs(v))
+
+
 class _Unbounded(Exception):
     """The expression has a part this module cannot bound."""
 
@@ -64,53 +70,75 @@ _FUNCTIONS = {
     sp.erf: _monotone(mpmath.erf, increasing=True),
     sp.tanh: _monotone(mpmath.tanh, increasing=True),
     sp.sinh: _monotone(mpmath.sinh, increasing=True),
+    sp.cosh: _cosh,
     sp.log: _monotone(mpmath.log, increasing=True, low=0),
 }
 
 
-def _eval(node: sp.Expr, x: sp.Symbol, xv):
+def _power(n: int):
+    def pw(v):
+        if n < 0 and 0 in v:
+            raise _Unbounded
+        return v ** n
+    return pw
+
+
+_SQRT = _monotone(mpmath.sqrt, increasing=True, low=0, closed=True)
+
+
+def _compile(node: sp.Expr, x: sp.Symbol):
+    """node -> a function of x's interval; a subtree without x is evaluated once, here."""
+    if not node.has(x):
+        value = _compile_any(node, x)(None)
+        return lambda v: value
+    return _compile_any(node, x)
+
+
+def _compile_any(node: sp.Expr, x: sp.Symbol):
     if node == x:
-        return xv
-    if node.is_Integer or node.is_Rational:
-        return mpmath.iv.mpf(int(node.p)) / int(node.q)
+        return lambda v: v
+    if node.is_Rational:
+        value = mpmath.iv.mpf(int(node.p)) / int(node.q)
+        return lambda v: value
     if node.is_Float:
-        return mpmath.iv.mpf(mpmath.mp.make_mpf(node._mpf_))
-    if node is sp.pi:
-        return mpmath.iv.pi
-    if node is sp.E:
-        return mpmath.iv.e
-    if node.is_Add:
-        total = _eval(node.args[0], x, xv)
-        for arg in node.args[1:]:
-            total = total + _eval(arg, x, xv)
-        return total
-    if node.is_Mul:
-        total = _eval(node.args[0], x, xv)
-        for arg in node.args[1:]:
-            total = total * _eval(arg, x, xv)
-        return total
+        value = mpmath.iv.mpf(mpmath.mp.make_mpf(node._mpf_))
+        return lambda v: value
+    if node is sp.pi or node is sp.E:
+        value = mpmath.iv.pi if node is sp.pi else mpmath.iv.e
+        return lambda v: value
+    if node.is_Add or node.is_Mul:
+        parts = [_compile(a, x) for a in node.args]
+        add = node.is_Add
+
+        def combine(v):
+            total = parts[0](v)
+            for part in parts[1:]:
+                total = total + part(v) if add else total * part(v)
+            return total
+        return combine
     if node.is_Pow:
-        base, power = _eval(node.base, x, xv), node.exp
+        base, power = _compile(node.base, x), node.exp
         if power.is_Integer:
-            n = int(power)
-            if n < 0 and 0 in base:
-                raise _Unbounded
-            return base ** n
-        if power is sp.S.Half or power == sp.Rational(-1, 2):
-            root = _monotone(mpmath.sqrt, increasing=True, low=0, closed=True)(base)
-            return root if power is sp.S.Half else 1 / root
-        raise _Unbounded
-    if isinstance(node, sp.Abs):
-        a, b = _endpoints(_eval(node.args[0], x, xv))
-        if a >= 0:
-            return mpmath.iv.mpf([a, b])
-        if b <= 0:
-            return mpmath.iv.mpf([-b, -a])
-        return mpmath.iv.mpf([0, max(-a, b)])
-    fn = _FUNCTIONS.get(type(node))
+            fn = _power(int(power))
+        elif power == sp.S.Half:
+            fn = _SQRT
+        elif power == -sp.S.Half:
+            def fn(v):
+                return 1 / _SQRT(v)
+        else:
+            raise _Unbounded
+        return lambda v: fn(base(v))
+    fn = abs if isinstance(node, sp.Abs) else _FUNCTIONS.get(type(node))
     if fn is None or len(node.args) != 1:
         raise _Unbounded
-    return fn(_eval(node.args[0], x, xv))
+    arg = _compile(node.args[0], x)
+    return lambda v: fn(arg(v))
+
+
+_ERRORS = (_Unbounded, ValueError, ZeroDivisionError, OverflowError, TypeError,
+           mpmath.libmp.NoConvergence)
+#: Compiled expressions (None: cannot be bounded), by (expr, x).
+_COMPILED: dict[tuple[sp.Expr, sp.Symbol], object] = {}
 
 
 def magnitude(expr: sp.Expr, x: sp.Symbol, xv: float) -> mpmath.mpf | None:
@@ -119,10 +147,20 @@ def magnitude(expr: sp.Expr, x: sp.Symbol, xv: float) -> mpmath.mpf | None:
     saved = mpmath.iv.prec
     mpmath.iv.prec = PREC
     try:
-        _, hi = _endpoints(abs(_eval(expr, x, mpmath.iv.mpf(xv))))
+        key = (expr, x)
+        if key not in _COMPILED:
+            if len(_COMPILED) > 256:
+                _COMPILED.clear()
+            try:
+                _COMPILED[key] = _compile(expr, x)
+            except _ERRORS:
+                _COMPILED[key] = None
+        fn = _COMPILED[key]
+        if fn is None:
+            return None
+        _, hi = _endpoints(abs(fn(mpmath.iv.mpf(xv))))
         return hi if mpmath.isfinite(hi) else None
-    except (_Unbounded, ValueError, ZeroDivisionError, OverflowError, TypeError,
-            mpmath.libmp.NoConvergence):
+    except _ERRORS:
         return None
     finally:
         mpmath.iv.prec = saved

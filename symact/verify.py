@@ -58,10 +58,9 @@ class ReferenceError_(ArithmeticError):
     """The high-precision reference did not settle (should never happen for catalog kernels)."""
 
 
-def erf_complements(expr: sp.Expr) -> sp.Expr:
-    """k + k erf(w) -> k erfc(-w) and k - k erf(w) -> k erfc(w) (exact identities): at any working
-    precision mpmath's erf(w) saturates to +-1 where erfc(-+w) still has every digit, so the
-    sum would settle to a wrong value (only x phi(x) of 1/2 + erf/2 + x phi(x) survives)."""
+def _complemented(rules: Callable[[sp.Expr, sp.Expr], sp.Expr | None], *funcs) -> Callable:
+    """expr -> expr with each term t of a sum k + ... + t replaced by rules(t, k) where that is
+    not None (k: the sum's one constant)."""
 
     def fix(node: sp.Expr) -> sp.Expr:
         consts = [t for t in node.args if t.is_number]
@@ -69,14 +68,46 @@ def erf_complements(expr: sp.Expr) -> sp.Expr:
             return node
         (k,) = consts
         for t in node.args:
-            c, f = t.as_coeff_Mul()
-            if isinstance(f, sp.erf) and c in (k, -k):
-                w = -f.args[0] if c == k else f.args[0]
+            new = rules(t, k)
+            if new is not None:
                 rest = [o for o in node.args if o is not t and o is not k]
-                return sp.Add(k * sp.erfc(w, evaluate=False), *rest)
+                return sp.Add(new, *rest)
         return node
 
-    return expr.replace(lambda n: n.is_Add and n.has(sp.erf), fix) if expr.has(sp.erf) else expr
+    def apply(expr: sp.Expr) -> sp.Expr:
+        if not expr.has(*funcs):
+            return expr
+        return expr.replace(lambda n: n.is_Add and n.has(*funcs), fix)
+
+    return apply
+
+
+def _erf_rule(term: sp.Expr, k: sp.Expr) -> sp.Expr | None:
+    c, f = term.as_coeff_Mul()
+    if isinstance(f, sp.erf) and c in (k, -k):
+        return k * sp.erfc(-f.args[0] if c == k else f.args[0], evaluate=False)
+    return None
+
+
+def _tanh_rule(term: sp.Expr, k: sp.Expr) -> sp.Expr | None:
+    c, f = term.as_coeff_Mul()
+    if isinstance(f, sp.tanh) and c in (k, -k):
+        u = f.args[0] if c == k else -f.args[0]
+        return 2 * k / (1 + sp.exp(-2 * u))
+    if f.is_Pow and f.exp == 2 and isinstance(f.base, sp.tanh) and c == -k:
+        return k / sp.cosh(f.base.args[0]) ** 2
+    return None
+
+
+#: k + k erf(w) -> k erfc(-w) and k - k erf(w) -> k erfc(w) (exact identities): at any working
+#: precision mpmath's erf(w) saturates to +-1 where erfc(-+w) still has every digit, so the
+#: sum would settle to a wrong value (only x phi(x) of 1/2 + erf/2 + x phi(x) survives).
+erf_complements = _complemented(_erf_rule, sp.erf)
+#: k + k tanh(u) -> 2k/(1 + e^(-2u)), k - k tanh(u) -> 2k/(1 + e^(2u)), k - k tanh(u)^2 ->
+#: k/cosh(u)^2 (exact): tanh(u) rounds to +-1 in the tails, so gelu_tanh's 1 + tanh(u) settles
+#: only at hundreds of digits, and interval arithmetic cannot bound it at all. Reference
+#: evaluates with these; its ``expr`` (the formula float cores are built from) keeps tanh.
+tanh_complements = _complemented(_tanh_rule, sp.tanh)
 
 
 def _erfc(z):
@@ -134,14 +165,15 @@ class Reference:
         self.expr = erf_complements(to_elementary(expr))
         self.x = x
         self.params = dict(params)
-        bound = self.expr.subs(self.params)
+        bound = tanh_complements(self.expr.subs(self.params))
         self._f = sp.lambdify([x], bound, modules=[_MPMATH, "mpmath"])
         self._limits: dict[float, mpmath.mpf] = {}
         self._bound = bound
         self._cache: dict[float, mpmath.mpf] = {}
         self._at40: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self._fast40 = None
-        self._misses = 0  # value_in's bounds that failed
+        self._bounds: dict[float, mpmath.mpf] = {}  # value_in's certified bounds on |f|
+        self._misses = 0  # and the times it could not certify
         # Arguments of exponentials: e^{-700} next to 1 is absorbed at every precision below
         # ~304 digits, and two such evaluations agree while both are wrong; the start precision
         # covers the exponent span (up to SPAN_DIGITS: results below 1e-330 are 0 in any
@@ -188,15 +220,21 @@ class Reference:
         CERTIFY_MISSES failures (a cancelling formula, like gelu_tanh's 1 + tanh(u) in its
         tail, is beyond interval arithmetic at any precision the bound can afford)."""
         xv = float(xv)
-        if math.isfinite(xv) and xv not in self._cache and self._misses < CERTIFY_MISSES:
+        if not math.isfinite(xv) or xv in self._cache:
+            return self(xv)
+        tiny = mpmath.ldexp(1, fmt.emin - fmt.p + 1 - 64)
+        bound = self._bounds.get(xv)
+        if bound is None and self._misses < CERTIFY_MISSES:
             xm = mpmath.mpf(xv)
-            tiny = mpmath.ldexp(1, fmt.emin - fmt.p + 1 - 64)
             if (self._span_digits(xm) > CERTIFY_FROM_DIGITS
                     and not abs(self._eval(xm, 20)) > tiny):
                 bound = magnitude(self._bound, self.x, xv)
-                if bound is not None and bound < tiny:
-                    return mpmath.mpf(0)
-                self._misses += 1
+                if bound is not None:
+                    self._bounds[xv] = bound
+                if bound is None or bound >= tiny:
+                    self._misses += 1
+        if bound is not None and bound < tiny:
+            return mpmath.mpf(0)
         return self(xv)
 
     def at40(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

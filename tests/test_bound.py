@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from symact.activation import all_activations
 from symact.bound import magnitude
-from symact.verify import FORMATS, Reference, ulp_error
+from symact.verify import FORMATS, NEGLIGIBLE, TINY_DD, Reference, ulp_error
 
 x = sp.Symbol("x", real=True)
 
@@ -27,6 +27,7 @@ EXPRESSIONS = [
     x * sp.tanh(x / 7) * sp.log(2 + sp.exp(x)),
     sp.sinh(x / 3) * sp.erf(x) + sp.Abs(x) ** sp.Rational(1, 2),
     1 / sp.sqrt(1 + x**2) - sp.Float("0.25") * sp.E ** (-sp.Abs(x)),
+    sp.cosh(x / 5 - 1) * sp.Abs(x / 3 - sp.pi),  # endpoints of more than 53 bits
 ]
 
 
@@ -93,3 +94,30 @@ def test_value_in_does_not_trust_a_cancelled_rough_value():
     assert got != 0
     assert abs(got / mpmath.exp(-700) - 1) < mpmath.mpf(10) ** -30
     assert ulp_error(float(np.exp(-700.0)), got, FORMATS["float64"]) <= 1.0
+
+
+@pytest.mark.parametrize("expr, xs", [
+    (sp.Rational(1, 2) + sp.erf(x) / 2, (-30.0, -5.0, 0.5, 8.0)),
+    (3 - 3 * sp.erf(x / 4), (-9.0, 20.0, 100.0)),
+    (x * (1 + sp.tanh(x + x**3 / 20)) / 2, (-30.0, -12.0, -1.0, 4.0)),
+    (2 - 2 * sp.tanh(3 * x), (-5.0, 0.25, 40.0, 300.0)),
+    (1 - sp.tanh(sp.log(1 + sp.exp(x)))**2, (-50.0, 0.0, 30.0, 200.0)),
+    (x * (2 - 2 * sp.tanh(x)**2) * sp.tanh(x), (-400.0, -1.0, 3.0, 60.0)),
+])
+def test_complements_keep_the_value_and_drop_the_cancellation(expr, xs):
+    """Reference's rewrites (verify.erf_complements, tanh_complements) are exact identities: it
+    agrees with the original formula evaluated by mpmath at 5000 digits (where nothing is lost
+    even in the tails), and its plain 40-digit evaluation (at40, no settling) is right too,
+    which the original formula is not where erf or tanh saturates."""
+    ref = Reference(expr, x)
+    raw = sp.lambdify([x], expr, modules="mpmath")
+    hi, lo = ref.at40(np.array(xs))
+    for i, xv in enumerate(xs):
+        with mpmath.workdps(5000):
+            want = +raw(mpmath.mpf(xv))
+        got = ref(xv)
+        with mpmath.workdps(60):  # below 1e-400 (0 in every format) settling may give 0
+            assert (abs(got - want) <= abs(want) * mpmath.mpf(10) ** -40
+                    or max(abs(got), abs(want)) < NEGLIGIBLE), (xv, got, want)
+            if abs(want) > TINY_DD:
+                assert abs(hi[i] + mpmath.mpf(lo[i]) - want) <= abs(want) * 2.0**-100, xv
