@@ -3618,6 +3618,19 @@ SYMACT_INLINE double symact_gelu_tanh_eval(double x)
     return isnan(x) ? x : r;
 }
 
+/* For float arguments and results, in double:
+ *   x/(exp(-0.071354816272600249*((x)*(x)*(x)) - 1.5957691216057307*x) + 1)
+ * Floats need far fewer digits and far less range than the core keeps, and this form costs fewer
+ * operations (it vectorizes with glibc's vector libm in the fast build); measured within 0.52
+ * float32 ULP over the float range when generated. */
+SYMACT_INLINE double symact_gelu_tanh_wide(double x)
+{
+    double r = x/(exp(-0.071354816272600249*((x)*(x)*(x)) - 1.5957691216057307*x) + 1);
+    /* where the formula in double misses f: -inf */
+    r = x == -INFINITY ? 0.0 : r;
+    return r;
+}
+
 double symact_gelu_tanh(double x)
 {
     return symact_gelu_tanh_eval(x);
@@ -3625,7 +3638,7 @@ double symact_gelu_tanh(double x)
 
 float symact_gelu_tanhf(float x)
 {
-    return (float)symact_gelu_tanh_eval((double)x);
+    return (float)symact_gelu_tanh_wide((double)x);
 }
 
 void symact_gelu_tanh_array(const double *x, double *y, size_t n)
@@ -3649,7 +3662,7 @@ void symact_gelu_tanh_arrayf(const float *x, float *y, size_t n)
         }
 #pragma omp simd
         for (size_t i = 0; i < symact_m; ++i) {
-            symact_buf[i] = symact_gelu_tanh_eval(symact_buf[i]);
+            symact_buf[i] = symact_gelu_tanh_wide(symact_buf[i]);
         }
 #pragma omp simd
         for (size_t i = 0; i < symact_m; ++i) {
@@ -3705,7 +3718,7 @@ SYMACT_INLINE double symact_gelu_tanh_prime_plain(double x)
     const double dd1 = (q24.hi + q24.lo);
     const double dd2 = (q37.hi + q37.lo);
     const double t0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
-    return ((0.79788456080286536*t0*((8943*((t0)*(t0)))/100000 + 2) >= 0) ? dd0 : ((0.071354816272600249*pow(t0, 3) + 1.5957691216057307*t0 >= 0) ? dd1 : symact_exp_poly(dd2, fabs(t0), (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4)));
+    return ((0.79788456080286536*t0*((8943*((t0)*(t0)))/100000 + 2) >= 0) ? dd0 : ((0.071354816272600249*((t0)*(t0)*(t0)) + 1.5957691216057307*t0 >= 0) ? dd1 : symact_exp_poly(dd2, fabs(t0), (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4)));
 }
 
 /* Is x inside a root patch's window? The array loops evaluate the plain formula (vectorized),

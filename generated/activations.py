@@ -2214,7 +2214,7 @@ def gelu_prime2(x, out=None):
 
 def _gelu_tanh_block(x, r, s):
     n = x.size
-    g = s[3].view(np.bool_)[:n]
+    g = s[2].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
@@ -2239,6 +2239,27 @@ def _gelu_tanh_block(x, r, s):
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
 
+def _gelu_tanh_float(x, r, s):
+    # float16/float32 input, in double:
+    #   gelu_tanh(x) = x/(exp(-0.071354816272600249*x**3 - 1.5957691216057307*x) + 1)
+    # measured within 0.52 float32 ULP over the float range when generated
+    n = x.size
+    b0 = s[0][:n]
+    np.square(x, out=b0)
+    np.multiply(b0, x, out=b0)
+    np.multiply((0.07135481627260024877633875227986354099559), b0, out=b0)
+    np.negative(b0, out=b0)
+    b1 = s[1][:n]
+    np.multiply((1.595769121605730711759784239737527473903), x, out=b1)
+    np.negative(b1, out=b1)
+    np.add(b0, b1, out=b0)
+    np.exp(b0, out=b0)
+    np.add(b0, (1), out=b0)
+    np.divide(x, b0, out=r)
+    if np.fmin.reduce(x) == -np.inf:  # the formula misses f(-inf) (a reduction: no writes)
+        np.copyto(r, 0.0, where=(x == -np.inf))
+
+
 def gelu_tanh(x, out=None):
     """GELU, tanh approximation: x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))).
 
@@ -2248,7 +2269,8 @@ def gelu_tanh(x, out=None):
     x, scalar = _as_array(x)
     r = _buffer(x, out)
     with np.errstate(over="ignore"):  # past the largest double the rounded result is +-inf
-        _blocks(_gelu_tanh_block, 5, x, r)
+        _blocks(_gelu_tanh_block, 4, x, r,
+                narrow=_gelu_tanh_float)
     return _result(r, scalar, out)
 
 

@@ -39,7 +39,7 @@ from .patch import SCAN, RootPatch, find_patches, scaling
 from .printing import C_HELPERS, C_INLINE, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
 from .quick import quick_form, statements
 from .vector import vector_activations, vector_code
-from .verify import FORMATS, Reference, ulp_error, ulp_errors
+from .verify import FORMATS, Reference, tanh_complements, ulp_error, ulp_errors
 
 REGENERATE = "symact generate"
 
@@ -508,7 +508,7 @@ def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
     erfc_float (symact.float_erfc: no libm call, 2^-32 relative, enough for gelu's product, not
     for gelu''s cancelling sum next to its root). None: the float API rounds the core's
     result."""
-    base = fold_constants(ref.expr)
+    base = fold_constants(tanh_complements(ref.expr))  # gelu_tanh: x/(1 + e^(-2u)), one exp
     if not (c_helpers & NORMAL_HELPERS) and not (
             c_helpers and sp.count_ops(base) < sp.count_ops(stable)):
         return None
@@ -586,9 +586,14 @@ def _erfc_double(v: np.ndarray) -> np.ndarray:
 def _in_double(expr: sp.Expr):
     """x -> expr(x) for a float64 array x, evaluated as C does: NumPy float64, every operation
     rounded, exp past double's range inf or 0, erfc rounded to double, erfc_float as the C
-    helper computes it. The result has x's shape."""
-    fn = sp.lambdify([X], expr, modules=[{"erfc": _erfc_double, "erfc_float": erfc_float_np},
-                                         "numpy"])
+    helper computes it, b^2 and b^3 as the printers' products (not pow). The result has x's
+    shape."""
+    powers = {2: sp.Function("_square"), 3: sp.Function("_cube")}
+    expr = expr.replace(lambda e: e.is_Pow and e.exp in (2, 3),
+                        lambda e: powers[int(e.exp)](e.base))
+    fn = sp.lambdify([X], expr, modules=[{"erfc": _erfc_double, "erfc_float": erfc_float_np,
+                                          "_square": lambda b: b * b,
+                                          "_cube": lambda b: b * b * b}, "numpy"])
     return lambda xs: np.broadcast_to(np.asarray(fn(xs), dtype=np.float64), np.shape(xs))
 
 

@@ -220,6 +220,9 @@ class _Emitter:
             return self._ufunc("np.divide", ["1.0", self.emit(base)], dest)
         if ex == 2:
             return self._ufunc("np.square", [self.emit(base)], dest)
+        if ex == 3 and (base == self.x or base in self.names):  # np.power(b, 3): libm's pow
+            b = self.emit(base)  # per element, 57 ns/el against 0.4 for b^2 b
+            return self._ufunc("np.multiply", [self._ufunc("np.square", [b], None), b], dest)
         if ex == sp.Rational(1, 2):
             return self._ufunc("np.sqrt", [self.emit(base)], dest)
         if ex.is_Integer and ex < 0:  # (1/b)^n: b^n may overflow where 1/b^n is tiny

@@ -469,9 +469,9 @@ class CPrinter(C99CodePrinter):
         return f"(({u}) < {lo} ? {lo} : (({u}) > {hi} ? {hi} : ({u})))"
 
     def _print_Pow(self, expr):
-        if expr.exp == 2:  # exact-enough and far cheaper than pow()
+        if expr.exp in (2, 3):  # exact-enough and far cheaper than pow(), which never vectorizes
             base = self.parenthesize(expr.base, 1000)
-            return f"({base}*{base})"
+            return f"({'*'.join([base] * int(expr.exp))})"
         if expr.exp == -2:  # (1/b)^2: b^2 may overflow where 1/b^2 is 0
             inv = f"(1.0/{self.parenthesize(expr.base, 1000)})"
             return f"({inv}*{inv})"

@@ -122,3 +122,50 @@ def test_silu_float_api(clib, build):
     got = float_api("silu", build, clib)(SILU_POINTS)
     for xv, g in zip(SILU_POINTS.tolist(), got.tolist(), strict=True):
         assert ulp_error(g, silu_exact(xv), F32) <= FLOAT_CORE_MAX_ULP, (build, xv, g)
+
+
+def test_gelu_tanh_float_core_has_one_exp():
+    """gelu_tanh's float core is x/(1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3): the tanh
+    complement of x (1 + tanh u)/2 (verify.tanh_complements), one exp and no tanh, where the
+    double core needs exp_poly's double-double argument."""
+    act, kernel, ref = core_of("gelu_tanh")
+    core = _float_core(ref, {"symact_exp_poly"}, kernel.stable)
+    assert core is not None and not core.has(sp.tanh) and len(core.atoms(sp.exp)) == 1, core
+    with mpmath.workdps(60):
+        for xv in (-9.0, -1.5, 0.3, 4.0):
+            want = gelu_tanh_exact(xv)
+            got = sp.lambdify([X], core, modules="mpmath")(mpmath.mpf(xv))
+            assert abs(got - want) <= abs(want) * mpmath.mpf(10) ** -30, xv
+
+
+def gelu_tanh_exact(v: float) -> mpmath.mpf:
+    """x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) as written, at 1000 digits: enough for
+    1 + tanh(u) ~ 2 e^(2u) down to |x| = 30 (e^-2000)."""
+    with mpmath.workdps(1000):
+        x = mpmath.mpf(v)
+        u = mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x**3)
+        return x / 2 * (1 + mpmath.tanh(u))
+
+
+#: float32 inputs: a grid on [-30, 30] (the float result goes subnormal near x = -10), and
+#: tails out to +-FLT_MAX.
+GELU_TANH_POINTS = np.unique(np.concatenate([
+    np.linspace(-30, 30, 3001), np.linspace(-11, -9, 801), np.geomspace(1e-45, 30.0, 300),
+    -np.geomspace(1e-45, 30.0, 300), np.geomspace(30.0, 3.4e38, 100),
+    -np.geomspace(30.0, 3.4e38, 100), [0.0]]).astype(np.float32))
+
+
+@pytest.mark.parametrize("build", ["numpy", "clib", "c_build", "c_fast"])
+def test_gelu_tanh_float_api(clib, gen, build):
+    """gelu_tanh's float kernels against the formula at 1000 digits: within FLOAT_CORE_MAX_ULP
+    on [-30, 30]; past it the float result is x itself (1 + tanh u = 2 - e^-2000) or 0 (below
+    |x| e^-2000); and +-inf, NaN."""
+    fn = float_api("gelu_tanh", build, clib, gen)
+    got = np.asarray(fn(GELU_TANH_POINTS), dtype=np.float32)
+    for xv, g in zip(GELU_TANH_POINTS.tolist(), got.tolist(), strict=True):
+        if abs(xv) <= 30:
+            assert ulp_error(g, gelu_tanh_exact(xv), F32) <= FLOAT_CORE_MAX_ULP, (build, xv, g)
+        else:
+            assert g == (xv if xv > 0 else 0.0), (build, xv, g)
+    edges = np.asarray(fn(np.array([np.inf, -np.inf, np.nan], dtype=np.float32)))
+    assert edges[0] == np.inf and edges[1] == 0 and np.isnan(edges[2])
