@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import mpmath
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 #: Interval precision (bits): enough that intervals of e^-5000 stay within 2^-90 relative.
 PREC = 100
@@ -72,6 +73,7 @@ _FUNCTIONS = {
     sp.sinh: _monotone(mpmath.sinh, increasing=True),
     sp.cosh: _cosh,
     sp.log: _monotone(mpmath.log, increasing=True, low=0),
+    log1p: _monotone(mpmath.log1p, increasing=True, low=-1),
 }
 
 

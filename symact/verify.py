@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from .bound import magnitude
 from .functions import to_elementary
@@ -110,6 +111,17 @@ erf_complements = _complemented(_erf_rule, sp.erf)
 tanh_complements = _complemented(_tanh_rule, sp.tanh)
 
 
+def log1p_complements(expr: sp.Expr) -> sp.Expr:
+    """log(1 + t) -> log1p(t) (exact): softplus's log(1 + e^x) at x = -100 is e^-100, which
+    log(1 + e^-100) resolves only past 44 digits (and interval arithmetic not at all), while
+    log1p(e^-100) has every digit at any precision."""
+    if not expr.has(sp.log):
+        return expr
+    return expr.replace(lambda n: isinstance(n, sp.log) and n.args[0].is_Add
+                        and sp.S.One in n.args[0].args,
+                        lambda n: log1p(n.args[0] - 1))
+
+
 def _erfc(z):
     """mpmath.erfc, with the asymptotic series where mpmath's own overflows (|z| > 1e10):
     erfc(z) = e^{-z^2}/(z sqrt(pi)) (1 - 1/(2z^2) + 3/(4z^4)), relative error < 1e-50."""
@@ -166,7 +178,9 @@ class Reference:
         self.x = x
         self.params = dict(params)
         bound = tanh_complements(self.expr.subs(self.params))
-        self._f = sp.lambdify([x], bound, modules=[_MPMATH, "mpmath"])
+        # evaluated with log1p (SymPy's limits keep log: gruntz does not know log1p)
+        self._evaluated = log1p_complements(bound)
+        self._f = sp.lambdify([x], self._evaluated, modules=[_MPMATH, "mpmath"])
         self._limits: dict[float, mpmath.mpf] = {}
         self._bound = bound
         self._cache: dict[float, mpmath.mpf] = {}
@@ -228,7 +242,7 @@ class Reference:
             xm = mpmath.mpf(xv)
             if (self._span_digits(xm) > CERTIFY_FROM_DIGITS
                     and not abs(self._eval(xm, 20)) > tiny):
-                bound = magnitude(self._bound, self.x, xv)
+                bound = magnitude(self._evaluated, self.x, xv)
                 if bound is not None:
                     self._bounds[xv] = bound
                 if bound is None or bound >= tiny:
@@ -246,7 +260,7 @@ class Reference:
         cached = self._at40.get(key)
         if cached is None:
             if self._fast40 is None:
-                self._fast40 = sp.lambdify([self.x], self._bound, modules="mpmath")
+                self._fast40 = sp.lambdify([self.x], self._evaluated, modules="mpmath")
             hi, lo = np.empty(xs.size), np.empty(xs.size)
             with mpmath.workdps(40):
                 for i, v in enumerate(xs.tolist()):

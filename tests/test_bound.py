@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sympy.codegen.cfunctions import log1p
 
 from symact.activation import all_activations
 from symact.bound import magnitude
@@ -28,6 +29,7 @@ EXPRESSIONS = [
     sp.sinh(x / 3) * sp.erf(x) + sp.Abs(x) ** sp.Rational(1, 2),
     1 / sp.sqrt(1 + x**2) - sp.Float("0.25") * sp.E ** (-sp.Abs(x)),
     sp.cosh(x / 5 - 1) * sp.Abs(x / 3 - sp.pi),  # endpoints of more than 53 bits
+    x * log1p(sp.exp(x / 2)),
 ]
 
 
@@ -103,12 +105,15 @@ def test_value_in_does_not_trust_a_cancelled_rough_value():
     (2 - 2 * sp.tanh(3 * x), (-5.0, 0.25, 40.0, 300.0)),
     (1 - sp.tanh(sp.log(1 + sp.exp(x)))**2, (-50.0, 0.0, 30.0, 200.0)),
     (x * (2 - 2 * sp.tanh(x)**2) * sp.tanh(x), (-400.0, -1.0, 3.0, 60.0)),
+    (sp.log(1 + sp.exp(x)), (-700.0, -100.0, -5.0, 30.0)),
+    (x * sp.tanh(sp.log(sp.exp(x) + 1)), (-600.0, -60.0, 2.0)),
 ])
 def test_complements_keep_the_value_and_drop_the_cancellation(expr, xs):
-    """Reference's rewrites (verify.erf_complements, tanh_complements) are exact identities: it
-    agrees with the original formula evaluated by mpmath at 5000 digits (where nothing is lost
-    even in the tails), and its plain 40-digit evaluation (at40, no settling) is right too,
-    which the original formula is not where erf or tanh saturates."""
+    """Reference's rewrites (verify.erf_complements, tanh_complements, log1p_complements) are
+    exact identities: it agrees with the original formula evaluated by mpmath at 5000 digits
+    (where nothing is lost even in the tails), and its plain 40-digit evaluation (at40, no
+    settling) is right too, which the original formula is not where erf or tanh saturates or
+    1 + e^x rounds to 1."""
     ref = Reference(expr, x)
     raw = sp.lambdify([x], expr, modules="mpmath")
     hi, lo = ref.at40(np.array(xs))
