@@ -4,12 +4,13 @@ least subnormal.
 A Reference settles by comparing evaluations at growing precision, starting above the digits
 its exponentials span (e^-5000 beside 1 needs 2200 of them). Where f itself is that small,
 gelu'(x) = Phi(x) + x phi(x) ~ e^(-x^2/2) at x = -80, every float format rounds it to 0, yet
-settling costs seconds (mpmath's erfc at 1400 digits). An interval evaluation at 30 digits
-certifies |f(x)| < tiny in a fraction of a millisecond: each operation's interval contains the
-exact result (mpmath.iv rounds outward; monotone functions are evaluated at both ends with
-extra guard bits and widened by 2^-prec relative), so the final interval contains f(x).
-Anything this cannot bound (Piecewise, an unknown function, a log of an interval reaching 0)
-gives None and the caller settles as before.
+settling costs seconds (mpmath's erfc at 1400 digits). An interval evaluation at 100 bits
+certifies |f(x)| < tiny in about a millisecond: each operation's interval contains the exact
+result (mpmath.iv rounds outward; monotone functions are evaluated at both ends with 30 guard
+bits and widened by 2^-100 relative), so the final interval contains f(x). Anything this cannot
+bound (Piecewise, an unknown function, a log of an interval reaching 0) gives None and the
+caller settles as before. Each expression is compiled once into closures, its constant
+subtrees evaluated then. Not thread-safe: it sets mpmath.iv.prec while it runs.
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ SPAN_DIGITS = 700
 #: Reference.value_in tries interval arithmetic first where the span costs more digits than
 #: this (below, settling is as cheap as the bound).
 CERTIFY_FROM_DIGITS = 40
+#: ... and stops trying after this many points where the bound could not certify (value_in).
 CERTIFY_MISSES = 8
 
 
@@ -107,7 +108,7 @@ erf_complements = _complemented(_erf_rule, sp.erf)
 #: k + k tanh(u) -> 2k/(1 + e^(-2u)), k - k tanh(u) -> 2k/(1 + e^(2u)), k - k tanh(u)^2 ->
 #: k/cosh(u)^2 (exact): tanh(u) rounds to +-1 in the tails, so gelu_tanh's 1 + tanh(u) settles
 #: only at hundreds of digits, and interval arithmetic cannot bound it at all. Reference
-#: evaluates with these; its ``expr`` (the formula float cores are built from) keeps tanh.
+#: evaluates with these (its ``expr`` keeps tanh), and so do float cores (emit._float_core).
 tanh_complements = _complemented(_tanh_rule, sp.tanh)
 
 
