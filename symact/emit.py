@@ -866,7 +866,8 @@ def _decode(payload: dict) -> tuple[tuple[KernelCode, ...], set[str], set[str]]:
         fields = {name: tuples(value) for name, value in k.items()}
         fields["params"] = tuple(Param(**p) for p in k["params"])
         fields["patches"] = tuple(RootPatch(p["x0_hi"], p["x0_lo"], p["radius"],
-                                            tuple(p["coeffs"]), p.get("side", 0))
+                                            tuple(p["coeffs"]), p.get("side", 0),
+                                            p.get("exact", -1))
                                   for p in k["patches"])
         kcodes.append(KernelCode(**fields))
     return tuple(kcodes), set(payload["py_helpers"]), set(payload["c_helpers"])

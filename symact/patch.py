@@ -22,6 +22,11 @@ from .verify import FORMATS, Reference, ulp_error
 
 MAX_FORMULA_ULP = 2.0
 MAX_PATCH_ULP = 2.5
+#: The patch's high-order terms run by plain Horner while that part's rounding bound, gamma_2m
+#: times sum |c_k| |d|^k (Higham, Accuracy and Stability, 5.1), stays below this share of
+#: 2^-53 |f(d)| everywhere on the patch: an eighth of an ULP at most. Only the low-order steps,
+#: where the terms cancel next to the root, are compensated.
+PLAIN_SHARE = 2.0**-3
 SCAN = (-10.0, 10.0, 0.01)
 
 
@@ -34,6 +39,7 @@ class RootPatch:
     radius: float
     coeffs: tuple[float, ...]
     side: int = 0  # -1: only x < x0_hi (a root at a branch's end, 0 beyond it); +1: x > x0_hi
+    exact: int = -1  # Horner steps compensated (the lowest-order ones); -1: every step
 
     def covers(self, x: np.ndarray) -> np.ndarray:
         """Where the generated code takes the patch: |x - x0_hi| < radius (on its side)."""
@@ -44,13 +50,19 @@ class RootPatch:
         return near
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """The patch exactly as the generated code evaluates it (compensated Horner)."""
+        """The patch exactly as the generated NumPy code evaluates it (Horner, its last
+        ``steps`` steps compensated)."""
         from .printing import NUMPY_HELPERS
 
         namespace: dict = {"np": np}
         exec(NUMPY_HELPERS["_root_patch"], namespace)  # noqa: S102 -- symact's own code
         return namespace["_root_patch"](np.asarray(x, dtype=np.float64), self.x0_hi, self.x0_lo,
-                                        self.coeffs)
+                                        self.coeffs, self.steps)
+
+    @property
+    def steps(self) -> int:
+        """How many of the lowest-order Horner steps are compensated."""
+        return len(self.coeffs) - 1 if self.exact < 0 else self.exact
 
 
 def _roots(ref: Reference) -> list[tuple[mpmath.mpf, int]]:
@@ -203,7 +215,30 @@ def _truncate(coeffs, x0_hi: float, x0_lo: float, radius: float) -> RootPatch:
             for k, c in enumerate(coeffs)]
     degree = max([2] + [k for k, c in enumerate(kept) if abs(c) * radius**k > scale * 2.0**-60])
     # Re-expand around x0_hi + x0_lo == x0 (to double-double accuracy): same coefficients.
-    return RootPatch(x0_hi, x0_lo, radius, tuple(float(c) for c in kept[: degree + 1]))
+    rounded = tuple(float(c) for c in kept[: degree + 1])
+    return RootPatch(x0_hi, x0_lo, radius, rounded, exact=compensated_steps(rounded, radius))
+
+
+def compensated_steps(coeffs: tuple[float, ...], radius: float) -> int:
+    """The least K >= 1 such that evaluating sum_{k >= K} c_k d^k by plain Horner (m steps) keeps
+    its rounding bound gamma_(2m+1) sum_{k >= K} |c_k| |d|^k within PLAIN_SHARE 2^-53 |f(d)|
+    for every |d| <= radius on 2001 points (both sides, also for a one-sided patch);
+    len(coeffs) - 1 (every step compensated) if none does. f is evaluated in double: only its
+    size matters."""
+    n = len(coeffs)
+    d = np.linspace(-radius, radius, 2001)
+    d = d[d != 0]
+    c = np.array(coeffs)
+    terms = np.abs(c)[None, :] * np.abs(d)[:, None] ** np.arange(n)[None, :]
+    size = np.abs(np.polyval(c[::-1], d))
+    tail = np.cumsum(terms[:, ::-1], axis=1)[:, ::-1]  # tail[:, K] = sum_{k >= K} |c_k| |d|^k
+    eps = 2.0**-53
+    for k in range(1, n - 1):
+        m = n - 1 - k
+        gamma = (2 * m + 1) * eps / (1 - (2 * m + 1) * eps)
+        if np.all(gamma * tail[:, k] <= PLAIN_SHARE * eps * size):
+            return k
+    return n - 1
 
 
 def _check(patch: RootPatch, ref: Reference) -> float:

@@ -89,18 +89,24 @@ NUMPY_HELPERS = {
         if idx.size:
             flat[idx] = f(*(np.take(a, idx) if np.ndim(a) else a for a in args))
         todo &= ~take''',
-    "_root_patch": '''def _root_patch(x, x0_hi, x0_lo, coeffs):
-    """sum c_k d^k, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by compensated
-    Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors, found exactly
-    by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner
-    sum, as accurate as Horner in twice the precision where the terms cancel."""
+    "_root_patch": '''def _root_patch(x, x0_hi, x0_lo, coeffs, exact):
+    """sum c_k d^k, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root. The terms
+    from c_exact up by Horner in place; the last ``exact`` steps by compensated Horner
+    (Graillat, Langlois & Louvet 2005): each step's product and sum errors, found exactly by
+    Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner sum,
+    as accurate as Horner in twice the precision where the terms cancel. ``exact`` is the least
+    number of steps for which the plain part's rounding bound stays below an eighth of an ULP
+    of f on the patch (symact.patch.compensated_steps)."""
     d = (x - x0_hi) - x0_lo
+    s = np.full_like(d, coeffs[-1])
+    for ck in coeffs[-2:exact - 1:-1]:
+        s *= d
+        s += ck
     c = d * 134217729.0
     dh = c - (c - d)
     dl = d - dh
-    s = np.full_like(d, coeffs[-1])
     q = np.zeros_like(d)
-    for ck in coeffs[-2::-1]:
+    for ck in coeffs[exact - 1::-1]:
         p = s * d
         c = s * 134217729.0
         sh = c - (c - s)
@@ -110,7 +116,8 @@ NUMPY_HELPERS = {
         z = t - p
         se = (p - (t - z)) + (ck - z)
         s = t
-        q = q * d + (pe + se)
+        q *= d
+        q += pe + se
     return s + q''',
 }
 

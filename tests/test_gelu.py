@@ -186,7 +186,7 @@ def _numpy_second(code, helpers):
             for p in code.patches:
                 near = np.abs(x - p.x0_hi) < p.radius
                 if np.any(near):
-                    r[near] = patch(x[near], p.x0_hi, p.x0_lo, p.coeffs)
+                    r[near] = patch(x[near], p.x0_hi, p.x0_lo, p.coeffs, p.steps)
             r = np.where(at_inf, 0.0, r)
             return np.where(np.isnan(x), x, r).astype(x.dtype)
 
