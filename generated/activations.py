@@ -1463,23 +1463,33 @@ def silu_prime(x, out=None):
 
 def _silu_prime2_block(x, r, s):
     n = x.size
-    q0 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
-    q1 = np.exp(-3*np.log1p(np.exp(-np.abs(x))))
-    q2 = _two_prod(q0, q1)
-    q3 = np.expm1(-np.abs(x))
-    q4 = _dd_mul_d(q2, q3)
-    q5 = np.exp(-np.abs(x))
-    q6 = _two_sum(1.0, q5)
-    q7 = _dd_div((1.0, 0.0), q6)
-    q8 = _dd_div(q7, q6)
-    q9 = _dd_mul_d(q8, 2.0)
-    q10 = _dd_add(q4, q9)
-    q11 = _two_prod(q0, q1)
-    q12 = _dd_mul_d(q11, q3)
-    q13 = (-q12[0], -q12[1])
-    q14 = _dd_add(q13, q9)
-    dd0 = (q10[0] + q10[1])
-    dd1 = (q14[0] + q14[1])
+    def _dd0(x):
+        q0 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
+        q1 = np.exp(-3*np.log1p(np.exp(-np.abs(x))))
+        q2 = _two_prod(q0, q1)
+        q3 = np.expm1(-np.abs(x))
+        q4 = _dd_mul_d(q2, q3)
+        q5 = np.exp(-np.abs(x))
+        q6 = _two_sum(1.0, q5)
+        q7 = _dd_div((1.0, 0.0), q6)
+        q8 = _dd_div(q7, q6)
+        q9 = _dd_mul_d(q8, 2.0)
+        q10 = _dd_add(q4, q9)
+        return (q10[0] + q10[1])
+    def _dd1(x):
+        q0 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
+        q1 = np.exp(-3*np.log1p(np.exp(-np.abs(x))))
+        q2 = _two_prod(q0, q1)
+        q3 = np.expm1(-np.abs(x))
+        q4 = _dd_mul_d(q2, q3)
+        q5 = (-q4[0], -q4[1])
+        q6 = np.exp(-np.abs(x))
+        q7 = _two_sum(1.0, q6)
+        q8 = _dd_div((1.0, 0.0), q7)
+        q9 = _dd_div(q8, q7)
+        q10 = _dd_mul_d(q9, 2.0)
+        q11 = _dd_add(q5, q10)
+        return (q11[0] + q11[1])
     b0 = s[0][:n]
     np.abs(x, out=b0)
     np.negative(b0, out=b0)
@@ -1487,23 +1497,18 @@ def _silu_prime2_block(x, r, s):
     b1 = s[1][:n]
     np.exp(t0, out=b1)
     t1 = b1
-    _exp_times(t0, dd1, r, t1)
-    b2 = s[2][:n]
-    _exp_times(t0, dd0, b2, t1)
-    m3 = s[3].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m3)
-    i4 = s[4].view(np.int64)[:n]
-    _select(r, b2, m3, i4)
-    d = s[6][:n]  # Taylor patch at the root -2.3993572805154675
+    take0 = (x >= 0)
+    _by_arms(r, (take0,), (lambda x, t0, t1: _exp_times(t0, _dd0(x), None, t1), x, t0, t1), (lambda x, t0, t1: _exp_times(t0, _dd1(x), None, t1), x, t0, t1))
+    d = s[3][:n]  # Taylor patch at the root -2.3993572805154675
     np.subtract(x, -2.3993572805154675, out=d)
-    near = s[5].view(np.bool_)[:n]
+    near = s[2].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5799163833285695, out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
         r[i] = _root_patch(x[i], -2.3993572805154675, -1.8464872855353363e-16, (0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14), 6)
-    d = s[6][:n]  # Taylor patch at the root 2.3993572805154675
+    d = s[3][:n]  # Taylor patch at the root 2.3993572805154675
     np.subtract(x, 2.3993572805154675, out=d)
-    near = s[5].view(np.bool_)[:n]
+    near = s[2].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5799163833285695, out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
@@ -1518,7 +1523,7 @@ def silu_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_silu_prime2_block, 7, x, r, block=_DD_BLOCK)
+    _blocks(_silu_prime2_block, 4, x, r, block=_DD_BLOCK)
     return _result(r, scalar, out)
 
 
@@ -2297,47 +2302,59 @@ def _gelu_tanh_prime_block(x, r, s):
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
-    q0 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
-    q1 = _two_sum(q0, 1.0)
-    q2 = _dd_div((1.0, 0.0), q1)
-    q3 = np.maximum(np.minimum(x, 32.0), -32.0)
-    q4 = _two_prod(q3, q3)
-    q5 = _dd_mul(q4, (0.134145, 1.3526957332032908e-17))
-    q6 = _dd_add_d(q5, 1.0)
-    q7 = _dd_mul_d(q6, q3)
-    q8 = _dd_mul_d(q7, q0)
-    q9 = _dd_div(q8, q1)
-    q10 = _dd_div(q9, q1)
-    q11 = _dd_mul(q10, (1.5957691216057308, -9.96930880911092e-17))
-    q12 = _dd_add(q2, q11)
-    q13 = _two_prod(q3, q3)
-    q14 = _dd_mul_d(q13, q3)
-    q15 = _dd_mul_d(q14, q0)
-    q16 = _dd_div(q15, q1)
-    q17 = _dd_div(q16, q1)
-    q18 = _dd_mul(q17, (0.21406444881780073, 1.2025242832367862e-17))
-    q19 = _dd_add(q2, q18)
-    q20 = _two_prod(q3, q0)
-    q21 = _dd_div(q20, q1)
-    q22 = _dd_div(q21, q1)
-    q23 = _dd_mul(q22, (1.5957691216057308, -9.96930880911092e-17))
-    q24 = _dd_add(q19, q23)
-    q25 = _dd_mul(q14, (0.21406444881780073, 1.2025242832367862e-17))
-    q26 = _dd_mul_d((1.5957691216057308, -9.96930880911092e-17), q3)
-    q27 = _dd_add(q25, q26)
-    q28 = _dd_add_d(q27, 1.0)
-    q29 = _dd_mul_d(q14, q0)
-    q30 = _dd_div(q29, q1)
-    q31 = _dd_mul(q30, (-0.21406444881780073, -1.2025242832367862e-17))
-    q32 = _dd_add(q28, q31)
-    q33 = _two_prod(q3, q0)
-    q34 = _dd_div(q33, q1)
-    q35 = _dd_mul(q34, (-1.5957691216057308, 9.96930880911092e-17))
-    q36 = _dd_add(q32, q35)
-    q37 = _dd_div(q36, q1)
-    dd0 = (q12[0] + q12[1])
-    dd1 = (q24[0] + q24[1])
-    dd2 = (q37[0] + q37[1])
+    def _dd0(x):
+        q0 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
+        q1 = _two_sum(q0, 1.0)
+        q2 = _dd_div((1.0, 0.0), q1)
+        q3 = np.maximum(np.minimum(x, 32.0), -32.0)
+        q4 = _two_prod(q3, q3)
+        q5 = _dd_mul(q4, (0.134145, 1.3526957332032908e-17))
+        q6 = _dd_add_d(q5, 1.0)
+        q7 = _dd_mul_d(q6, q3)
+        q8 = _dd_mul_d(q7, q0)
+        q9 = _dd_div(q8, q1)
+        q10 = _dd_div(q9, q1)
+        q11 = _dd_mul(q10, (1.5957691216057308, -9.96930880911092e-17))
+        q12 = _dd_add(q2, q11)
+        return (q12[0] + q12[1])
+    def _dd1(x):
+        q0 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
+        q1 = _two_sum(q0, 1.0)
+        q2 = _dd_div((1.0, 0.0), q1)
+        q3 = np.maximum(np.minimum(x, 32.0), -32.0)
+        q4 = _two_prod(q3, q3)
+        q5 = _dd_mul_d(q4, q3)
+        q6 = _dd_mul_d(q5, q0)
+        q7 = _dd_div(q6, q1)
+        q8 = _dd_div(q7, q1)
+        q9 = _dd_mul(q8, (0.21406444881780073, 1.2025242832367862e-17))
+        q10 = _dd_add(q2, q9)
+        q11 = _two_prod(q3, q0)
+        q12 = _dd_div(q11, q1)
+        q13 = _dd_div(q12, q1)
+        q14 = _dd_mul(q13, (1.5957691216057308, -9.96930880911092e-17))
+        q15 = _dd_add(q10, q14)
+        return (q15[0] + q15[1])
+    def _dd2(x):
+        q0 = np.maximum(np.minimum(x, 32.0), -32.0)
+        q1 = _two_prod(q0, q0)
+        q2 = _dd_mul_d(q1, q0)
+        q3 = _dd_mul(q2, (0.21406444881780073, 1.2025242832367862e-17))
+        q4 = _dd_mul_d((1.5957691216057308, -9.96930880911092e-17), q0)
+        q5 = _dd_add(q3, q4)
+        q6 = _dd_add_d(q5, 1.0)
+        q7 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
+        q8 = _dd_mul_d(q2, q7)
+        q9 = _two_sum(q7, 1.0)
+        q10 = _dd_div(q8, q9)
+        q11 = _dd_mul(q10, (-0.21406444881780073, -1.2025242832367862e-17))
+        q12 = _dd_add(q6, q11)
+        q13 = _two_prod(q0, q7)
+        q14 = _dd_div(q13, q9)
+        q15 = _dd_mul(q14, (-1.5957691216057308, 9.96930880911092e-17))
+        q16 = _dd_add(q12, q15)
+        q17 = _dd_div(q16, q9)
+        return (q17[0] + q17[1])
     b0 = s[0][:n]
     np.minimum(x, (32.0000000000000), out=b0)
     np.maximum(b0, (-32.0000000000000), out=b0)
@@ -2345,7 +2362,7 @@ def _gelu_tanh_prime_block(x, r, s):
     with np.errstate(over="ignore"):  # a side past the largest double compares the same
         take0 = (0.7978845608028653558798921198687637369517*t0*((8943*t0**2)/100000 + 2) >= 0)
         take1 = (0.07135481627260024877633875227986354099559*t0**3 + 1.595769121605730711759784239737527473903*t0 >= 0)
-    _by_arms(r, (take0, take1), (lambda dd0: dd0, dd0), (lambda dd1: dd1, dd1), (lambda dd2, t0: _exp_poly(dd2, np.abs(t0), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)), dd2, t0))
+    _by_arms(r, (take0, take1), (lambda x: _dd0(x), x), (lambda x: _dd1(x), x), (lambda x, t0: _exp_poly(_dd2(x), np.abs(t0), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)), x, t0))
     d = s[2][:n]  # Taylor patch at the root -0.7524614220710163
     np.subtract(x, -0.7524614220710163, out=d)
     near = s[1].view(np.bool_)[:n]
@@ -2560,31 +2577,45 @@ def swish_beta_prime(x, beta=1.0, out=None):
 
 def _swish_beta_prime2_block(x, r, s, beta):
     n = x.size
-    q0 = beta
-    q1 = np.maximum(-1500/beta, np.minimum(x, 1500/beta))
-    q2 = _two_prod(q0, q1)
-    with np.errstate(over="ignore"):  # e^(+-inf) is exact
-        q3 = np.exp(-3*np.log1p(np.exp(-beta*np.abs(x))))
-    q4 = _dd_mul_d(q2, q3)
-    with np.errstate(over="ignore"):  # e^(+-inf) is exact
-        q5 = np.expm1(-beta*np.abs(x))
-    q6 = _dd_mul_d(q4, q5)
-    with np.errstate(over="ignore"):  # e^(+-inf) is exact
-        q7 = np.exp(-beta*np.abs(x))
-    q8 = _two_sum(1.0, q7)
-    q9 = _dd_div((1.0, 0.0), q8)
-    q10 = _dd_div(q9, q8)
-    q11 = _dd_mul_d(q10, 2.0)
-    q12 = _dd_add(q6, q11)
-    q13 = _dd_mul_d(q12, q0)
-    q14 = _two_prod(q0, q1)
-    q15 = _dd_mul_d(q14, q3)
-    q16 = _dd_mul_d(q15, q5)
-    q17 = (-q16[0], -q16[1])
-    q18 = _dd_add(q17, q11)
-    q19 = _dd_mul_d(q18, q0)
-    dd0 = (q13[0] + q13[1])
-    dd1 = (q19[0] + q19[1])
+    def _dd0(x):
+        q0 = beta
+        q1 = np.maximum(-1500/beta, np.minimum(x, 1500/beta))
+        q2 = _two_prod(q0, q1)
+        with np.errstate(over="ignore"):  # e^(+-inf) is exact
+            q3 = np.exp(-3*np.log1p(np.exp(-beta*np.abs(x))))
+        q4 = _dd_mul_d(q2, q3)
+        with np.errstate(over="ignore"):  # e^(+-inf) is exact
+            q5 = np.expm1(-beta*np.abs(x))
+        q6 = _dd_mul_d(q4, q5)
+        with np.errstate(over="ignore"):  # e^(+-inf) is exact
+            q7 = np.exp(-beta*np.abs(x))
+        q8 = _two_sum(1.0, q7)
+        q9 = _dd_div((1.0, 0.0), q8)
+        q10 = _dd_div(q9, q8)
+        q11 = _dd_mul_d(q10, 2.0)
+        q12 = _dd_add(q6, q11)
+        q13 = _dd_mul_d(q12, q0)
+        return (q13[0] + q13[1])
+    def _dd1(x):
+        q0 = beta
+        q1 = np.maximum(-1500/beta, np.minimum(x, 1500/beta))
+        q2 = _two_prod(q0, q1)
+        with np.errstate(over="ignore"):  # e^(+-inf) is exact
+            q3 = np.exp(-3*np.log1p(np.exp(-beta*np.abs(x))))
+        q4 = _dd_mul_d(q2, q3)
+        with np.errstate(over="ignore"):  # e^(+-inf) is exact
+            q5 = np.expm1(-beta*np.abs(x))
+        q6 = _dd_mul_d(q4, q5)
+        q7 = (-q6[0], -q6[1])
+        with np.errstate(over="ignore"):  # e^(+-inf) is exact
+            q8 = np.exp(-beta*np.abs(x))
+        q9 = _two_sum(1.0, q8)
+        q10 = _dd_div((1.0, 0.0), q9)
+        q11 = _dd_div(q10, q9)
+        q12 = _dd_mul_d(q11, 2.0)
+        q13 = _dd_add(q7, q12)
+        q14 = _dd_mul_d(q13, q0)
+        return (q14[0] + q14[1])
     with np.errstate(over="ignore"):  # e^(+-inf) is exact
         b0 = s[0][:n]
         np.abs(x, out=b0)
@@ -2594,26 +2625,19 @@ def _swish_beta_prime2_block(x, r, s, beta):
     b1 = s[1][:n]
     np.exp(t0, out=b1)
     t1 = b1
-    _exp_times(t0, dd1, r, t1)
-    b2 = s[2][:n]
-    _exp_times(t0, dd0, b2, t1)
-    m3 = s[3].view(np.int64)[:n]
     with np.errstate(over="ignore"):  # a side past the largest double compares the same
-        b4 = s[4][:n]
-        np.multiply((beta), x, out=b4)
-    np.greater_equal(b4, (0), out=m3)
-    i5 = s[5].view(np.int64)[:n]
-    _select(r, b2, m3, i5)
-    d = s[7][:n]  # Taylor patch at the root t = -2.3993572805154675 of t = beta*x
+        take0 = (beta*x >= 0)
+    _by_arms(r, (take0,), (lambda x, t0, t1: _exp_times(t0, _dd0(x), None, t1), x, t0, t1), (lambda x, t0, t1: _exp_times(t0, _dd1(x), None, t1), x, t0, t1))
+    d = s[3][:n]  # Taylor patch at the root t = -2.3993572805154675 of t = beta*x
     np.subtract(x, -2.3993572805154675 / (beta), out=d)
-    near = s[6].view(np.bool_)[:n]
+    near = s[2].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5799163833285695 / abs(beta), out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
         r[i] = (1.0*beta) * _root_patch(x[i] * (beta), -2.3993572805154675, -1.8464872855353363e-16, (0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14), 6)
-    d = s[7][:n]  # Taylor patch at the root t = 2.3993572805154675 of t = beta*x
+    d = s[3][:n]  # Taylor patch at the root t = 2.3993572805154675 of t = beta*x
     np.subtract(x, 2.3993572805154675 / (beta), out=d)
-    near = s[6].view(np.bool_)[:n]
+    near = s[2].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.5799163833285695 / abs(beta), out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
@@ -2631,7 +2655,7 @@ def swish_beta_prime2(x, beta=1.0, out=None):
     _check_range("beta", beta, 0.0, None, True, False)
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_swish_beta_prime2_block, 8, x, r, beta, block=_DD_BLOCK)
+    _blocks(_swish_beta_prime2_block, 4, x, r, beta, block=_DD_BLOCK)
     return _result(r, scalar, out)
 
 
@@ -2758,49 +2782,53 @@ def mish(x, out=None):
 
 def _mish_prime_block(x, r, s):
     n = x.size
-    g = s[2].view(np.bool_)[:n]
+    g = s[0].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
-    q0 = np.exp(-np.abs(x))
-    q1 = _two_sum(1.0, q0)
-    q2 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
-    q3 = _dd_mul_d(q1, q2)
-    q4 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
-    q5 = _dd_mul_d(q3, q4)
-    q6 = 2.0*q4
-    q7 = _two_sum(1.0, q6)
-    q8 = 2.0*q0
-    q9 = _dd_add_d(q7, q8)
-    q10 = _dd_div(q5, q9)
-    q11 = _dd_div(q10, q9)
-    q12 = _dd_mul_d(q11, 4.0)
-    q13 = _two_sum(1.0, q8)
-    q14 = _dd_div(q13, q9)
-    q15 = _dd_add(q12, q14)
-    q16 = _dd_mul_d(q1, q2)
-    q17 = _dd_mul_d(q16, q0)
-    q18 = _two_sum(2.0, q4)
-    q19 = _dd_add_d(q18, q8)
-    q20 = _dd_div(q17, q19)
-    q21 = _dd_div(q20, q19)
-    q22 = _dd_mul_d(q21, 4.0)
-    q23 = _two_sum(2.0, q0)
-    q24 = _dd_mul_d(q23, q0)
-    q25 = _dd_div(q24, q19)
-    q26 = _dd_add(q22, q25)
-    dd0 = (q15[0] + q15[1])
-    dd1 = (q26[0] + q26[1])
-    np.copyto(r, dd1)
-    m0 = s[0].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m0)
-    i1 = s[1].view(np.int64)[:n]
-    _select(r, dd0, m0, i1)
-    d = s[3][:n]  # Taylor patch at the root -1.1924312145154952
+    def _dd0(x):
+        q0 = np.exp(-np.abs(x))
+        q1 = _two_sum(1.0, q0)
+        q2 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
+        q3 = _dd_mul_d(q1, q2)
+        q4 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
+        q5 = _dd_mul_d(q3, q4)
+        q6 = 2.0*q4
+        q7 = _two_sum(1.0, q6)
+        q8 = 2.0*q0
+        q9 = _dd_add_d(q7, q8)
+        q10 = _dd_div(q5, q9)
+        q11 = _dd_div(q10, q9)
+        q12 = _dd_mul_d(q11, 4.0)
+        q13 = _two_sum(1.0, q8)
+        q14 = _dd_div(q13, q9)
+        q15 = _dd_add(q12, q14)
+        return (q15[0] + q15[1])
+    def _dd1(x):
+        q0 = np.exp(-np.abs(x))
+        q1 = _two_sum(1.0, q0)
+        q2 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
+        q3 = _dd_mul_d(q1, q2)
+        q4 = _dd_mul_d(q3, q0)
+        q5 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
+        q6 = _two_sum(2.0, q5)
+        q7 = 2.0*q0
+        q8 = _dd_add_d(q6, q7)
+        q9 = _dd_div(q4, q8)
+        q10 = _dd_div(q9, q8)
+        q11 = _dd_mul_d(q10, 4.0)
+        q12 = _two_sum(2.0, q0)
+        q13 = _dd_mul_d(q12, q0)
+        q14 = _dd_div(q13, q8)
+        q15 = _dd_add(q11, q14)
+        return (q15[0] + q15[1])
+    take0 = (x >= 0)
+    _by_arms(r, (take0,), (lambda x: _dd0(x), x), (lambda x: _dd1(x), x))
+    d = s[1][:n]  # Taylor patch at the root -1.1924312145154952
     np.subtract(x, -1.1924312145154952, out=d)
-    near = s[2].view(np.bool_)[:n]
+    near = s[0].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.06040499312080016, out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
@@ -2817,78 +2845,84 @@ def mish_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_mish_prime_block, 4, x, r, block=_DD_BLOCK)
+    _blocks(_mish_prime_block, 2, x, r, block=_DD_BLOCK)
     return _result(r, scalar, out)
 
 
 def _mish_prime2_block(x, r, s):
     n = x.size
-    g = s[2].view(np.bool_)[:n]
+    g = s[0].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
-    q0 = np.exp(-np.abs(x))
-    q1 = _two_sum(1.0, q0)
-    q2 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
-    q3 = _dd_mul_d(q1, q2)
-    q4 = 2.0*q2
-    q5 = _two_sum(1.0, q4)
-    q6 = 2.0*q0
-    q7 = _dd_add_d(q5, q6)
-    q8 = _dd_div(q3, q7)
-    q9 = _dd_div(q8, q7)
-    q10 = _dd_mul_d(q9, 8.0)
-    q11 = _two_sum(-2.0, q4)
-    q12 = np.exp(-3*np.minimum(np.abs(x), 1.0e+300))
-    q13 = 2.0*q12
-    q14 = _dd_add_d(q11, q13)
-    q15 = _two_prod(q0, -3.0)
-    q16 = _dd_add(q14, q15)
-    q17 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
-    q18 = _dd_mul_d(q16, q17)
-    q19 = _dd_mul_d(q18, q2)
-    q20 = _dd_div(q19, q7)
-    q21 = _dd_div(q20, q7)
-    q22 = _dd_div(q21, q7)
-    q23 = _dd_mul_d(q22, 4.0)
-    q24 = _dd_add(q10, q23)
-    q25 = _dd_mul_d(q1, q0)
-    q26 = _two_sum(2.0, q2)
-    q27 = _dd_add_d(q26, q6)
-    q28 = _dd_div(q25, q27)
-    q29 = _dd_div(q28, q27)
-    q30 = _dd_mul_d(q29, 8.0)
-    q31 = _two_prod(q2, 3.0)
-    q32 = _dd_add_d(q31, -2.0)
-    q33 = _dd_add_d(q32, q13)
-    q34 = -2.0*q0
-    q35 = _dd_add_d(q33, q34)
-    q36 = _dd_mul_d(q35, q17)
-    q37 = _dd_mul_d(q36, q0)
-    q38 = _dd_div(q37, q27)
-    q39 = _dd_div(q38, q27)
-    q40 = _dd_div(q39, q27)
-    q41 = _dd_mul_d(q40, -4.0)
-    q42 = _dd_add(q30, q41)
-    dd0 = (q24[0] + q24[1])
-    dd1 = (q42[0] + q42[1])
-    np.copyto(r, dd1)
-    m0 = s[0].view(np.int64)[:n]
-    np.greater_equal(x, (0), out=m0)
-    i1 = s[1].view(np.int64)[:n]
-    _select(r, dd0, m0, i1)
-    d = s[3][:n]  # Taylor patch at the root -2.256376396360793
+    def _dd0(x):
+        q0 = np.exp(-np.abs(x))
+        q1 = _two_sum(1.0, q0)
+        q2 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
+        q3 = _dd_mul_d(q1, q2)
+        q4 = 2.0*q2
+        q5 = _two_sum(1.0, q4)
+        q6 = 2.0*q0
+        q7 = _dd_add_d(q5, q6)
+        q8 = _dd_div(q3, q7)
+        q9 = _dd_div(q8, q7)
+        q10 = _dd_mul_d(q9, 8.0)
+        q11 = _two_sum(-2.0, q4)
+        q12 = np.exp(-3*np.minimum(np.abs(x), 1.0e+300))
+        q13 = 2.0*q12
+        q14 = _dd_add_d(q11, q13)
+        q15 = _two_prod(q0, -3.0)
+        q16 = _dd_add(q14, q15)
+        q17 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
+        q18 = _dd_mul_d(q16, q17)
+        q19 = _dd_mul_d(q18, q2)
+        q20 = _dd_div(q19, q7)
+        q21 = _dd_div(q20, q7)
+        q22 = _dd_div(q21, q7)
+        q23 = _dd_mul_d(q22, 4.0)
+        q24 = _dd_add(q10, q23)
+        return (q24[0] + q24[1])
+    def _dd1(x):
+        q0 = np.exp(-np.abs(x))
+        q1 = _two_sum(1.0, q0)
+        q2 = _dd_mul_d(q1, q0)
+        q3 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
+        q4 = _two_sum(2.0, q3)
+        q5 = 2.0*q0
+        q6 = _dd_add_d(q4, q5)
+        q7 = _dd_div(q2, q6)
+        q8 = _dd_div(q7, q6)
+        q9 = _dd_mul_d(q8, 8.0)
+        q10 = _two_prod(q3, 3.0)
+        q11 = _dd_add_d(q10, -2.0)
+        q12 = np.exp(-3*np.minimum(np.abs(x), 1.0e+300))
+        q13 = 2.0*q12
+        q14 = _dd_add_d(q11, q13)
+        q15 = -2.0*q0
+        q16 = _dd_add_d(q14, q15)
+        q17 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
+        q18 = _dd_mul_d(q16, q17)
+        q19 = _dd_mul_d(q18, q0)
+        q20 = _dd_div(q19, q6)
+        q21 = _dd_div(q20, q6)
+        q22 = _dd_div(q21, q6)
+        q23 = _dd_mul_d(q22, -4.0)
+        q24 = _dd_add(q9, q23)
+        return (q24[0] + q24[1])
+    take0 = (x >= 0)
+    _by_arms(r, (take0,), (lambda x: _dd0(x), x), (lambda x: _dd1(x), x))
+    d = s[1][:n]  # Taylor patch at the root -2.256376396360793
     np.subtract(x, -2.256376396360793, out=d)
-    near = s[2].view(np.bool_)[:n]
+    near = s[0].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.05206062935073596, out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
         r[i] = _root_patch(x[i], -2.256376396360793, -1.0703174875019247e-16, (0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05), 3)
-    d = s[3][:n]  # Taylor patch at the root 1.4905711794854284
+    d = s[1][:n]  # Taylor patch at the root 1.4905711794854284
     np.subtract(x, 1.4905711794854284, out=d)
-    near = s[2].view(np.bool_)[:n]
+    near = s[0].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.1384858697941884, out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
@@ -2905,7 +2939,7 @@ def mish_prime2(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_mish_prime2_block, 4, x, r, block=_DD_BLOCK)
+    _blocks(_mish_prime2_block, 2, x, r, block=_DD_BLOCK)
     return _result(r, scalar, out)
 
 

@@ -244,6 +244,14 @@ def targets(expr: sp.Expr, x: sp.Symbol, min_ops: int = 3) -> list[sp.Expr]:
     return found
 
 
+class dd_call(sp.Function):  # noqa: N801
+    """dd_call(k, x): the k-th double-double target of a kernel, computed by the generated NumPy
+    code's local function _dd{k}(x) on the elements it is given (emit._print: a target inside
+    one arm of a Piecewise is computed on that arm's elements only)."""
+
+    nargs = 2
+
+
 def _exact_double(v: sp.Expr) -> float | None:
     """v as a double when that is exact, else None."""
     f = float(v)
@@ -272,6 +280,7 @@ class Program:
     leaf: callable  # prints a leaf expression (the target's ordinary printer)
     lines: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, name, code)
     memo: dict = field(default_factory=dict)  # expr -> (kind, name or literal)
+    emitted: dict = field(default_factory=dict)  # code -> (kind, name): each statement once
     count: int = 0
 
     def _call(self, fn: str, *args: str) -> str:
@@ -279,9 +288,15 @@ class Program:
         return f"{prefix}{fn}({', '.join(args)})"
 
     def _new(self, kind: str, code: str) -> tuple[str, str]:
+        """A statement computing ``code``, or the one already emitted for it: statements are
+        pure functions of earlier ones, so the same code is the same value (x e^-|x| formed
+        once where two products share it)."""
+        if code in self.emitted:
+            return self.emitted[code]
         name = f"q{self.count}"
         self.count += 1
         self.lines.append((kind, name, code))
+        self.emitted[code] = (kind, name)
         return kind, name
 
     def _pair(self, hi: float, lo: float) -> str:

@@ -30,6 +30,7 @@ from . import __version__, ddeval, kcache
 from .activation import Activation, Kernel, all_activations
 from .arm_split import split_arms
 from .catalog import X
+from .ddeval import dd_call
 from .errors import OutputError
 from .exp_share import share_exp
 from .float_erfc import erfc_float_np
@@ -334,6 +335,8 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
         c_pre = [("symact_dd" if kind == ddeval.DD else "double", v, code)
                  for kind, v, code in c_prog]
         c_pre += [("double", h.name, r) for h, r in zip(names, c_res, strict=True)]
+        by_arm = _per_arm(stable, found)
+        stable_by_arm = stable.xreplace({t: dd_call(i, X) for i, t in enumerate(found)})
         stable = stable.xreplace(dict(zip(found, names, strict=True)))
         holders = {h: h.name for h in names}
         npp.helpers.add("_dd")
@@ -344,20 +347,49 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
     if not double_double and costly_arms(stable, _C_ARMS_FOR):
         c_arms = tuple((cp.doprint(cond) if cond is not sp.true else "",
                         *_c_arm(arm, cp)) for arm, cond in split_arms(stable.args))
-    inplace, scratch = inplace_lines(stable, X, npp, arrays=holders)
     py_lines = (*py_pre, *py_lines)
     c_lines = (*c_pre, *(("double", v, code) for v, code in c_lines))
-    pre: list[str] = []
-    for v, code in py_pre:
-        if code in quiet:
-            pre += ['with np.errstate(over="ignore"):  # e^(+-inf) is exact', f"    {v} = {code}"]
-        else:
-            pre.append(f"{v} = {code}")
+    if double_double and by_arm:
+        # each target a local function _dd{k}(x), called in its arm on that arm's elements
+        inplace, scratch = inplace_lines(stable_by_arm, X, npp)
+        pre = []
+        for k, target in enumerate(found):
+            prog, (res,) = ddeval.program([target], py_leaf, "py")
+            pre.append(f"def _dd{k}(x):")
+            pre += [f"    {line}" for line in _quiet_lines(prog, quiet)]
+            pre.append(f"    return {res}")
+    else:
+        inplace, scratch = inplace_lines(stable, X, npp, arrays=holders)
+        pre = []
+        if double_double:
+            pre = _quiet_lines(py_prog, quiet)
+            pre += [f"{h.name} = {r}" for h, r in zip(names, py_res, strict=True)]
     inplace = pre + inplace
     fn = _numpy_callable(py_lines, py_result if not constant else
                          f"np.where(np.isnan(x), x, {py_result})", params, npp.helpers)
     return _Printed(py_lines, py_result, c_lines, c_result, tuple(inplace), scratch,
                     npp.helpers, cp.helpers, fn, c_arms)
+
+
+def _per_arm(stable: sp.Expr, found: list[sp.Expr]) -> bool:
+    """Can each double-double target be computed on its own arm's elements only? (stable a
+    Piecewise, every target inside exactly one arm and in no condition.)"""
+    if not found or not isinstance(stable, sp.Piecewise):
+        return False
+    return all(sum(arm.has(t) for arm, _ in stable.args) == 1
+               and not any(c.has(t) for _, c in stable.args) for t in found)
+
+
+def _quiet_lines(prog, quiet: set[str]) -> list[str]:
+    """The double-double statements ``prog`` as NumPy lines, those whose exponent holds a
+    parameter under errstate(over="ignore")."""
+    out: list[str] = []
+    for _, v, code in prog:
+        if code in quiet:
+            out += ['with np.errstate(over="ignore"):  # e^(+-inf) is exact', f"    {v} = {code}"]
+        else:
+            out.append(f"{v} = {code}")
+    return out
 
 
 #: Helpers for which the C array loops evaluate a Piecewise arm by arm (KernelCode.c_arms):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
+from .ddeval import dd_call
 from .functions import erfc_float, exp_poly, exp_times, gauss_times, mills_ln, normal_cdf
 from .printing import NumpyPrinter, varying_denominator
 
@@ -27,7 +28,7 @@ _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.a
 #: Helpers that cost tens of NumPy passes (or several vector-libm calls) per element: a Piecewise
 #: with one in an arm computes each arm on its own elements only (NumPy: _by_arms; the C array
 #: loops: by_arms), instead of every arm everywhere and a select.
-MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly)
+MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly, dd_call)
 
 
 def costly_arms(e: sp.Expr, costly: tuple = MANY_PASSES) -> bool:
@@ -42,6 +43,12 @@ class _exp_times_e(sp.Function):  # noqa: N801
     other e^v (silu: x/(1 + e^v) and e^v x/(1 + e^v)): one exp per element, not two."""
 
     nargs = 3
+
+    def _numpycode(self, printer) -> str:
+        """In an arm of _by_arms (the ordinary printer): _exp_times with e^v given."""
+        printer.helpers.add("_exp_times")
+        v, g, ev = (printer._print(a) for a in self.args)
+        return f"_exp_times({v}, {g}, None, {ev})"
 
 
 def _share_exp(expr: sp.Expr) -> sp.Expr:

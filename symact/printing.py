@@ -411,6 +411,9 @@ class NumpyPrinter(NumPyPrinter):
     def _print_gauss_times(self, expr):
         return _call(self, "_gauss_times", expr.args)
 
+    def _print_dd_call(self, expr):
+        return f"_dd{int(expr.args[0])}({self._print(expr.args[1])})"
+
     def _print_gauss_clip(self, expr):
         u, lo, hi = (self._print(a) for a in expr.args)
         return f"np.clip({u}, {float(expr.args[1])!r}, {float(expr.args[2])!r})"

@@ -192,3 +192,50 @@ def test_c_program_rounds_once(tmp_path):
     f = ctypes.CDLL(str(tmp_path / "p.so")).f
     f.argtypes, f.restype = [ctypes.c_double], ctypes.c_double
     assert _ulps(np.array([f(float(v)) for v in XS])).max() <= 0.5 + 1e-6
+
+
+def test_program_emits_each_statement_once():
+    """x e times two different factors: the product x e is formed once (silu'' had it twice),
+    and the values are those of the expressions (against mpmath at 50 digits)."""
+    e, e2 = sp.exp(-sp.Abs(X)), sp.exp(-2 * sp.Abs(X))
+    exprs = [X * e * e2 + 2 * e, -X * e * e2 + 3 * e]
+    printer = NumpyPrinter()
+    lines, results = ddeval.program(exprs, printer.doprint, "py")
+    codes = [code for _, _, code in lines]
+    assert len(codes) == len(set(codes))
+    apart = sum(len(ddeval.program([ex], printer.doprint, "py")[0]) for ex in exprs)
+    assert len(lines) <= apart - 3  # the leaves e, e2 and the product x e e2, shared
+    namespace = {**_helpers(), "x": XS}
+    for _kind, name, code in lines:
+        namespace[name] = eval(code, namespace)  # noqa: S307 -- code symact printed itself
+    for expr, result in zip(exprs, results, strict=True):
+        got = eval(result, namespace)  # noqa: S307
+        f = sp.lambdify(X, expr, "mpmath")
+        with mpmath.workdps(50):
+            worst = max(float(abs(mpmath.mpf(g) - f(mpmath.mpf(v))) / math.ulp(float(f(v))))
+                        for v, g in zip(XS.tolist(), got.tolist(), strict=True)
+                        if f(v) != 0)
+        assert worst <= 2.0  # the leaves e, e2 each rounded once by np.exp, and the result
+
+
+@pytest.mark.parametrize("name", ["silu_prime2", "gelu_tanh_prime", "mish_prime2"])
+def test_per_arm_targets_equal_every_element_evaluation(name):
+    """A kernel whose double-double targets each sit in one arm computes them on that arm's
+    elements only (local _dd{k}(x) called through _by_arms): bit for bit what computing every
+    target on every element and selecting gives (the printed formula, emit's fn)."""
+    from symact import emit
+    from symact.activation import all_activations
+
+    act = next(a for a in all_activations() if name.startswith(a.name + "_prime"))
+    kernel = next(k for k in act.kernels if act.name + k.suffix == name)
+    printed = emit._print(emit.fold_constants(kernel.stable), list(act.params),
+                          double_double=True)
+    assert any(line.startswith("def _dd0(x):") for line in printed.py_inplace)
+    assert any("_by_arms(" in line and "_dd0(" in line for line in printed.py_inplace)
+    by_arm = emit._inplace_callable(printed, list(act.params))
+    rng = np.random.default_rng(3)
+    xs = np.concatenate([rng.uniform(-40, 40, 20000), rng.uniform(-3, 3, 20000)])
+    with np.errstate(all="ignore"):
+        a = np.asarray(by_arm(xs), dtype=float)
+        b = np.asarray(printed.fn(xs), dtype=float)
+    assert np.array_equal(a.view(np.int64), b.view(np.int64))
