@@ -388,23 +388,65 @@ def _exp_poly(g, w, hi, lo):
     P costs no digits however large |P| is. Where e^s is subnormal (s < -708),
     (e^(s/2) g (1 + e)) e^(s/2) keeps the product's digits. |w| must be small (clamped)."""
     g, w = np.broadcast_arrays(np.asarray(g, dtype=np.float64), np.asarray(w, dtype=np.float64))
-    c = w * 134217729.0
-    wh = c - (c - w)
-    wl = w - wh
-    s = np.full_like(w, hi[0])
-    e = np.full_like(w, lo[0])
+    c = np.multiply(w, 134217729.0)
+    wh = np.subtract(c, w)
+    np.subtract(c, wh, out=wh)  # wh = c - (c - w)
+    wl = np.subtract(w, wh)
+    # s = hi[0] to start with: a constant, split once; in place below, with the same roundings
+    # (and the same bits) as s*w, pe = ((sh*wh - p) + sh*wl + sl*wh) + sl*wl, t = p + h, ...
+    s0 = hi[0]
+    c0 = s0 * 134217729.0
+    sh0 = c0 - (c0 - s0)
+    sl0 = s0 - sh0
+    s = e = None
+    p, pe, u = np.empty(w.shape), np.empty(w.shape), np.empty(w.shape)
     for h, lk in zip(hi[1:], lo[1:]):
-        p = s * w
-        c = s * 134217729.0
-        sh = c - (c - s)
-        sl = s - sh
-        pe = ((sh * wh - p) + sh * wl + sl * wh) + sl * wl
-        t = p + h
-        z = t - p
-        e = e * w + (pe + ((p - (t - z)) + (h - z)) + lk)
-        s = t
-    gb = g * (1.0 + e)
-    r = np.exp(s) * gb
+        if s is None:
+            np.multiply(w, s0, out=p)
+            np.multiply(wh, sh0, out=pe)
+            pe -= p
+            np.multiply(wl, sh0, out=u)
+            pe += u
+            np.multiply(wh, sl0, out=u)
+            pe += u
+            np.multiply(wl, sl0, out=u)
+            pe += u
+            e = np.multiply(w, lo[0])
+        else:
+            np.multiply(s, w, out=p)
+            np.multiply(s, 134217729.0, out=c)
+            np.subtract(c, s, out=u)
+            np.subtract(c, u, out=c)  # sh
+            np.subtract(s, c, out=u)  # sl
+            np.multiply(c, wh, out=pe)
+            pe -= p
+            np.multiply(c, wl, out=c)
+            pe += c
+            np.multiply(u, wh, out=c)
+            pe += c
+            u *= wl
+            pe += u
+            e *= w
+        if h == 0.0 and lk == 0.0:  # t = p + 0 = p exactly and TwoSum's error is 0
+            e += pe
+            s, p = p, (np.empty(w.shape) if s is None else s)
+        else:
+            t = np.add(p, h) if s is None else np.add(p, h, out=s)
+            z = np.subtract(t, p, out=c)
+            np.subtract(t, z, out=u)
+            np.subtract(p, u, out=u)  # p - (t - z)
+            np.subtract(h, z, out=z)
+            u += z
+            np.add(pe, u, out=u)
+            u += lk
+            e += u
+            s = t
+    if s is None:
+        s, e = np.full_like(w, hi[0]), np.full_like(w, lo[0])
+    e += 1.0
+    gb = np.multiply(g, e, out=e)
+    r = np.exp(s)
+    r *= gb
     tail = s < -708.0
     if np.any(tail):
         hs = np.exp(0.5 * s[tail])
