@@ -4272,42 +4272,55 @@ def _vec_pair(x, v, axis, vname):
     return a, b, np.result_type(dtype, vdtype), scalar, axis
 
 
-def _vec_core(x, axis, sign):
-    """(softmax, log_softmax) of sign*x along axis, in float64.
+def _vec_core(x, axis, sign, log=False):
+    """softmax of sign*x along axis (log: log_softmax), in float64.
 
     m = max_k x_k; d_k = x_k - m is carried as hi + lo (TwoSum, exact); e_k = exp(hi)(1 + lo);
     t = sum of e_k over every k but one argmax; s = e / (1 + t); l = (hi - log1p(t)) + lo.
-    Rows with NaN, all -inf, or a +inf maximum follow the documented conventions.
+    Rows with NaN, all -inf, or a +inf maximum follow the documented conventions. In place:
+    four arrays of x's size, whatever the output.
     """
     x = -x if sign < 0 else x
     if x.shape[axis] == 0:
-        return np.empty_like(x), np.empty_like(x)
+        return np.empty_like(x)
     with np.errstate(all="ignore"):
         m = np.max(x, axis=axis, keepdims=True)
         bad = ~np.isfinite(m)
         mm = np.where(bad, 0.0, m)
         hi = x - mm
         bb = hi - x
-        lo = (x - (hi - bb)) + (-mm - bb)
-        lo = np.where(np.isfinite(lo), lo, 0.0)
+        lo = hi - bb
+        np.subtract(x, lo, out=lo)  # x - (hi - bb)
+        np.subtract(-mm, bb, out=bb)
+        lo += bb  # (x - (hi - bb)) + (-mm - bb)
+        if not np.isfinite(lo).all():  # an infinite x: no low part
+            lo = np.where(np.isfinite(lo), lo, 0.0)
         e = np.exp(hi)
-        e = e + e * lo
-        top = np.expand_dims(np.argmax(np.where(np.isnan(x), -np.inf, x), axis=axis), axis)
-        others = e.copy()
-        np.put_along_axis(others, top, 0.0, axis=axis)
-        t = np.sum(others, axis=axis, keepdims=True)
-        s = e / (1.0 + t)
-        lg = (hi - np.log1p(t)) + lo
+        np.multiply(e, lo, out=bb)
+        e += bb  # e + e lo
+        # a NaN in a row makes its maximum NaN: only then must argmax skip NaNs
+        top = np.expand_dims(np.argmax(np.where(np.isnan(x), -np.inf, x) if np.isnan(m).any()
+                                       else x, axis=axis), axis)
+        kept = np.take_along_axis(e, top, axis=axis)
+        np.put_along_axis(e, top, 0.0, axis=axis)
+        t = np.sum(e, axis=axis, keepdims=True)  # over every k but one argmax
+        np.put_along_axis(e, top, kept, axis=axis)
+        if log:
+            r = np.subtract(hi, np.log1p(t), out=hi)
+            r += lo
+        else:
+            r = np.divide(e, 1.0 + t, out=e)
         if np.any(bad):
             pos = x == np.inf
             c = np.maximum(np.sum(pos, axis=axis, keepdims=True), 1)
             pinf = m == np.inf
-            s = np.where(pinf, np.where(pos, 1.0 / c, 0.0), s)
-            lg = np.where(pinf, np.where(pos, -np.log(c), -np.inf), lg)
+            if log:
+                r = np.where(pinf, np.where(pos, -np.log(c), -np.inf), r)
+            else:
+                r = np.where(pinf, np.where(pos, 1.0 / c, 0.0), r)
             nanrow = np.isnan(m) | (m == -np.inf)
-            s = np.where(nanrow, np.nan, s)
-            lg = np.where(nanrow, np.nan, lg)
-    return s, lg
+            r = np.where(nanrow, np.nan, r)
+    return r
 
 
 def _vec_result(r, dtype, scalar):
@@ -4341,8 +4354,8 @@ def softmax(x, axis=-1, out=None):
     float16/float32 in gives the same dtype (computed in float64, rounded once).
     """
     x, dtype, scalar, axis = _vec_input(x, axis)
-    s, lg = _vec_core(x, axis, 1)
-    return _vec_out(s, dtype, scalar, out)
+    r = _vec_core(x, axis, 1)
+    return _vec_out(r, dtype, scalar, out)
 
 
 def softmax_jvp(x, v, axis=-1):
@@ -4351,7 +4364,7 @@ def softmax_jvp(x, v, axis=-1):
     (J v)_i = s_i * (v_i - <s, v>)
     """
     x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
-    s, _ = _vec_core(x, axis, 1)
+    s = _vec_core(x, axis, 1)
     with np.errstate(all="ignore"):
         dot = np.sum(s * v, axis=axis, keepdims=True)
         r = s * (v - dot)
@@ -4364,7 +4377,7 @@ def softmax_vjp(x, g, axis=-1):
     (J^T g)_i = s_i * (g_i - <g, s>)
     """
     x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
-    s, _ = _vec_core(x, axis, 1)
+    s = _vec_core(x, axis, 1)
     with np.errstate(all="ignore"):
         dot = np.sum(g * s, axis=axis, keepdims=True)
         r = s * (g - dot)
@@ -4382,8 +4395,8 @@ def log_softmax(x, axis=-1, out=None):
     float16/float32 in gives the same dtype (computed in float64, rounded once).
     """
     x, dtype, scalar, axis = _vec_input(x, axis)
-    s, lg = _vec_core(x, axis, 1)
-    return _vec_out(lg, dtype, scalar, out)
+    r = _vec_core(x, axis, 1, log=True)
+    return _vec_out(r, dtype, scalar, out)
 
 
 def log_softmax_jvp(x, v, axis=-1):
@@ -4392,7 +4405,7 @@ def log_softmax_jvp(x, v, axis=-1):
     (J v)_i = v_i - <s, v>,  s = softmax(x)
     """
     x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
-    s, _ = _vec_core(x, axis, 1)
+    s = _vec_core(x, axis, 1)
     with np.errstate(all="ignore"):
         dot = np.sum(s * v, axis=axis, keepdims=True)
         r = v - dot
@@ -4405,7 +4418,7 @@ def log_softmax_vjp(x, g, axis=-1):
     (J^T g)_i = g_i - s_i * sum_k g_k,  s = softmax(x)
     """
     x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
-    s, _ = _vec_core(x, axis, 1)
+    s = _vec_core(x, axis, 1)
     with np.errstate(all="ignore"):
         r = g - s * np.sum(g, axis=axis, keepdims=True)
     return _vec_result(r, dtype, scalar)
@@ -4422,8 +4435,8 @@ def softmin(x, axis=-1, out=None):
     float16/float32 in gives the same dtype (computed in float64, rounded once).
     """
     x, dtype, scalar, axis = _vec_input(x, axis)
-    s, lg = _vec_core(x, axis, -1)
-    return _vec_out(s, dtype, scalar, out)
+    r = _vec_core(x, axis, -1)
+    return _vec_out(r, dtype, scalar, out)
 
 
 def softmin_jvp(x, v, axis=-1):
@@ -4432,7 +4445,7 @@ def softmin_jvp(x, v, axis=-1):
     (J v)_i = -s_i * (v_i - <s, v>),  s = softmin(x)
     """
     x, v, dtype, scalar, axis = _vec_pair(x, v, axis, "v")
-    s, _ = _vec_core(x, axis, -1)
+    s = _vec_core(x, axis, -1)
     with np.errstate(all="ignore"):
         dot = np.sum(s * v, axis=axis, keepdims=True)
         r = -s * (v - dot)
@@ -4445,7 +4458,7 @@ def softmin_vjp(x, g, axis=-1):
     (J^T g)_i = -s_i * (g_i - <g, s>),  s = softmin(x)
     """
     x, g, dtype, scalar, axis = _vec_pair(x, g, axis, "g")
-    s, _ = _vec_core(x, axis, -1)
+    s = _vec_core(x, axis, -1)
     with np.errstate(all="ignore"):
         dot = np.sum(g * s, axis=axis, keepdims=True)
         r = -s * (g - dot)
