@@ -523,10 +523,9 @@ def _normal_cdf(u):
     """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
     e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
     w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
-    each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w. From u = 8.29 on, Phi rounds to 1. The middle, the ones and the tail
-    each run on their own elements only (_by_arms); the middle's two rational forms both run,
-    and one is selected.
+    by fdlibm's rational forms on |p| < 0.84375 and on [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
+    for the rounding of w. From u = 8.29 on, Phi rounds to 1. Each of the four runs on its own
+    elements only (_by_arms, one level).
     Coefficients and ranges from fdlibm s_erf.c:
     Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
     Developed at SunSoft, a Sun Microsystems, Inc. business.
@@ -536,54 +535,90 @@ def _normal_cdf(u):
     u = np.asarray(u, dtype=np.float64)
     a = np.abs(u)
     phi = np.empty(u.shape)
-    _by_arms(phi, (a < 1.7677669529663689, u >= 8.292361075813597), (_normal_cdf_mid, u, a),
-             (np.ones_like, u), (_normal_cdf_tail, u, a))
+    _by_arms(phi, (a * 0.7071067811865476 < 0.84375, a < 1.7677669529663689, u >= 8.292361075813597),
+             (_normal_cdf_mid, u, _normal_cdf_small), (_normal_cdf_mid, u, _normal_cdf_one),
+             (float, 1.0), (_normal_cdf_tail, u, a))
     return phi
 
 
 def _normal_cdf_tail(u, a):
     """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf)."""
-    q = _gauss_times(a, 0.40289729917086176 / np.maximum(a, 1.7677669529663689), _mills_ln(a))
-    return np.where(u < 0, q, 1.0 - q)
+    g = np.maximum(a, 1.7677669529663689)
+    np.divide(0.40289729917086176, g, out=g)
+    q = _gauss_times(a, g, _mills_ln(a))
+    np.subtract(1.0, q, out=g)
+    np.copyto(g, q, where=u < 0)
+    return g
 
 
-def _normal_cdf_mid(u, a):
-    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf)."""
-    m = np.clip(u, -2.0, 2.0)
-    p = m * 0.7071067811865476
-    c = m * 134217729.0
-    mh = c - (c - m)
-    ml = m - mh
-    e = ((mh * 0.7071067839860916 - p) + mh * -2.7995440410322203e-09 + ml * 0.7071067839860916) + ml * -2.7995440410322203e-09 + m * -4.833646656726457e-17
-    z = np.minimum(np.abs(p), 1.25)
-    half = np.where(z < 0.84375, _normal_cdf_small(z, u), _normal_cdf_one(z, u))
-    return half + e * np.exp(-(p * p)) * 0.5641895835477563
+def _normal_cdf_mid(u, half):
+    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf): ``half`` (fdlibm's range of |p|) plus
+    the correction for the rounding of u/sqrt(2), in place."""
+    p = np.multiply(u, 0.7071067811865476)
+    t = np.multiply(u, 134217729.0)
+    uh = np.subtract(t, u)
+    np.subtract(t, uh, out=uh)
+    ul = np.subtract(u, uh)
+    e = np.multiply(uh, 0.7071067839860916)
+    e -= p
+    np.multiply(uh, -2.7995440410322203e-09, out=t)
+    e += t
+    np.multiply(ul, 0.7071067839860916, out=t)
+    e += t
+    np.multiply(ul, -2.7995440410322203e-09, out=t)
+    e += t
+    np.multiply(u, -4.833646656726457e-17, out=t)
+    e += t  # ((uh R2H - p) + uh R2L + ul R2H) + ul R2L + u R2_LO
+    r = half(np.abs(p, out=uh), u, ul)
+    np.multiply(p, p, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    e *= t
+    e *= 0.5641895835477563
+    r += e
+    return r
 
 
-def _normal_cdf_small(z, u):
-    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375))."""
-    zy = z * _rational(z * z, (0.12837916709551256, -0.3250421072470015, -0.02848174957559851, -0.005770270296489442, -2.3763016656650163e-05),
-                       (1.0, 0.39791722395915535, 0.0650222499887673, 0.005081306281875766, 0.00013249473800432164, -3.960228278775368e-06))
-    erfc = np.where(z < 0.25, 1.0 - (z + zy), 0.5 - ((z - 0.5) + zy))
-    return np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * (z + zy))
+def _normal_cdf_small(z, u, s):
+    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375));
+    s: scratch."""
+    zz = np.multiply(z, z)
+    zy = _rational(zz, (0.12837916709551256, -0.3250421072470015, -0.02848174957559851, -0.005770270296489442, -2.3763016656650163e-05),
+                   (1.0, 0.39791722395915535, 0.0650222499887673, 0.005081306281875766, 0.00013249473800432164, -3.960228278775368e-06), q=s)
+    zy *= z
+    w = np.add(z, zy, out=zz)  # z + zy
+    r = np.subtract(z, 0.5, out=s)
+    r += zy
+    np.subtract(0.5, r, out=r)  # 0.5 - ((z - 0.5) + zy), or for z < 0.25:
+    r = np.where(z < 0.25, 1.0 - w, r)  # 1 - (z + zy)
+    r *= 0.5
+    w *= 0.5
+    w += 0.5
+    return np.where(u < 0, r, w)
 
 
-def _normal_cdf_one(z, u):
-    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1)."""
-    pq = _rational(z - 1.0, (-0.0023621185607526594, 0.41485611868374833, -0.3722078760357013, 0.31834661990116175, -0.11089469428239668, 0.035478304325618236, -0.002166375594868791),
+def _normal_cdf_one(z, u, s):
+    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1); s: scratch."""
+    np.subtract(z, 1.0, out=s)
+    pq = _rational(s, (-0.0023621185607526594, 0.41485611868374833, -0.3722078760357013, 0.31834661990116175, -0.11089469428239668, 0.035478304325618236, -0.002166375594868791),
                    (1.0, 0.10642088040084423, 0.540397917702171, 0.07182865441419627, 0.12617121980876164, 0.01363708391202905, 0.011984499846799107))
-    return np.where(u < 0, 0.5 * (0.15493708848953247 - pq), 0.5 + 0.5 * (0.8450629115104675 + pq))
+    np.subtract(0.15493708848953247, pq, out=s)
+    s *= 0.5
+    pq += 0.8450629115104675
+    pq *= 0.5
+    pq += 0.5
+    return np.where(u < 0, s, pq)
 
 
-def _rational(v, num, den):
+def _rational(v, num, den, out=None, q=None):
     """num(v)/den(v), coefficients lowest degree first, each by Horner in place: the same
-    roundings as c0 + v*(c1 + v*(...)), with two temporaries instead of one per step."""
-    p = np.multiply(v, num[-1])
+    roundings as c0 + v*(c1 + v*(...)), into out (new by default; q: scratch, or new)."""
+    p = np.multiply(v, num[-1], out=out)
     for c in num[-2:0:-1]:
         p += c
         p *= v
     p += num[0]
-    q = np.multiply(v, den[-1])
+    q = np.multiply(v, den[-1], out=q)
     for c in den[-2:0:-1]:
         q += c
         q *= v

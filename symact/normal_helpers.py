@@ -95,15 +95,15 @@ def _tuple(coeffs: tuple[float, ...]) -> str:
 
 
 NUMPY = {
-    "_rational": '''def _rational(v, num, den):
+    "_rational": '''def _rational(v, num, den, out=None, q=None):
     """num(v)/den(v), coefficients lowest degree first, each by Horner in place: the same
-    roundings as c0 + v*(c1 + v*(...)), with two temporaries instead of one per step."""
-    p = np.multiply(v, num[-1])
+    roundings as c0 + v*(c1 + v*(...)), into out (new by default; q: scratch, or new)."""
+    p = np.multiply(v, num[-1], out=out)
     for c in num[-2:0:-1]:
         p += c
         p *= v
     p += num[0]
-    q = np.multiply(v, den[-1])
+    q = np.multiply(v, den[-1], out=q)
     for c in den[-2:0:-1]:
         q += c
         q *= v
@@ -159,52 +159,87 @@ NUMPY = {
     """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
     e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
     w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
-    each by fdlibm's rational forms on [0, 0.84375) and [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w. From u = 8.29 on, Phi rounds to 1. The middle, the ones and the tail
-    each run on their own elements only (_by_arms); the middle's two rational forms both run,
-    and one is selected.
+    by fdlibm's rational forms on |p| < 0.84375 and on [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
+    for the rounding of w. From u = 8.29 on, Phi rounds to 1. Each of the four runs on its own
+    elements only (_by_arms, one level).
 {_comment("    ")}
     """
     u = np.asarray(u, dtype=np.float64)
     a = np.abs(u)
     phi = np.empty(u.shape)
-    _by_arms(phi, (a < {NORMAL_TAIL!r}, u >= {PHI_ONE!r}), (_normal_cdf_mid, u, a),
-             (np.ones_like, u), (_normal_cdf_tail, u, a))
+    _by_arms(phi, (a * {R2!r} < 0.84375, a < {NORMAL_TAIL!r}, u >= {PHI_ONE!r}),
+             (_normal_cdf_mid, u, _normal_cdf_small), (_normal_cdf_mid, u, _normal_cdf_one),
+             (float, 1.0), (_normal_cdf_tail, u, a))
     return phi
 
 
 def _normal_cdf_tail(u, a):
     """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf)."""
-    q = _gauss_times(a, {TAIL_K!r} / np.maximum(a, {NORMAL_TAIL!r}), _mills_ln(a))
-    return np.where(u < 0, q, 1.0 - q)
+    g = np.maximum(a, {NORMAL_TAIL!r})
+    np.divide({TAIL_K!r}, g, out=g)
+    q = _gauss_times(a, g, _mills_ln(a))
+    np.subtract(1.0, q, out=g)
+    np.copyto(g, q, where=u < 0)
+    return g
 
 
-def _normal_cdf_mid(u, a):
-    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf)."""
-    m = np.clip(u, -2.0, 2.0)
-    p = m * {R2!r}
-    c = m * {SPLIT!r}
-    mh = c - (c - m)
-    ml = m - mh
-    e = ((mh * {R2H!r} - p) + mh * {R2L!r} + ml * {R2H!r}) + ml * {R2L!r} + m * {R2_LO!r}
-    z = np.minimum(np.abs(p), 1.25)
-    half = np.where(z < 0.84375, _normal_cdf_small(z, u), _normal_cdf_one(z, u))
-    return half + e * np.exp(-(p * p)) * {INV_SQRT_PI!r}
+def _normal_cdf_mid(u, half):
+    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf): ``half`` (fdlibm's range of |p|) plus
+    the correction for the rounding of u/sqrt(2), in place."""
+    p = np.multiply(u, {R2!r})
+    t = np.multiply(u, {SPLIT!r})
+    uh = np.subtract(t, u)
+    np.subtract(t, uh, out=uh)
+    ul = np.subtract(u, uh)
+    e = np.multiply(uh, {R2H!r})
+    e -= p
+    np.multiply(uh, {R2L!r}, out=t)
+    e += t
+    np.multiply(ul, {R2H!r}, out=t)
+    e += t
+    np.multiply(ul, {R2L!r}, out=t)
+    e += t
+    np.multiply(u, {R2_LO!r}, out=t)
+    e += t  # ((uh R2H - p) + uh R2L + ul R2H) + ul R2L + u R2_LO
+    r = half(np.abs(p, out=uh), u, ul)
+    np.multiply(p, p, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    e *= t
+    e *= {INV_SQRT_PI!r}
+    r += e
+    return r
 
 
-def _normal_cdf_small(z, u):
-    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375))."""
-    zy = z * _rational(z * z, {_tuple(PP)},
-                       {_tuple(QQ)})
-    erfc = np.where(z < 0.25, 1.0 - (z + zy), 0.5 - ((z - 0.5) + zy))
-    return np.where(u < 0, 0.5 * erfc, 0.5 + 0.5 * (z + zy))
+def _normal_cdf_small(z, u, s):
+    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375));
+    s: scratch."""
+    zz = np.multiply(z, z)
+    zy = _rational(zz, {_tuple(PP)},
+                   {_tuple(QQ)}, q=s)
+    zy *= z
+    w = np.add(z, zy, out=zz)  # z + zy
+    r = np.subtract(z, 0.5, out=s)
+    r += zy
+    np.subtract(0.5, r, out=r)  # 0.5 - ((z - 0.5) + zy), or for z < 0.25:
+    r = np.where(z < 0.25, 1.0 - w, r)  # 1 - (z + zy)
+    r *= 0.5
+    w *= 0.5
+    w += 0.5
+    return np.where(u < 0, r, w)
 
 
-def _normal_cdf_one(z, u):
-    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1)."""
-    pq = _rational(z - 1.0, {_tuple(PA)},
+def _normal_cdf_one(z, u, s):
+    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1); s: scratch."""
+    np.subtract(z, 1.0, out=s)
+    pq = _rational(s, {_tuple(PA)},
                    {_tuple(QA)})
-    return np.where(u < 0, 0.5 * ({1 - ERX!r} - pq), 0.5 + 0.5 * ({ERX!r} + pq))''',
+    np.subtract({1 - ERX!r}, pq, out=s)
+    s *= 0.5
+    pq += {ERX!r}
+    pq *= 0.5
+    pq += 0.5
+    return np.where(u < 0, s, pq)''',
 }
 
 C = {
