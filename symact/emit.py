@@ -126,9 +126,10 @@ class KernelCode:
     c_arms: tuple[tuple[str, tuple[tuple[str, str, str], ...], str], ...] = ()
 
     @property
-    def c_patches(self) -> list[tuple[str, str, str, str, int, int]]:
+    def c_patches(self) -> list[tuple[str, str, str, str, int, int, int]]:
+        """(x0_hi, x0_lo, radius, coefficients, their count, side, compensated steps)."""
         return [(repr(p.x0_hi), repr(p.x0_lo), repr(p.radius),
-                 ", ".join(repr(c) for c in p.coeffs), len(p.coeffs), p.side)
+                 ", ".join(repr(c) for c in p.coeffs), len(p.coeffs), p.side, p.steps)
                 for p in self.patches]
 
     @property

@@ -186,19 +186,26 @@ C_INLINE = """\
 
 C_HELPERS = {
     "symact_root_patch": '''\
-/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root, by
- * compensated Horner (Graillat, Langlois & Louvet 2005): each step's product and sum errors,
- * found exactly by Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a
- * second Horner sum, as accurate as Horner in twice the precision where the terms cancel. */
-static double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c, int n)
+/* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root. The terms
+ * from c[exact] up by Horner; the last ``exact`` steps by compensated Horner (Graillat, Langlois
+ * & Louvet 2005): each step's product and sum errors, found exactly by Dekker's TwoProduct
+ * (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner sum, as accurate as Horner
+ * in twice the precision where the terms cancel. ``exact`` is the least number of steps for
+ * which the plain part's rounding bound stays below an eighth of an ULP of f on the patch
+ * (symact.patch.compensated_steps). */
+static double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c, int n,
+                                int exact)
 {
     const double d = (x - x0_hi) - x0_lo;
+    double s = c[n - 1];
+    int k = n - 2;
+    for (; k >= exact; --k)
+        s = s * d + c[k];
     volatile double v = d * 134217729.0;
     const double dh = v - (v - d);
     const double dl = d - dh;
-    double s = c[n - 1];
     double q = 0.0;
-    for (int k = n - 2; k >= 0; --k) {
+    for (; k >= 0; --k) {
         const double p = s * d;
         v = s * 134217729.0;
         const double sh = v - (v - s);

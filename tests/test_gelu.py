@@ -200,8 +200,8 @@ def _c_second(code, helpers, tmp_path):
     body = "".join(f"    const {t} {v} = {c};\n" for t, v, c in code.c_lines)
     patches = "".join(
         f"    if (fabs(x - {hi}) < {r}) {{ static const double c[{n}] = {{ {cs} }};\n"
-        f"        return symact_root_patch(x, {hi}, {lo}, c, {n}); }}\n"
-        for hi, lo, r, cs, n, _side in code.c_patches)
+        f"        return symact_root_patch(x, {hi}, {lo}, c, {n}, {steps}); }}\n"
+        for hi, lo, r, cs, n, _side, steps in code.c_patches)
     src = "#include <math.h>\n#include <stddef.h>\n\n" + C_INLINE + "\n\n" + "\n\n".join(
         C_HELPERS[h] for h in sorted(helpers)) + f"""
 
