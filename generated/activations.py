@@ -1540,7 +1540,7 @@ def silu_prime(x, out=None):
 
 def _silu_prime2_block(x, r, s):
     n = x.size
-    def _dd0(x):
+    def _dd0(x):  # double-double target 0, on its arm's elements only
         q0 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
         q1 = np.exp(-3*np.log1p(np.exp(-np.abs(x))))
         q2 = _two_prod(q0, q1)
@@ -1553,7 +1553,7 @@ def _silu_prime2_block(x, r, s):
         q9 = _dd_mul_d(q8, 2.0)
         q10 = _dd_add(q4, q9)
         return (q10[0] + q10[1])
-    def _dd1(x):
+    def _dd1(x):  # double-double target 1, on its arm's elements only
         q0 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
         q1 = np.exp(-3*np.log1p(np.exp(-np.abs(x))))
         q2 = _two_prod(q0, q1)
@@ -2379,7 +2379,7 @@ def _gelu_tanh_prime_block(x, r, s):
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
-    def _dd0(x):
+    def _dd0(x):  # double-double target 0, on its arm's elements only
         q0 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
         q1 = _two_sum(q0, 1.0)
         q2 = _dd_div((1.0, 0.0), q1)
@@ -2394,7 +2394,7 @@ def _gelu_tanh_prime_block(x, r, s):
         q11 = _dd_mul(q10, (1.5957691216057308, -9.96930880911092e-17))
         q12 = _dd_add(q2, q11)
         return (q12[0] + q12[1])
-    def _dd1(x):
+    def _dd1(x):  # double-double target 1, on its arm's elements only
         q0 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
         q1 = _two_sum(q0, 1.0)
         q2 = _dd_div((1.0, 0.0), q1)
@@ -2412,7 +2412,7 @@ def _gelu_tanh_prime_block(x, r, s):
         q14 = _dd_mul(q13, (1.5957691216057308, -9.96930880911092e-17))
         q15 = _dd_add(q10, q14)
         return (q15[0] + q15[1])
-    def _dd2(x):
+    def _dd2(x):  # double-double target 2, on its arm's elements only
         q0 = np.maximum(np.minimum(x, 32.0), -32.0)
         q1 = _two_prod(q0, q0)
         q2 = _dd_mul_d(q1, q0)
@@ -2654,7 +2654,7 @@ def swish_beta_prime(x, beta=1.0, out=None):
 
 def _swish_beta_prime2_block(x, r, s, beta):
     n = x.size
-    def _dd0(x):
+    def _dd0(x):  # double-double target 0, on its arm's elements only
         q0 = beta
         q1 = np.maximum(-1500/beta, np.minimum(x, 1500/beta))
         q2 = _two_prod(q0, q1)
@@ -2673,7 +2673,7 @@ def _swish_beta_prime2_block(x, r, s, beta):
         q12 = _dd_add(q6, q11)
         q13 = _dd_mul_d(q12, q0)
         return (q13[0] + q13[1])
-    def _dd1(x):
+    def _dd1(x):  # double-double target 1, on its arm's elements only
         q0 = beta
         q1 = np.maximum(-1500/beta, np.minimum(x, 1500/beta))
         q2 = _two_prod(q0, q1)
@@ -2865,7 +2865,7 @@ def _mish_prime_block(x, r, s):
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
-    def _dd0(x):
+    def _dd0(x):  # double-double target 0, on its arm's elements only
         q0 = np.exp(-np.abs(x))
         q1 = _two_sum(1.0, q0)
         q2 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
@@ -2883,7 +2883,7 @@ def _mish_prime_block(x, r, s):
         q14 = _dd_div(q13, q9)
         q15 = _dd_add(q12, q14)
         return (q15[0] + q15[1])
-    def _dd1(x):
+    def _dd1(x):  # double-double target 1, on its arm's elements only
         q0 = np.exp(-np.abs(x))
         q1 = _two_sum(1.0, q0)
         q2 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
@@ -2934,7 +2934,7 @@ def _mish_prime2_block(x, r, s):
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
-    def _dd0(x):
+    def _dd0(x):  # double-double target 0, on its arm's elements only
         q0 = np.exp(-np.abs(x))
         q1 = _two_sum(1.0, q0)
         q2 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
@@ -2961,7 +2961,7 @@ def _mish_prime2_block(x, r, s):
         q23 = _dd_mul_d(q22, 4.0)
         q24 = _dd_add(q10, q23)
         return (q24[0] + q24[1])
-    def _dd1(x):
+    def _dd1(x):  # double-double target 1, on its arm's elements only
         q0 = np.exp(-np.abs(x))
         q1 = _two_sum(1.0, q0)
         q2 = _dd_mul_d(q1, q0)

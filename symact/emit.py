@@ -356,7 +356,7 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool) -> _Printed:
         pre = []
         for k, target in enumerate(found):
             prog, (res,) = ddeval.program([target], py_leaf, "py")
-            pre.append(f"def _dd{k}(x):")
+            pre.append(f"def _dd{k}(x):  # double-double target {k}, on its arm's elements only")
             pre += [f"    {line}" for line in _quiet_lines(prog, quiet)]
             pre.append(f"    return {res}")
     else:
