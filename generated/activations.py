@@ -2325,13 +2325,21 @@ def _gelu_tanh_block(x, r, s):
     np.abs(t0, out=b1)
     t1 = b1
     b2 = s[2][:n]
-    np.copyto(b2, _exp_poly(1, t1, (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)))
-    np.add(b2, (1), out=b2)
-    np.divide(1.0, b2, out=b2)
+    np.square(t0, out=b2)
+    np.multiply((0.07135481627260024877633875227986354099559), b2, out=b2)
+    np.add(b2, (1.595769121605730711759784239737527473903), out=b2)
     t2 = b2
+    with np.errstate(over="ignore"):  # e^(+-inf) is exact
+        b3 = s[3][:n]
+        np.multiply(t1, t2, out=b3)
+        np.negative(b3, out=b3)
+    np.exp(b3, out=b3)
+    np.add((1), b3, out=b3)
+    np.divide(1.0, b3, out=b3)
+    t3 = b3
     with np.errstate(over="ignore"):  # a side past the largest double compares the same
-        take0 = (0.7978845608028653558798921198687637369517*t0*((8943*t0**2)/100000 + 2) >= 0)
-    _by_arms(r, (take0,), (lambda x, t2: t2*x, x, t2), (lambda t0, t1, t2: _exp_poly(t0*t2, t1, (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)), t0, t1, t2))
+        take0 = (t0*t2 >= 0)
+    _by_arms(r, (take0,), (lambda x, t3: t3*x, x, t3), (lambda t0, t1, t3: _exp_poly(t0*t3, t1, (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)), t0, t1, t3))
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .derive import SIMPLIFY_MAX_OPS
 from .functions import (
@@ -1132,11 +1133,32 @@ def _rounds(coeffs: list[sp.Expr]) -> bool:
     return any(not (c.is_Rational and sp.Rational(float(c)) == c) for c in coeffs)
 
 
-def exp_polynomials(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+def _decays(found: tuple[sp.Expr, list[sp.Expr]]) -> bool:
+    """Is P(w) = sum c_k w^k <= 0 with every term of one sign (w = |x_c| >= 0, every c_k <= 0)?
+    Then Horner's scheme adds terms of one sign (no cancellation): P's computed value is within
+    gamma_2n |P| of P (Higham 5.1)."""
+    w, coeffs = found
+    return isinstance(w, sp.Abs) and all(bool(c <= 0) for c in coeffs)
+
+
+def _beside_one(e: sp.Expr) -> bool:
+    """Is ``e`` a sum with a constant term >= 1 (the k in k + e^P)?"""
+    return e.is_Add and any(a.is_number and a.is_real and bool(a >= 1) for a in e.args)
+
+
+def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
     """e^{P(w)} and exp_times(P(w), g) as exp_poly(g, w, c...) where P is a polynomial in the
     clamped x (or its magnitude) whose evaluation rounds: the exponent is then computed to twice
     double precision, since its rounding error is multiplied by |P| in e^P (gelu_tanh near
-    x = -7: |P| = 36, 27 ULP from four roundings of P)."""
+    x = -7: |P| = 36, 27 ULP from four roundings of P).
+
+    Except a term e^P of a sum k + e^P with k >= 1, where P <= 0 has terms of one sign
+    (``_decays``; gelu_tanh's denominator 1 + e^(-2|u|)): an error dP in P moves k + e^P by
+    dP e^P/(k + e^P) relative, and |P| e^P <= 1/e, so P's own roundings (gamma_2n |P|) move the
+    sum by under 2n/e units of 2^-53 (and by 0.28 n for gelu_tanh's P): plain e^P costs one
+    exponential, the compensated one ~45 NumPy passes. Only where that sum is a factor of the
+    result (the path to it passes products, powers and arms only), so its relative error is
+    the result's rather than amplified by a cancelling sum."""
     if not expr.has(sp.exp):
         return expr
 
@@ -1144,13 +1166,37 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         found = polynomial_exponent(v, x)
         return found if found is not None and _rounds(found[1]) else None
 
-    def rewrite_times(e: sp.Expr) -> sp.Expr:
-        found = fits(e.args[0])
-        return e if found is None else exp_poly(e.args[1], found[0], *found[1])
+    def stays_plain(term: sp.Expr) -> bool:
+        if not plain or not isinstance(term, sp.exp):
+            return False
+        found = fits(term.args[0])
+        return found is not None and _decays(found)
 
-    def rewrite_exp(e: sp.Expr) -> sp.Expr:
-        found = fits(e.args[0])
-        return e if found is None else exp_poly(sp.S.One, found[0], *found[1])
+    def rewrite(e: sp.Expr, factor: bool = True) -> sp.Expr:
+        # factor: e enters the result as a factor (through products, powers, an arm of a
+        # Piecewise, exp_times' cofactor), so its relative error is the result's; inside a sum
+        # it is not (gelu_tanh' = 1/(1 + E) + x E (..)/(1 + E)^2 cancels next to its root, and
+        # one E with two roundings costs ~60 ULP there)
+        if not e.args or not e.has(sp.exp):
+            return e
+        keep = factor and _beside_one(e)
+        if isinstance(e, (sp.Mul, sp.Piecewise)):
+            inner = [factor] * len(e.args)
+        elif isinstance(e, (sp.Pow, ExprCondPair)):
+            inner = [factor, False]
+        elif isinstance(e, exp_times):
+            inner = [False, factor]
+        else:
+            inner = [False] * len(e.args)
+        args = tuple(a if keep and stays_plain(a) else rewrite(a, f)
+                     for a, f in zip(e.args, inner, strict=True))
+        if args != e.args:
+            e = e.func(*args)
+        if isinstance(e, (exp_times, sp.exp)):
+            found = fits(e.args[0])
+            if found is not None:
+                g = e.args[1] if isinstance(e, exp_times) else sp.S.One
+                return exp_poly(g, found[0], *found[1])
+        return e
 
-    expr = expr.replace(lambda e: isinstance(e, exp_times), rewrite_times)
-    return expr.replace(lambda e: isinstance(e, sp.exp), rewrite_exp)
+    return rewrite(expr)
