@@ -169,7 +169,7 @@ NUMPY_HELPERS = {
 C_INLINE = """\
 /* The helpers, cores and evals are inlined into the array loops, so that they vectorize: in a
  * file this size gcc stops inlining at its unit-growth limit, and a call left in a loop keeps it
- * scalar. (symact_root_patch stays a call: it runs only in the scalar patch-window pass.) */
+ * scalar. */
 #if defined(__GNUC__)
 #define SYMACT_INLINE static inline __attribute__((always_inline))
 #else
@@ -188,29 +188,24 @@ C_HELPERS = {
     "symact_root_patch": '''\
 /* sum c[k] d^k (k < n), d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root. The terms
  * from c[exact] up by Horner; the last ``exact`` steps by compensated Horner (Graillat, Langlois
- * & Louvet 2005): each step's product and sum errors, found exactly by Dekker's TwoProduct
- * (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner sum, as accurate as Horner
- * in twice the precision where the terms cancel. ``exact`` is the least number of steps for
- * which the plain part's rounding bound stays below an eighth of an ULP of f on the patch
- * (symact.patch.compensated_steps). */
-static double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c, int n,
-                                int exact)
+ * & Louvet 2005): each step's product and sum errors, found exactly by fma (TwoProduct) and
+ * Knuth's TwoSum, are carried in a second Horner sum, as accurate as Horner in twice the
+ * precision where the terms cancel. ``exact`` is the least number of steps for which the plain
+ * part's rounding bound stays below an eighth of an ULP of f on the patch
+ * (symact.patch.compensated_steps). Inline: the array kernels run it in a vector loop over the
+ * elements inside the patch's window. */
+SYMACT_INLINE double symact_root_patch(double x, double x0_hi, double x0_lo, const double *c,
+                                       int n, int exact)
 {
     const double d = (x - x0_hi) - x0_lo;
     double s = c[n - 1];
     int k = n - 2;
     for (; k >= exact; --k)
         s = s * d + c[k];
-    volatile double v = d * 134217729.0;
-    const double dh = v - (v - d);
-    const double dl = d - dh;
     double q = 0.0;
     for (; k >= 0; --k) {
         const double p = s * d;
-        v = s * 134217729.0;
-        const double sh = v - (v - s);
-        const double sl = s - sh;
-        const double pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl;
+        const double pe = fma(s, d, -p);
         const double t = p + c[k];
         const double z = t - p;
         const double se = (p - (t - z)) + (c[k] - z);
