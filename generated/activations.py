@@ -2381,46 +2381,13 @@ def gelu_tanh(x, out=None):
 
 def _gelu_tanh_prime_block(x, r, s):
     n = x.size
-    g = s[1].view(np.bool_)[:n]
+    g = s[10].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     def _dd0(x):  # double-double target 0, on its arm's elements only
-        q0 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
-        q1 = _two_sum(q0, 1.0)
-        q2 = _dd_div((1.0, 0.0), q1)
-        q3 = np.maximum(np.minimum(x, 32.0), -32.0)
-        q4 = _two_prod(q3, q3)
-        q5 = _dd_mul(q4, (0.134145, 1.3526957332032908e-17))
-        q6 = _dd_add_d(q5, 1.0)
-        q7 = _dd_mul_d(q6, q3)
-        q8 = _dd_mul_d(q7, q0)
-        q9 = _dd_div(q8, q1)
-        q10 = _dd_div(q9, q1)
-        q11 = _dd_mul(q10, (1.5957691216057308, -9.96930880911092e-17))
-        q12 = _dd_add(q2, q11)
-        return (q12[0] + q12[1])
-    def _dd1(x):  # double-double target 1, on its arm's elements only
-        q0 = _exp_poly(1, np.abs(np.maximum(np.minimum(x, 32.0), -32.0)), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,))
-        q1 = _two_sum(q0, 1.0)
-        q2 = _dd_div((1.0, 0.0), q1)
-        q3 = np.maximum(np.minimum(x, 32.0), -32.0)
-        q4 = _two_prod(q3, q3)
-        q5 = _dd_mul_d(q4, q3)
-        q6 = _dd_mul_d(q5, q0)
-        q7 = _dd_div(q6, q1)
-        q8 = _dd_div(q7, q1)
-        q9 = _dd_mul(q8, (0.21406444881780073, 1.2025242832367862e-17))
-        q10 = _dd_add(q2, q9)
-        q11 = _two_prod(q3, q0)
-        q12 = _dd_div(q11, q1)
-        q13 = _dd_div(q12, q1)
-        q14 = _dd_mul(q13, (1.5957691216057308, -9.96930880911092e-17))
-        q15 = _dd_add(q10, q14)
-        return (q15[0] + q15[1])
-    def _dd2(x):  # double-double target 2, on its arm's elements only
         q0 = np.maximum(np.minimum(x, 32.0), -32.0)
         q1 = _two_prod(q0, q0)
         q2 = _dd_mul_d(q1, q0)
@@ -2444,13 +2411,42 @@ def _gelu_tanh_prime_block(x, r, s):
     np.minimum(x, (32.0000000000000), out=b0)
     np.maximum(b0, (-32.0000000000000), out=b0)
     t0 = b0
+    b1 = s[1][:n]
+    np.abs(t0, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.copyto(b2, _exp_poly(1, t1, (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)))
+    t2 = b2
+    b3 = s[3][:n]
+    np.add(t2, (1), out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.divide(1.0, t3, out=b4)
+    t4 = b4
+    b5 = s[5][:n]
+    np.square(t0, out=b5)
+    t5 = b5
+    b6 = s[6][:n]
+    np.multiply((1.595769121605730711759784239737527473903), t0, out=b6)
+    t6 = b6
+    b7 = s[7][:n]
+    np.divide(t2, t3, out=b7)
+    np.divide(b7, t3, out=b7)
+    t7 = b7
+    b8 = s[8][:n]
+    np.multiply(t6, t7, out=b8)
+    t8 = b8
+    b9 = s[9][:n]
+    np.square(t0, out=b9)
+    np.multiply(b9, t0, out=b9)
+    t9 = b9
     with np.errstate(over="ignore"):  # a side past the largest double compares the same
-        take0 = (0.7978845608028653558798921198687637369517*t0*((8943*t0**2)/100000 + 2) >= 0)
-        take1 = (0.07135481627260024877633875227986354099559*t0**3 + 1.595769121605730711759784239737527473903*t0 >= 0)
-    _by_arms(r, (take0, take1), (lambda x: _dd0(x), x), (lambda x: _dd1(x), x), (lambda x, t0: _exp_poly(_dd2(x), np.abs(t0), (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)), x, t0))
-    d = s[2][:n]  # Taylor patch at the root -0.7524614220710163
+        take0 = (0.7978845608028653558798921198687637369517*t0*((8943*t5)/100000 + 2) >= 0)
+        take1 = (t6 + 0.07135481627260024877633875227986354099559*t9 >= 0)
+    _by_arms(r, (take0, take1), (lambda t4, t5, t8: t4 + t8*((26829*t5)/200000 + 1), t4, t5, t8), (lambda t4, t7, t8, t9: t4 + 0.2140644488178007463290162568395906229868*t7*t9 + t8, t4, t7, t8, t9), (lambda x, t1: _exp_poly(_dd0(x), t1, (-0.07135481627260025, 0.0, -1.5957691216057308, 0.0,), (6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0,)), x, t1))
+    d = s[11][:n]  # Taylor patch at the root -0.7524614220710163
     np.subtract(x, -0.7524614220710163, out=d)
-    near = s[1].view(np.bool_)[:n]
+    near = s[10].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.11073334880125996, out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
@@ -2467,7 +2463,7 @@ def gelu_tanh_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_gelu_tanh_prime_block, 3, x, r, block=_DD_BLOCK)
+    _blocks(_gelu_tanh_prime_block, 12, x, r, block=_DD_BLOCK)
     return _result(r, scalar, out)
 
 
@@ -2867,31 +2863,13 @@ def mish(x, out=None):
 
 def _mish_prime_block(x, r, s):
     n = x.size
-    g = s[0].view(np.bool_)[:n]
+    g = s[5].view(np.bool_)[:n]
     np.isinf(x, out=g)
     inf_seen = g.any()
     if inf_seen:  # compute at 0 instead (no warning), then the exact limits
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     def _dd0(x):  # double-double target 0, on its arm's elements only
-        q0 = np.exp(-np.abs(x))
-        q1 = _two_sum(1.0, q0)
-        q2 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
-        q3 = _dd_mul_d(q1, q2)
-        q4 = np.exp(-2*np.minimum(np.abs(x), 1.0e+300))
-        q5 = _dd_mul_d(q3, q4)
-        q6 = 2.0*q4
-        q7 = _two_sum(1.0, q6)
-        q8 = 2.0*q0
-        q9 = _dd_add_d(q7, q8)
-        q10 = _dd_div(q5, q9)
-        q11 = _dd_div(q10, q9)
-        q12 = _dd_mul_d(q11, 4.0)
-        q13 = _two_sum(1.0, q8)
-        q14 = _dd_div(q13, q9)
-        q15 = _dd_add(q12, q14)
-        return (q15[0] + q15[1])
-    def _dd1(x):  # double-double target 1, on its arm's elements only
         q0 = np.exp(-np.abs(x))
         q1 = _two_sum(1.0, q0)
         q2 = np.maximum(np.minimum(x, 1.0e+300), -1.0e+300)
@@ -2909,11 +2887,34 @@ def _mish_prime_block(x, r, s):
         q14 = _dd_div(q13, q8)
         q15 = _dd_add(q11, q14)
         return (q15[0] + q15[1])
+    b0 = s[0][:n]
+    np.abs(x, out=b0)
+    t0 = b0
+    with np.errstate(over="ignore"):  # e^(+-inf) is exact
+        b1 = s[1][:n]
+        np.negative(t0, out=b1)
+    np.exp(b1, out=b1)
+    t1 = b1
+    b2 = s[2][:n]
+    np.multiply(t1, (2), out=b2)
+    np.add(b2, (1), out=b2)
+    t2 = b2
+    with np.errstate(over="ignore"):  # e^(+-inf) is exact
+        b3 = s[3][:n]
+        np.minimum(t0, (1.00000000000000e+300), out=b3)
+        np.multiply(b3, (2), out=b3)
+        np.negative(b3, out=b3)
+    np.exp(b3, out=b3)
+    t3 = b3
+    b4 = s[4][:n]
+    np.multiply(t3, (2), out=b4)
+    np.add(t2, b4, out=b4)
+    t4 = b4
     take0 = (x >= 0)
-    _by_arms(r, (take0,), (lambda x: _dd0(x), x), (lambda x: _dd1(x), x))
-    d = s[1][:n]  # Taylor patch at the root -1.1924312145154952
+    _by_arms(r, (take0,), (lambda x, t1, t2, t3, t4: t2/t4 + ((t3*(t1 + 1)*np.maximum(np.minimum(x, 1.0e+300), -1.0e+300))/t4/t4)*4, x, t1, t2, t3, t4), (lambda x: _dd0(x), x))
+    d = s[6][:n]  # Taylor patch at the root -1.1924312145154952
     np.subtract(x, -1.1924312145154952, out=d)
-    near = s[0].view(np.bool_)[:n]
+    near = s[5].view(np.bool_)[:n]
     np.less(np.abs(d, out=d), 0.06040499312080016, out=near)
     if near.any():
         i = np.flatnonzero(near)  # by index: 5x faster than by the mask
@@ -2930,7 +2931,7 @@ def mish_prime(x, out=None):
     """
     x, scalar = _as_array(x)
     r = _buffer(x, out)
-    _blocks(_mish_prime_block, 2, x, r, block=_DD_BLOCK)
+    _blocks(_mish_prime_block, 7, x, r, block=_DD_BLOCK)
     return _result(r, scalar, out)
 
 

@@ -239,3 +239,43 @@ def test_per_arm_targets_equal_every_element_evaluation(name):
         a = np.asarray(by_arm(xs), dtype=float)
         b = np.asarray(printed.fn(xs), dtype=float)
     assert np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def test_targets_whose_arm_is_fine_in_double_go_back_to_double(monkeypatch):
+    """gelu_tanh' in double-double everywhere costs ~250 ns/el in NumPy; its x >= 0 arm has no
+    cancellation, so _plain_targets prints that arm's targets in double. The kernel it keeps
+    is within 4 ULP of gelu_tanh' evaluated by mpmath at 200 digits, and a slack no kernel can
+    meet keeps every target in double-double."""
+    from symact import emit
+    from symact.activation import get
+    from symact.catalog import X
+    from symact.stabilize import exp_polynomials
+    from symact.verify import Reference
+
+    act = get("gelu_tanh")
+    kernel = next(k for k in act.kernels if k.suffix == "_prime")
+    stable = emit.fold_constants(exp_polynomials(kernel.stable, X, plain=False))
+    ref = Reference(kernel.exact, X, act.defaults)
+    dd = emit._print(stable, [], double_double=True)
+    patches = emit._patches(act, kernel, dd.fn, ref, False, None)
+    dd_err = emit._measured_error(emit._patched(emit._inplace_callable(dd, []), patches, act,
+                                                None), [], ref, True)
+
+    def dd_functions(printed) -> int:
+        return sum(line.startswith("def _dd") for line in printed.py_inplace)
+
+    printed, kept = emit._plain_targets(act, kernel, stable, ref, None, dd_err, True, dd,
+                                        patches)
+    assert 0 < dd_functions(printed) < dd_functions(dd)
+    fn = emit._patched(emit._inplace_callable(printed, []), kept, act, None)
+    xs = np.concatenate([np.linspace(-10.0, 10.0, 1601), np.geomspace(1e-8, 30.0, 200)])
+    got = np.asarray(fn(xs), dtype=float)
+    f = sp.lambdify(X, kernel.exact, "mpmath")
+    with mpmath.workdps(200):
+        worst = max(float(abs(mpmath.mpf(g) - f(mpmath.mpf(v))) / math.ulp(float(f(v))))
+                    for v, g in zip(xs.tolist(), got.tolist(), strict=True))
+    assert worst <= 4.0
+
+    monkeypatch.setattr(emit, "PLAIN_TARGET_SLACK", -100.0)
+    same, _ = emit._plain_targets(act, kernel, stable, ref, None, dd_err, True, dd, patches)
+    assert same is dd
