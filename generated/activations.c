@@ -3725,7 +3725,7 @@ SYMACT_INLINE double symact_gelu_tanh_core(double x)
     const double t0 = ((((x) > 32.0 ? 32.0 : (x))) < -32.0 ? -32.0 : (((x) > 32.0 ? 32.0 : (x))));
     const double t1 = fabs(t0);
     const double t2 = 1.0/(symact_exp_poly(1, t1, (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4) + 1);
-    return ((0.79788456080286536*t0*((8943*((t0)*(t0)))/100000 + 2) >= 0) ? t2*x : symact_exp_poly(t0*t2, t1, (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4));
+    return ((t0 >= 0) ? t2*x : symact_exp_poly(t0*t2, t1, (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4));
 }
 
 /* The core plus its guards: NaN -> NaN, the exact limits at +-inf. */
@@ -3817,13 +3817,7 @@ SYMACT_INLINE double symact_gelu_tanh_prime_plain(double x)
     const double t1 = fabs(t0);
     const double t2 = symact_exp_poly(1, t1, (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4);
     const double t3 = t2 + 1;
-    const double t4 = 1.0/t3;
-    const double t5 = ((t0)*(t0));
-    const double t6 = 1.5957691216057307*t0;
-    const double t7 = t2/t3/t3;
-    const double t8 = t6*t7;
-    const double t9 = ((t0)*(t0)*(t0));
-    return ((0.79788456080286536*t0*((8943*t5)/100000 + 2) >= 0) ? t4 + t8*((26829*t5)/200000 + 1) : ((t6 + 0.071354816272600249*t9 >= 0) ? t4 + 0.21406444881780075*t7*t9 + t8 : symact_exp_poly(dd0, t1, (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4)));
+    return ((t0 >= 0) ? (1.5957691216057307*t0*t2*((26829*((t0)*(t0)))/200000 + 1))/t3/t3 + 1.0/t3 : symact_exp_poly(dd0, t1, (const double[]){-0.07135481627260025, 0.0, -1.5957691216057308, 0.0}, (const double[]){6.175149918155315e-19, 0.0, 9.96930880911092e-17, 0.0}, 4));
 }
 
 /* The root patches on a block of at most SYMACT_BLOCK elements, after the array loop's plain

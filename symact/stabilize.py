@@ -666,7 +666,41 @@ def _expand_exp_products(expr: sp.Expr) -> sp.Expr:
 
 def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """The numerically sound equivalent of ``expr`` (a function of ``x``), ready to print."""
-    return exp_polynomials(_stabilize(expr, x), x)
+    return exp_polynomials(sign_conditions(_stabilize(expr, x), x), x)
+
+
+def _sign_of_odd(rel: sp.Basic, x: sp.Symbol) -> sp.Basic:
+    """p(v) >= 0 (>, <=, <) -> s v >= 0 when p is an odd polynomial whose coefficients share the
+    sign s, in v = x or x clamped (p(v) = v q(v^2) with q of one sign: p has v's sign)."""
+    lhs = rel.lhs - rel.rhs
+    clamps = [m for m in lhs.atoms(sp.Max, sp.Min) if m.has(x)]
+    outer = [m for m in clamps if not any(o != m and o.has(m) for o in clamps)]
+    if len(outer) > 1:
+        return rel
+    v = outer[0] if outer else x
+    t = sp.Dummy("t", real=True)
+    e = sp.expand(lhs.xreplace({v: t}))
+    if e.has(x) or not e.is_polynomial(t) or sp.degree(e, t) < 1:
+        return rel
+    coeffs = sp.Poly(e, t).all_coeffs()[::-1]  # c_0, c_1, ...
+    if not all(c.is_number and c.is_real for c in coeffs) or any(coeffs[0::2]):
+        return rel
+    signs = {bool(c > 0) for c in coeffs[1::2] if c != 0}
+    if len(signs) != 1:
+        return rel
+    return rel.func(v if signs.pop() else -v, 0)
+
+
+def sign_conditions(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Each sign test of an odd one-signed polynomial in (clamped) x becomes the test of x's own
+    sign (_sign_of_odd): gelu_tanh' split by the sign of sqrt(2/pi) x (0.089 x^2 + 2) and of
+    0.071 x^3 + 1.6 x, two arms for one condition; the same conditions merge (Piecewise keeps
+    the first arm of a repeated condition) and a test costs one compare."""
+    if not expr.has(sp.Piecewise):
+        return expr
+    relational = (sp.GreaterThan, sp.StrictGreaterThan, sp.LessThan, sp.StrictLessThan)
+    return expr.replace(lambda e: isinstance(e, relational) and e.has(x),
+                        lambda e: _sign_of_odd(e, x))
 
 
 def _stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -1166,11 +1200,19 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
         found = polynomial_exponent(v, x)
         return found if found is not None and _rounds(found[1]) else None
 
-    def stays_plain(term: sp.Expr) -> bool:
+    def plain_form(term: sp.Expr) -> sp.Expr | None:
+        """e^P by Horner's scheme in w (4 roundings for gelu_tanh's P: the bound above), if
+        it may stay plain."""
         if not plain or not isinstance(term, sp.exp):
-            return False
+            return None
         found = fits(term.args[0])
-        return found is not None and _decays(found)
+        if found is None or not _decays(found):
+            return None
+        w, coeffs = found
+        horner = sp.S.Zero
+        for c in coeffs:
+            horner = horner * w + c
+        return sp.exp(horner)
 
     def rewrite(e: sp.Expr, factor: bool = True) -> sp.Expr:
         # factor: e enters the result as a factor (through products, powers, an arm of a
@@ -1188,7 +1230,7 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
             inner = [False, factor]
         else:
             inner = [False] * len(e.args)
-        args = tuple(a if keep and stays_plain(a) else rewrite(a, f)
+        args = tuple((keep and plain_form(a)) or rewrite(a, f)
                      for a, f in zip(e.args, inner, strict=True))
         if args != e.args:
             e = e.func(*args)
