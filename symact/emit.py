@@ -70,6 +70,10 @@ class Param:
     high_open: bool
 
 
+#: NumPy helpers that cost tens of passes per element (see KernelCode.many_passes).
+MANY_PASS_HELPERS = frozenset({"_dd", "_normal_cdf", "_gauss_times", "_mills_ln", "_exp_poly"})
+
+
 @dataclass(frozen=True)
 class KernelCode:
     """One kernel, printed for every target."""
@@ -102,6 +106,10 @@ class KernelCode:
     # M_PI and sqrt(), round apart from NumPy's, and no compiler runs at generation time)
     zero_value_c: str = ""
     double_double: bool = False  # long arithmetic evaluated in double-double (ddeval)
+    # the NumPy formula calls a helper of many passes per element (double-double, the normal
+    # distribution's, exp_poly): where root patches hold a quarter of a block or more, the
+    # formula runs on the other elements only (for a cheap formula gathering them costs more)
+    many_passes: bool = False
     # C expression in double for the float API where the core costs more than floats need
     # (_float_core); "" = the float API rounds the core's result
     c_float_result: str = ""
@@ -788,6 +796,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
         zero_value=zero_value, zero_value_c=zero_value_c, double_double="_dd" in printed.py_helpers,
+        many_passes=bool(printed.py_helpers & MANY_PASS_HELPERS),
         c_float_result=c_float_result, c_float_fixes=c_float_fixes, c_arms=c_arms,
         **scale_fields, **quick_fields, **float_fields,
     )
