@@ -471,17 +471,17 @@ SYMACT_INLINE double symact_sigmoid_prime2_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_sigmoid_prime2_patch_block(const double *x, double *y, size_t m)
+static void symact_sigmoid_prime2_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root 0.0 */
         static const double symact_c[20] = { 0.0, -0.125, 0.0, 0.041666666666666664, 0.0, -0.008854166666666666, 0.0, 0.0015376984126984127, 0.0, -0.00023802634479717813, 0.0, 3.4202390973224304e-05, 0.0, -4.66499666260951e-06, 0.0, 6.122110898483253e-07, 0.0, -7.799354273919578e-08, 0.0, 9.704699377799915e-09 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 0.0) < 0.29196518363626517;
         }
 #pragma omp simd
@@ -489,7 +489,7 @@ static void symact_sigmoid_prime2_patch_block(const double *x, double *y, size_t
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], 0.0, 0.0, symact_c, 20, 4);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -1796,17 +1796,17 @@ SYMACT_INLINE double symact_silu_prime_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_silu_prime_patch_block(const double *x, double *y, size_t m)
+static void symact_silu_prime_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -1.2784645427610737 */
         static const double symact_c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -1.2784645427610737) < 0.794644568109203;
         }
 #pragma omp simd
@@ -1814,7 +1814,7 @@ static void symact_silu_prime_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -1.2784645427610737, -1.0946994183093437e-16, symact_c, 32, 6);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -1921,17 +1921,17 @@ SYMACT_INLINE double symact_silu_prime2_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_silu_prime2_patch_block(const double *x, double *y, size_t m)
+static void symact_silu_prime2_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -2.3993572805154675 */
         static const double symact_c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -2.3993572805154675) < 0.5799163833285695;
         }
 #pragma omp simd
@@ -1939,16 +1939,16 @@ static void symact_silu_prime2_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -2.3993572805154675, -1.8464872855353363e-16, symact_c, 26, 6);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
     { /* Taylor patch at the root 2.3993572805154675 */
         static const double symact_c[26] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 2.3993572805154675) < 0.5799163833285695;
         }
 #pragma omp simd
@@ -1956,7 +1956,7 @@ static void symact_silu_prime2_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], 2.3993572805154675, 1.8464872855353363e-16, symact_c, 26, 6);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -3006,7 +3006,7 @@ SYMACT_INLINE double symact_celu_dalpha_plain(double x, double alpha)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_celu_dalpha_patch_block(const double *x, double *y, size_t m, double alpha)
+static void symact_celu_dalpha_patch_block(const double *symact_x, double *symact_y, size_t symact_m, double alpha)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
@@ -3014,10 +3014,10 @@ static void symact_celu_dalpha_patch_block(const double *x, double *y, size_t m,
     { /* Taylor patch at the root t = 0.0 */
         static const double symact_c[20] = { 0.0, 0.0, -0.5, -0.3333333333333333, -0.125, -0.03333333333333333, -0.006944444444444444, -0.0011904761904761906, -0.00017361111111111112, -2.2045855379188714e-05, -2.48015873015873e-06, -2.505210838544172e-07, -2.296443268665491e-08, -1.9270852604185937e-09, -1.4911969277048643e-10, -1.0706029224547743e-11, -7.169215998581078e-13, -4.498331606952833e-14, -2.6552651846596585e-15, -1.4797143443923793e-16 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = (1.0/alpha)*x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = (1.0/alpha)*symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 0.0) < 0.7183043710894966 && symact_t < 0.0;
         }
 #pragma omp simd
@@ -3025,7 +3025,7 @@ static void symact_celu_dalpha_patch_block(const double *x, double *y, size_t m,
             symact_v[symact_e] = (1)*symact_root_patch(symact_v[symact_e], 0.0, 0.0, symact_c, 20, 7);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -3326,17 +3326,17 @@ SYMACT_INLINE double symact_gelu_prime_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_gelu_prime_patch_block(const double *x, double *y, size_t m)
+static void symact_gelu_prime_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -0.7517915246935645 */
         static const double symact_c[33] = { 0.0, 0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067, 0.004539228379125415, -0.002239538068073497, -0.0007448268386746817, 0.00018633974623233514, 8.615947861116571e-05, -1.121438018842664e-05, -7.74846130700372e-06, 4.3284506257392273e-07, 5.702764979242107e-07, -1.6044265494246427e-09, -3.5459866461783865e-08, -1.396942086426202e-09, 1.90319840501314e-09, 1.4506418938779426e-10, -8.950037692726255e-11, -9.950340824808053e-12, 3.725967039270119e-12, 5.482292964742324e-13, -1.3820118240601056e-13, -2.5871508475507507e-14, 4.578167824271334e-15, 1.0789662518230159e-15, -1.3507094681149317e-16, -4.0514385281601486e-17, 3.508210778008599e-18, 1.386912168501325e-18 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -0.7517915246935645) < 1.0;
         }
 #pragma omp simd
@@ -3344,7 +3344,7 @@ static void symact_gelu_prime_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -0.7517915246935645, 1.4956759177009883e-17, symact_c, 33, 10);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -3586,17 +3586,17 @@ SYMACT_INLINE double symact_gelu_prime2_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_gelu_prime2_patch_block(const double *x, double *y, size_t m)
+static void symact_gelu_prime2_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -1.4142135623730951 */
         static const double symact_c[14] = { 0.0, 0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, -0.05188843717757434, 0.02568346605540448, 0.014989992962410364, -0.0013103809211941063, -0.002254676139263647, -0.00016703312359665613, 0.0002210063064970759, 4.2653560793414215e-05, -1.495335269859717e-05 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -1.4142135623730951) < 0.08081995327760612;
         }
 #pragma omp simd
@@ -3604,16 +3604,16 @@ static void symact_gelu_prime2_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -1.4142135623730951, 9.667293313452913e-17, symact_c, 14, 3);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
     { /* Taylor patch at the root 1.4142135623730951 */
         static const double symact_c[14] = { 0.0, -0.4151074974205947, 0.4402879895212197, 0.0, -0.1712231070360299, 0.05188843717757434, 0.02568346605540448, -0.014989992962410364, -0.0013103809211941063, 0.002254676139263647, -0.00016703312359665613, -0.0002210063064970759, 4.2653560793414215e-05, 1.495335269859717e-05 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 1.4142135623730951) < 0.08081995327760612;
         }
 #pragma omp simd
@@ -3621,7 +3621,7 @@ static void symact_gelu_prime2_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], 1.4142135623730951, -9.667293313452913e-17, symact_c, 14, 3);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -3824,17 +3824,17 @@ SYMACT_INLINE double symact_gelu_tanh_prime_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_gelu_tanh_prime_patch_block(const double *x, double *y, size_t m)
+static void symact_gelu_tanh_prime_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -0.7524614220710163 */
         static const double symact_c[15] = { 0.0, 0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05, -1.5950896871645105e-05, 5.918611710894005e-06 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -0.7524614220710163) < 0.11073334880125996;
         }
 #pragma omp simd
@@ -3842,7 +3842,7 @@ static void symact_gelu_tanh_prime_patch_block(const double *x, double *y, size_
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -0.7524614220710163, 3.635560509207687e-17, symact_c, 15, 3);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -3949,17 +3949,17 @@ SYMACT_INLINE double symact_gelu_tanh_prime2_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_gelu_tanh_prime2_patch_block(const double *x, double *y, size_t m)
+static void symact_gelu_tanh_prime2_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -1.4185040087908283 */
         static const double symact_c[30] = { 0.0, 0.4095488174124191, 0.432081111593848, 0.008168951883944803, -0.16109481693213482, -0.056750540975161724, 0.020035361162701274, 0.01671150756085392, 0.0007632001136916162, -0.002643461146696662, -0.0007514200775098502, 0.00026173756856854425, 0.00017619942054101047, -6.138879668243466e-06, -2.918654105104775e-05, -4.884341759522852e-06, 3.568864966961748e-06, 1.501746538549582e-06, -2.3134876605993593e-07, -2.779934168936508e-07, -2.4601994673299104e-08, 3.602721872649386e-08, 1.1237042794566375e-08, -2.851641780735067e-09, -2.207298319503112e-09, -5.3427653791305414e-11, 3.007050913088175e-10, 6.931417480332243e-11, -2.787241549853563e-11, -1.533448743221207e-11 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -1.4185040087908283) < 0.5382616191323765;
         }
 #pragma omp simd
@@ -3967,16 +3967,16 @@ static void symact_gelu_tanh_prime2_patch_block(const double *x, double *y, size
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -1.4185040087908283, -8.089265124388305e-17, symact_c, 30, 7);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
     { /* Taylor patch at the root 1.4185040087908283 */
         static const double symact_c[30] = { 0.0, -0.4095488174124191, 0.432081111593848, -0.008168951883944803, -0.16109481693213482, 0.056750540975161724, 0.020035361162701274, -0.01671150756085392, 0.0007632001136916162, 0.002643461146696662, -0.0007514200775098502, -0.00026173756856854425, 0.00017619942054101047, 6.138879668243466e-06, -2.918654105104775e-05, 4.884341759522852e-06, 3.568864966961748e-06, -1.501746538549582e-06, -2.3134876605993593e-07, 2.779934168936508e-07, -2.4601994673299104e-08, -3.602721872649386e-08, 1.1237042794566375e-08, 2.851641780735067e-09, -2.207298319503112e-09, 5.3427653791305414e-11, 3.007050913088175e-10, -6.931417480332243e-11, -2.787241549853563e-11, 1.533448743221207e-11 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 1.4185040087908283) < 0.5382616191323765;
         }
 #pragma omp simd
@@ -3984,7 +3984,7 @@ static void symact_gelu_tanh_prime2_patch_block(const double *x, double *y, size
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], 1.4185040087908283, 8.089265124388305e-17, symact_c, 30, 7);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -4149,7 +4149,7 @@ SYMACT_INLINE double symact_swish_beta_prime_plain(double x, double beta)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_swish_beta_prime_patch_block(const double *x, double *y, size_t m, double beta)
+static void symact_swish_beta_prime_patch_block(const double *symact_x, double *symact_y, size_t symact_m, double beta)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
@@ -4157,10 +4157,10 @@ static void symact_swish_beta_prime_patch_block(const double *x, double *y, size
     { /* Taylor patch at the root t = -1.2784645427610737 */
         static const double symact_c[32] = { 0.0, 0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07, -3.051244750055421e-08, -9.266646309267441e-08, -1.8877622907727957e-08, 4.619379769031606e-09, 2.9177603026903803e-09, 2.3648315053103244e-10, -2.251366201881081e-10, -7.50344609385287e-11, 3.998547874723996e-12, 8.04274075537398e-12, 1.4842855116792256e-12, -4.1428341124873365e-13, -2.3496573817834053e-13, -1.5376365106809265e-14, 1.8397842645887054e-14, 5.662235988802348e-15, -4.0908332256286805e-16, -6.188638949724368e-16 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = (beta)*x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = (beta)*symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -1.2784645427610737) < 0.794644568109203;
         }
 #pragma omp simd
@@ -4168,7 +4168,7 @@ static void symact_swish_beta_prime_patch_block(const double *x, double *y, size
             symact_v[symact_e] = (1)*symact_root_patch(symact_v[symact_e], -1.2784645427610737, -1.0946994183093437e-16, symact_c, 32, 6);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -4280,7 +4280,7 @@ SYMACT_INLINE double symact_swish_beta_prime2_plain(double x, double beta)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_swish_beta_prime2_patch_block(const double *x, double *y, size_t m, double beta)
+static void symact_swish_beta_prime2_patch_block(const double *symact_x, double *symact_y, size_t symact_m, double beta)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
@@ -4288,10 +4288,10 @@ static void symact_swish_beta_prime2_patch_block(const double *x, double *y, siz
     { /* Taylor patch at the root t = -2.3993572805154675 */
         static const double symact_c[26] = { 0.0, 0.09153052016419229, 0.07629586548655085, 0.022487259234225326, -0.001836670144762844, -0.003862816776830254, -0.0013663696912367745, -0.0001151307019584522, 9.644059294156357e-05, 4.74507427928072e-05, 8.432377564571459e-06, -1.2461615072251882e-06, -1.190460513336088e-06, -3.144649318871996e-07, -9.904149230625922e-09, 2.2618098624368472e-08, 8.62206138174272e-09, 1.139313959706701e-09, -2.9644608896956503e-10, -1.9015500324901384e-10, -4.116934082133455e-11, 8.137678287238519e-13, 3.4204279894581383e-12, 1.0799583236973915e-12, 1.0153261980172398e-13, -4.718562445245807e-14 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = (beta)*x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = (beta)*symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -2.3993572805154675) < 0.5799163833285695;
         }
 #pragma omp simd
@@ -4299,16 +4299,16 @@ static void symact_swish_beta_prime2_patch_block(const double *x, double *y, siz
             symact_v[symact_e] = (1.0*beta)*symact_root_patch(symact_v[symact_e], -2.3993572805154675, -1.8464872855353363e-16, symact_c, 26, 6);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
     { /* Taylor patch at the root t = 2.3993572805154675 */
         static const double symact_c[26] = { 0.0, -0.09153052016419229, 0.07629586548655085, -0.022487259234225326, -0.001836670144762844, 0.003862816776830254, -0.0013663696912367745, 0.0001151307019584522, 9.644059294156357e-05, -4.74507427928072e-05, 8.432377564571459e-06, 1.2461615072251882e-06, -1.190460513336088e-06, 3.144649318871996e-07, -9.904149230625922e-09, -2.2618098624368472e-08, 8.62206138174272e-09, -1.139313959706701e-09, -2.9644608896956503e-10, 1.9015500324901384e-10, -4.116934082133455e-11, -8.137678287238519e-13, 3.4204279894581383e-12, -1.0799583236973915e-12, 1.0153261980172398e-13, 4.718562445245807e-14 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = (beta)*x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = (beta)*symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 2.3993572805154675) < 0.5799163833285695;
         }
 #pragma omp simd
@@ -4316,7 +4316,7 @@ static void symact_swish_beta_prime2_patch_block(const double *x, double *y, siz
             symact_v[symact_e] = (1.0*beta)*symact_root_patch(symact_v[symact_e], 2.3993572805154675, 1.8464872855353363e-16, symact_c, 26, 6);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -4477,17 +4477,17 @@ SYMACT_INLINE double symact_mish_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_mish_patch_block(const double *x, double *y, size_t m)
+static void symact_mish_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root 0.0 */
         static const double symact_c[18] = { 0.0, 0.6, 0.32, -0.016, -0.04586666666666667, -0.0003733333333333333, 0.007818666666666666, 0.0008579555555555555, -0.0012696279365079365, -0.0002957376507936508, 0.0001879577114638448, 7.443550419753087e-05, -2.4089052362353696e-05, -1.6026317269114425e-05, 2.2934651877281567e-06, 3.103463470365674e-06, -2.5512528721935637e-08, -5.50156573585028e-07 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 0.0) < 0.17980623603595752;
         }
 #pragma omp simd
@@ -4495,7 +4495,7 @@ static void symact_mish_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], 0.0, 0.0, symact_c, 18, 3);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -4606,17 +4606,17 @@ SYMACT_INLINE double symact_mish_prime_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_mish_prime_patch_block(const double *x, double *y, size_t m)
+static void symact_mish_prime_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -1.1924312145154952 */
         static const double symact_c[13] = { 0.0, 0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -1.1924312145154952) < 0.06040499312080016;
         }
 #pragma omp simd
@@ -4624,7 +4624,7 @@ static void symact_mish_prime_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -1.1924312145154952, -4.8484829848031044e-17, symact_c, 13, 3);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -4760,17 +4760,17 @@ SYMACT_INLINE double symact_mish_prime2_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_mish_prime2_patch_block(const double *x, double *y, size_t m)
+static void symact_mish_prime2_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root -2.256376396360793 */
         static const double symact_c[12] = { 0.0, 0.1087544107316427, 0.09898193805255845, 0.03736189561023729, 0.0033540526593358656, -0.003860493935188506, -0.002480068109334893, -0.0007927886724150866, -0.00010538381919454746, 3.978333053066292e-05, 3.2238496830115364e-05, 1.1646398837640038e-05 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - -2.256376396360793) < 0.05206062935073596;
         }
 #pragma omp simd
@@ -4778,16 +4778,16 @@ static void symact_mish_prime2_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], -2.256376396360793, -1.0703174875019247e-16, symact_c, 12, 3);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
     { /* Taylor patch at the root 1.4905711794854284 */
         static const double symact_c[17] = { 0.0, -0.23069451159746054, 0.28127277803034306, -0.0797073551654253, -0.06665173991852782, 0.05998888116276497, -0.008932244292082872, -0.011535248884490047, 0.0070027488703032735, -0.00026852183677313475, -0.0014013096671622836, 0.0006082701059370484, 4.5850287012401906e-05, -0.00013717566879765472, 4.3428925985047434e-05, 9.503876307943976e-06, -1.1636938135269531e-05 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 1.4905711794854284) < 0.1384858697941884;
         }
 #pragma omp simd
@@ -4795,7 +4795,7 @@ static void symact_mish_prime2_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], 1.4905711794854284, 7.126036715834263e-17, symact_c, 17, 4);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }
@@ -6323,17 +6323,17 @@ SYMACT_INLINE double symact_tanhshrink_plain(double x)
  * formula (vectorized): each patch lists its window's elements (branch-free: every element is
  * written, the count moves for those inside), evaluates them in a vector loop and puts the
  * results back, in the order the scalar core applies them. */
-static void symact_tanhshrink_patch_block(const double *x, double *y, size_t m)
+static void symact_tanhshrink_patch_block(const double *symact_x, double *symact_y, size_t symact_m)
 {
     double symact_v[SYMACT_BLOCK];
     unsigned short symact_at[SYMACT_BLOCK];
     { /* Taylor patch at the root 0.0 */
         static const double symact_c[56] = { 0.0, 0.0, 0.0, 0.3333333333333333, 0.0, -0.13333333333333333, 0.0, 0.05396825396825397, 0.0, -0.021869488536155203, 0.0, 0.008863235529902197, 0.0, -0.003592128036572481, 0.0, 0.0014558343870513183, 0.0, -0.000590027440945586, 0.0, 0.00023912911424355248, 0.0, -9.691537956929451e-05, 0.0, 3.927832388331683e-05, 0.0, -1.5918905069328964e-05, 0.0, 6.451689215655431e-06, 0.0, -2.6147711512907546e-06, 0.0, 1.0597268320104654e-06, 0.0, -4.294911078273806e-07, 0.0, 1.7406618963571648e-07, 0.0, -7.054636946400968e-08, 0.0, 2.859136662305254e-08, 0.0, -1.1587644432798853e-08, 0.0, 4.6962953982309016e-09, 0.0, -1.903336833931276e-09, 0.0, 7.713933635359062e-10, 0.0, -3.126339545892087e-10, 0.0, 1.26705769303054e-10, 0.0, -5.135191408039368e-11, 0.0, 2.0812146867700473e-11 };
         size_t symact_count = 0;
-        for (size_t i = 0; i < m; ++i) {
-            const double symact_t = x[i];
+        for (size_t symact_i = 0; symact_i < symact_m; ++symact_i) {
+            const double symact_t = symact_x[symact_i];
             symact_v[symact_count] = symact_t;
-            symact_at[symact_count] = (unsigned short)i;
+            symact_at[symact_count] = (unsigned short)symact_i;
             symact_count += fabs(symact_t - 0.0) < 0.7183043710894966;
         }
 #pragma omp simd
@@ -6341,7 +6341,7 @@ static void symact_tanhshrink_patch_block(const double *x, double *y, size_t m)
             symact_v[symact_e] = symact_root_patch(symact_v[symact_e], 0.0, 0.0, symact_c, 56, 12);
         }
         for (size_t symact_e = 0; symact_e < symact_count; ++symact_e) {
-            y[symact_at[symact_e]] = symact_v[symact_e];
+            symact_y[symact_at[symact_e]] = symact_v[symact_e];
         }
     }
 }

@@ -154,4 +154,4 @@ def test_generated_array_equals_element_by_element(name):
     alone = np.array([fn(v) for v in x.tolist()])
     assert np.array_equal(together.view(np.int64), alone.view(np.int64))
     if name != "silu_prime":  # a cheap formula: every element, then the patches
-        assert "x[far]" in block
+        assert "x[_far]" in block
