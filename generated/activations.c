@@ -3874,6 +3874,21 @@ SYMACT_INLINE double symact_gelu_tanh_prime_eval_plain(double x)
     return isnan(x) ? x : r;
 }
 
+/* For float arguments and results, in double:
+ *   0.39894228040143268*x*((26829*((x)*(x)))/200000 + 1)/((exp(-0.035677408136300124*((x)*(x)*(x)) - 0.79788456080286536*x)/2 + exp(0.035677408136300124*((x)*(x)*(x)) + 0.79788456080286536*x)/2)*(exp(-0.035677408136300124*((x)*(x)*(x)) - 0.79788456080286536*x)/2 + exp(0.035677408136300124*((x)*(x)*(x)) + 0.79788456080286536*x)/2)) + 1.0/(exp(-0.071354816272600249*((x)*(x)*(x)) - 1.5957691216057307*x) + 1)
+ * Floats need far fewer digits and far less range than the core keeps, and this form costs fewer
+ * operations (it vectorizes with glibc's vector libm in the fast build); measured within 0.52
+ * float32 ULP over the float range when generated, and within 0.75 at the 8
+ * floats either side of each interior root (the root patches are for double). */
+SYMACT_INLINE double symact_gelu_tanh_prime_wide(double x)
+{
+    double r = 0.39894228040143268*x*((26829*((x)*(x)))/200000 + 1)/((exp(-0.035677408136300124*((x)*(x)*(x)) - 0.79788456080286536*x)/2 + exp(0.035677408136300124*((x)*(x)*(x)) + 0.79788456080286536*x)/2)*(exp(-0.035677408136300124*((x)*(x)*(x)) - 0.79788456080286536*x)/2 + exp(0.035677408136300124*((x)*(x)*(x)) + 0.79788456080286536*x)/2)) + 1.0/(exp(-0.071354816272600249*((x)*(x)*(x)) - 1.5957691216057307*x) + 1);
+    /* where the formula in double misses f: +inf, -inf */
+    r = x == INFINITY ? 1.0 : r;
+    r = x == -INFINITY ? 0.0 : r;
+    return r;
+}
+
 double symact_gelu_tanh_prime(double x)
 {
     return symact_gelu_tanh_prime_eval(x);
@@ -3881,7 +3896,7 @@ double symact_gelu_tanh_prime(double x)
 
 float symact_gelu_tanh_primef(float x)
 {
-    return (float)symact_gelu_tanh_prime_eval((double)x);
+    return (float)symact_gelu_tanh_prime_wide((double)x);
 }
 
 void symact_gelu_tanh_prime_array(const double *x, double *y, size_t n)
@@ -3900,18 +3915,16 @@ void symact_gelu_tanh_prime_array(const double *x, double *y, size_t n)
 void symact_gelu_tanh_prime_arrayf(const float *x, float *y, size_t n)
 {
     double symact_buf[SYMACT_BLOCK];
-    double symact_xw[SYMACT_BLOCK];
     for (size_t symact_i0 = 0; symact_i0 < n; symact_i0 += SYMACT_BLOCK) {
         const size_t symact_m = n - symact_i0 < SYMACT_BLOCK ? n - symact_i0 : SYMACT_BLOCK;
 #pragma omp simd
         for (size_t i = 0; i < symact_m; ++i) {
-            symact_xw[i] = (double)x[symact_i0 + i];
+            symact_buf[i] = (double)x[symact_i0 + i];
         }
 #pragma omp simd
         for (size_t i = 0; i < symact_m; ++i) {
-            symact_buf[i] = symact_gelu_tanh_prime_eval_plain(symact_xw[i]);
+            symact_buf[i] = symact_gelu_tanh_prime_wide(symact_buf[i]);
         }
-        symact_gelu_tanh_prime_patch_block(symact_xw, symact_buf, symact_m); /* the root patches */
 #pragma omp simd
         for (size_t i = 0; i < symact_m; ++i) {
             y[symact_i0 + i] = (float)symact_buf[i];

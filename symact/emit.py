@@ -586,6 +586,9 @@ def _float_core(ref: Reference, c_helpers: set[str], stable: sp.Expr,
     for gelu''s cancelling sum next to its root). None: the float API rounds the core's
     result."""
     base = fold_constants(tanh_complements(ref.expr))  # gelu_tanh: x/(1 + e^(-2u)), one exp
+    # tanh's complement 1/cosh(u)^2 (gelu_tanh', tanh') as 4/(e^u + e^-u)^2: where one exp
+    # overflows the quotient is 0, the float result; exp is a float-core function, cosh is not
+    base = base.replace(sp.cosh, lambda v: (sp.exp(v) + sp.exp(-v)) / 2)
     if not (c_helpers & NORMAL_HELPERS) and not (
             c_helpers and sp.count_ops(base) < sp.count_ops(stable)):
         return None

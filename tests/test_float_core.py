@@ -169,3 +169,30 @@ def test_gelu_tanh_float_api(clib, gen, build):
             assert g == (xv if xv > 0 else 0.0), (build, xv, g)
     edges = np.asarray(fn(np.array([np.inf, -np.inf, np.nan], dtype=np.float32)))
     assert edges[0] == np.inf and edges[1] == 0 and np.isnan(edges[2])
+
+
+def test_gelu_tanh_prime_float_core_reads_cosh_as_exps():
+    """gelu_tanh''s tanh complement holds 1/cosh(u)^2, which the float core reads as
+    4/(e^u + e^-u)^2 (cosh is not a float-core function): kept, with no cosh and no tanh, and
+    its float results within half a float32 ULP of mpmath at 300 digits next to the root, on
+    a grid, in the tails and at +-FLT_MAX (where an exp overflows and the quotient is 0)."""
+    act, kernel, ref = core_of("gelu_tanh", 1)
+    assert kernel.suffix == "_prime"
+    root = np.float32(-0.7524614220710163)
+    core = _float_core(ref, {"symact_exp_poly"}, kernel.stable, (float(root),))
+    assert core is not None and not core.has(sp.cosh) and not core.has(sp.tanh), core
+    side = [root]
+    for step in (np.float32(1), np.float32(-1)):
+        v = root
+        for _ in range(12):
+            v = np.nextafter(v, step)
+            side.append(v)
+    xs = np.concatenate([np.array(side, np.float32), np.linspace(-12, 12, 97, dtype=np.float32),
+                         np.array([3.4e38, -3.4e38, 1e30, -1e30, 1e-40], np.float32)])
+    f = sp.lambdify([X], kernel.exact, modules="mpmath")
+    core_fn = sp.lambdify([X], core, modules="numpy")
+    with np.errstate(all="ignore"):
+        got = np.asarray(core_fn(xs.astype(np.float64)), dtype=np.float64).astype(np.float32)
+    with mpmath.workdps(300):
+        for xv, g in zip(xs.tolist(), got.tolist(), strict=True):
+            assert ulp_error(g, f(mpmath.mpf(xv)), F32) <= 0.5, (xv, g)
