@@ -35,7 +35,7 @@ from .errors import OutputError
 from .exp_share import share_exp
 from .float_erfc import erfc_float_np
 from .functions import erfc_float, gauss_times, mills_ln, normal_cdf
-from .inplace import costly_arms, inplace_lines
+from .inplace import MANY_PASSES, costly_arms, inplace_lines
 from .patch import SCAN, RootPatch, find_patches, scaling
 from .printing import C_HELPERS, C_INLINE, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
 from .quick import quick_form, statements
@@ -70,10 +70,6 @@ class Param:
     high_open: bool
 
 
-#: NumPy helpers that cost tens of passes per element (see KernelCode.many_passes).
-MANY_PASS_HELPERS = frozenset({"_dd", "_normal_cdf", "_gauss_times", "_mills_ln", "_exp_poly"})
-
-
 @dataclass(frozen=True)
 class KernelCode:
     """One kernel, printed for every target."""
@@ -106,9 +102,10 @@ class KernelCode:
     # M_PI and sqrt(), round apart from NumPy's, and no compiler runs at generation time)
     zero_value_c: str = ""
     double_double: bool = False  # long arithmetic evaluated in double-double (ddeval)
-    # the NumPy formula calls a helper of many passes per element (double-double, the normal
-    # distribution's, exp_poly): where root patches hold a quarter of a block or more, the
-    # formula runs on the other elements only (for a cheap formula gathering them costs more)
+    # the NumPy formula is double-double or calls a helper of many passes per element
+    # (inplace.MANY_PASSES: the normal distribution's, exp_poly): where root patches hold a
+    # quarter of a block or more, the formula runs on the other elements only (for a cheap
+    # formula gathering them costs more than it saves)
     many_passes: bool = False
     # C expression in double for the float API where the core costs more than floats need
     # (_float_core); "" = the float API rounds the core's result
@@ -708,7 +705,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
     # (gelu_tanh fast build 3.7 -> 4.8 ns/el); and for double-double programs, which exist
     # because their kernel cancels. NumPy computes arms on their own elements and keeps plain
     # e^P where it is safe (the compensated one is ~45 passes: gelu_tanh 32 -> 18 ns/el).
-    compensated = fold_constants(exp_polynomials(kernel.stable, X, plain=False))
+    raw = exp_polynomials(kernel.stable, X, plain=False)
+    compensated = stable if raw == kernel.stable else fold_constants(raw)
     printed = _print(stable, pnames, double_double=False, c_stable=compensated)
     ref = Reference(kernel.exact, X, act.defaults)
     defaults = list(act.params.values())
@@ -741,6 +739,7 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
                     printed, patches = _plain_targets(act, kernel, compensated, ref, scaled,
                                                       dd_err, dense, printed, patches)
     fn = printed.fn
+    double_double = "_dd" in printed.py_helpers
     py_lines, py_result = printed.py_lines, printed.py_result
     c_lines, c_result, c_arms = printed.c_lines, printed.c_result, printed.c_arms
     py_inplace, scratch = printed.py_inplace, printed.scratch
@@ -798,8 +797,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         guard_inf=guard_inf, guard_nan=guard_nan, limit_pos=lp, limit_neg=ln,
         py_lines=py_lines, py_result=py_result, c_lines=c_lines, c_result=c_result,
         py_inplace=py_inplace, scratch=scratch, patches=patches, reaches_inf=reaches_inf,
-        zero_value=zero_value, zero_value_c=zero_value_c, double_double="_dd" in printed.py_helpers,
-        many_passes=bool(printed.py_helpers & MANY_PASS_HELPERS),
+        zero_value=zero_value, zero_value_c=zero_value_c, double_double=double_double,
+        many_passes=double_double or stable.has(*MANY_PASSES),
         c_float_result=c_float_result, c_float_fixes=c_float_fixes, c_arms=c_arms,
         **scale_fields, **quick_fields, **float_fields,
     )
