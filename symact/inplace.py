@@ -296,7 +296,9 @@ class _Emitter:
         else:  # And/Or/...: the ordinary printer's boolean array, cast
             names = {s: sp.Symbol(n) for s, n in self.names.items()}
             code = self.printer.doprint(c.xreplace(names))
-            self.lines.append(f"np.copyto({self.mask}, {code})")
+            # a condition CSE shared is held in a float64 buffer as 0.0/1.0: cast exactly
+            cast = ', casting="unsafe"' if c.is_Symbol else ""
+            self.lines.append(f"np.copyto({self.mask}, {code}{cast})")
         return self.mask
 
 

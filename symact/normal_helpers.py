@@ -240,6 +240,95 @@ def _normal_cdf_one(z, u, s):
     pq *= 0.5
     pq += 0.5
     return np.where(u < 0, s, pq)''',
+    "_erf": f'''def _erf(w):
+    """erf(w) by fdlibm's s_erf.c: w + w R(w^2) on |w| < 0.84375, erx + P(s)/Q(s) with
+    s = |w| - 1 to 1.25, 1 - erfc(|w|) (_erfc_tail) to 6, and +-1 beyond, the sign of w.
+    Each range runs on its own elements only (_by_arms).
+{_comment("    ")}
+    """
+    w = np.asarray(w, dtype=np.float64)
+    a = np.abs(w)
+    r = np.empty(w.shape)
+    _by_arms(r, (a < 0.84375, a < 1.25, a < 6.0),
+             (_erf_small, w), (_erf_one, w, a), (_erf_tail, w, a), (np.sign, w))
+    return r
+
+
+def _erfc(w):
+    """erfc(w) by fdlibm's s_erf.c: 1 - erf(w) on |w| < 1.25 (fdlibm's two forms, exact
+    enough that no digit of the difference is lost), e^(-z^2 - 0.5625) e^((z - a)(z + a) + R/S)/a
+    with a = |w| and z = a to 21 bits (z^2 exact) to 28, 2 minus that for w < 0, and 0 or 2
+    beyond. Each range runs on its own elements only (_by_arms).
+{_comment("    ")}
+    """
+    w = np.asarray(w, dtype=np.float64)
+    a = np.abs(w)
+    r = np.empty(w.shape)
+    _by_arms(r, (a < 0.84375, a < 1.25, a < 28.0),
+             (_erfc_small, w), (_erfc_one, w, a), (_erfc_far, w, a), (_erfc_beyond, w))
+    return r
+
+
+def _erf_ratio(w):
+    """fdlibm's R(w^2) = pp(w^2)/qq(w^2), erf(w) = w + w R on |w| < 0.84375."""
+    return _rational(w * w, {_tuple(PP)},
+                     {_tuple(QQ)})
+
+
+def _erf_near_one(a):
+    """fdlibm's P(s)/Q(s), s = a - 1: erf(a) = erx + P/Q on 0.84375 <= a < 1.25."""
+    return _rational(a - 1.0, {_tuple(PA)},
+                     {_tuple(QA)})
+
+
+def _erfc_tail(a):
+    """erfc(a) for 1.25 <= a < 28: e^(-z^2 - 0.5625) e^((z - a)(z + a) + R(s)/S(s))/a,
+    s = 1/a^2, z = a with its low 32 bits cleared (so z^2 is exact)."""
+    s = 1.0 / (a * a)
+    rs = np.empty(a.shape)
+    _by_arms(rs, (a < {1 / 0.35!r},),
+             (lambda s: _rational(s, {_tuple(RA)},
+                                  {_tuple(SA)}), s),
+             (lambda s: _rational(s, {_tuple(RB)},
+                                  {_tuple(SB)}), s))
+    z = (np.ascontiguousarray(a).view(np.int64) & -4294967296).view(np.float64)
+    rs += (z - a) * (z + a)
+    r = np.exp(-z * z - 0.5625)
+    r *= np.exp(rs)
+    r /= a
+    return r
+
+
+def _erf_small(w):
+    return w + w * _erf_ratio(w)
+
+
+def _erf_one(w, a):
+    return np.copysign({ERX!r} + _erf_near_one(a), w)
+
+
+def _erf_tail(w, a):
+    return np.copysign(1.0 - _erfc_tail(a), w)
+
+
+def _erfc_small(w):
+    wy = w * _erf_ratio(w)
+    return np.where(w < 0.25, 1.0 - (w + wy), 0.5 - ((w - 0.5) + wy))
+
+
+def _erfc_one(w, a):
+    pq = _erf_near_one(a)
+    return np.where(w >= 0, {1 - ERX!r} - pq, 1.0 + ({ERX!r} + pq))
+
+
+def _erfc_far(w, a):
+    r = _erfc_tail(a)
+    return np.where(w >= 0, r, 2.0 - r)
+
+
+def _erfc_beyond(w):
+    """erfc(w) for |w| >= 28 (0 or 2, as rounded) and NaN."""
+    return np.where(w > 0, 0.0, np.where(w < 0, 2.0, w))''',
 }
 
 C = {

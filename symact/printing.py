@@ -352,6 +352,7 @@ NUMPY_HELPERS.update(float_erfc.NUMPY)
 _NEEDS = {
     "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_arms"),
     "_mills_ln": ("_rational", "_by_arms"),
+    "_erf": ("_rational", "_by_arms"),
     "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
     "symact_gauss_times": ("symact_exp_arg",),
     "symact_exp_times": ("symact_exp_arg",),
@@ -451,6 +452,12 @@ class NumpyPrinter(NumPyPrinter):
 
     def _print_mills_ln(self, expr):
         return _call(self, "_mills_ln", expr.args)
+
+    def _print_erf(self, expr):  # NumPy has no erf: fdlibm's, as C's libm
+        return _call(self, "_erf", expr.args)
+
+    def _print_erfc(self, expr):
+        return _call(self, "_erfc", expr.args, helper="_erf")
 
     def _print_gauss_times(self, expr):
         return _call(self, "_gauss_times", expr.args)
@@ -554,6 +561,12 @@ class CPrinter(C99CodePrinter):
         (u > 0) - (u < 0) does), which vectorize where the int subtraction does not."""
         u = self._print(expr.args[0])
         return f"(({u}) > 0 ? 1.0 : (({u}) < 0 ? -1.0 : 0.0))"
+
+    def _print_BooleanTrue(self, expr):  # C99 without <stdbool.h>: a comparison's int
+        return "1"
+
+    def _print_BooleanFalse(self, expr):
+        return "0"
 
     def _print_Or(self, expr):
         """Bitwise on the 0/1 comparisons: no short-circuit branch, so the loop vectorizes

@@ -517,9 +517,15 @@ def lower(expr: sp.Expr) -> sp.Expr:
 # ----------------------------------------------------------------------------- pass 3
 
 
+def _clamped_gaussian(arg: sp.Expr, x: sp.Symbol) -> bool:
+    """Is ``arg`` a polynomial in x clamped with no |.| (clamp_gaussians' -x_c^2)?"""
+    return arg.has(sp.Max) and not arg.has(sp.Abs) and polynomial_exponent(arg, x) is not None
+
+
 def _scale_branch(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     decays = [e for e in expr.atoms(sp.exp) if e.args[0].could_extract_minus_sign()
-              and e.args[0].has(sp.Abs) and not e.args[0].has(log1p)]
+              and (e.args[0].has(sp.Abs) or _clamped_gaussian(e.args[0], x))
+              and not e.args[0].has(log1p)]
     if len(decays) != 1:
         return expr
     (decay,) = decays
@@ -713,13 +719,32 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         return sp.factor(expr)  # factored, a polynomial is exact next to its rational roots
     if _algebraic(expr):
         expr = sp.together(expr)  # one fraction: b/(2 (x^2 + b)^(3/2)), not a difference
-    recognized = exp_rationals(
-        rationals(conjugates(_canonical_args(recognize(_expand_exp_products(expr))))))
+    recognized = exp_rationals(rationals(conjugates(_canonical_args(recognize(
+        clamp_gaussians(_expand_exp_products(expr), x))))))
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
     return refine_sides(positive_out_of_max(clamp_scaled_cofactors(clamp_exponents(halve_sums(
         clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x),
         x), x)))
+
+
+def clamp_gaussians(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """e^{P(x)} with P a polynomial of even degree >= 2 and a negative leading coefficient
+    (e^{-x^2}) reads x clamped (``_clamped``): past the clamp it is 0 either way. The clamp lets
+    exp_polynomials compensate the exponent (e^{-x^2} at x = 26: 450 ULP from x^2's rounding)
+    and _clamp_cofactors keep a growing cofactor finite (x^2 e^{-x^2} at 1e300 was inf * 0).
+    Normal densities (e^{-c v^2}, sqrt(2c) rational) are left to _rule_exp's phi."""
+
+    def fix(e: sp.exp) -> sp.Expr:
+        arg = e.args[0]
+        if arg.free_symbols != {x} or not arg.is_polynomial(x) or _rule_exp(arg) is not None:
+            return e
+        p = sp.Poly(arg, x)
+        if p.degree() < 2 or p.degree() % 2 or not p.LC().is_negative:
+            return e
+        return sp.exp(_clamped(arg))
+
+    return expr.replace(lambda e: isinstance(e, sp.exp) and e.args[0].has(x), fix)
 
 
 def clamp_scaled_cofactors(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -1193,7 +1218,7 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
     exponential, the compensated one ~45 NumPy passes. Only where that sum is a factor of the
     result (the path to it passes products, powers and arms only), so its relative error is
     the result's rather than amplified by a cancelling sum."""
-    if not expr.has(sp.exp):
+    if not expr.has(sp.exp, exp_times):
         return expr
 
     def fits(v: sp.Expr):
@@ -1219,7 +1244,7 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
         # Piecewise, exp_times' cofactor), so its relative error is the result's; inside a sum
         # it is not (gelu_tanh' = 1/(1 + E) + x E (..)/(1 + E)^2 cancels next to its root, and
         # one E with two roundings costs ~60 ULP there)
-        if not e.args or not e.has(sp.exp):
+        if not e.args or not e.has(sp.exp, exp_times):
             return e
         keep = factor and _beside_one(e)
         if isinstance(e, (sp.Mul, sp.Piecewise)):

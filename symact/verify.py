@@ -207,8 +207,8 @@ class Reference:
                 value = mpmath.inf
             elif lim is sp.S.NegativeInfinity:
                 value = -mpmath.inf
-            elif lim.is_finite:
-                value = mpmath.mpf(sp.Float(lim, 80))
+            elif lim.is_finite and lim.is_real:  # a number or a constant such as -log(2)
+                value = mpmath.mpf(sp.Float(sp.N(lim, 80), 80))
             else:
                 value = mpmath.nan
             self._limits[direction] = value
@@ -324,7 +324,14 @@ def _limit(expr: sp.Expr, x: sp.Symbol, at: sp.Expr) -> sp.Expr:
         for e, c in expr.args:
             if c is sp.true or bool(c.subs(x, at)):
                 return _limit(e, x, at)
-    return sp.limit(expr, x, at)
+    try:
+        return sp.limit(expr, x, at)
+    except (TypeError, ValueError, NotImplementedError):
+        # gruntz fails on some nests of Min and Max (Min(6, Max(0, x)) at +oo): as arms
+        minmax = expr.atoms(sp.Min, sp.Max)
+        if not minmax:
+            raise
+        return _limit(expr.xreplace({m: m.rewrite(sp.Piecewise) for m in minmax}), x, at)
 
 
 def ulp_error(computed: float, exact: mpmath.mpf, fmt: FloatFormat) -> float:
