@@ -28,6 +28,10 @@ SIMPLIFY_MAX_OPS = 40
 
 #: Seconds SymPy's solve may spend inverting y = f(x) before symact gives up on a form.
 SOLVE_SECONDS = 10
+#: An inverse x(y) larger than this is not searched for an output form: the catalog's are at
+#: most 8 operations, while Cardano's roots of y = x^3/(1 + x^2) (45-61) sent the
+#: simplifications past 300 s, to a form nobody could read anyway.
+INVERSE_MAX_OPS = 20
 
 
 class _OutOfTime(Exception):
@@ -198,7 +202,7 @@ def _candidates(expr: sp.Expr, deriv: sp.Expr, x: sp.Symbol, y: sp.Symbol = Y):
     except (NotImplementedError, ValueError, TypeError, _OutOfTime):
         return
     for sol in solutions:
-        if sol.has(x) or sol.has(sp.LambertW):
+        if sol.has(x) or sol.has(sp.LambertW) or sp.count_ops(sol) > INVERSE_MAX_OPS:
             continue
         for form in (deriv, deriv.rewrite(sp.exp)):
             raw = form.subs(x, sol)

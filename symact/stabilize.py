@@ -672,7 +672,21 @@ def _expand_exp_products(expr: sp.Expr) -> sp.Expr:
 
 def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """The numerically sound equivalent of ``expr`` (a function of ``x``), ready to print."""
-    return exp_polynomials(sign_conditions(_stabilize(expr, x), x), x)
+    stable = _stabilize(expr, x)
+    if stable.has(sp.sinh, sp.cosh):
+        stable = _stabilize(hyperbolic_exps(expr, x), x)
+    return exp_polynomials(sign_conditions(stable, x), x)
+
+
+def hyperbolic_exps(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """sinh(u) and cosh(u) of x as (e^u -+ e^-u)/2, for the exponential rules: a sinh or cosh
+    that the rules left (none in the catalog) overflows past |u| = 710 where the quotient or
+    logarithm holding it is finite (sinh(x)/cosh(x) was inf/inf, log(cosh(x)) inf at 1e300).
+    As exponentials, a quotient becomes P(E)/Q(E) with E = e^-|u| (exp_rationals) and
+    log(cosh(u)) = softplus(2u) - u - log 2; the root patches take over where such a form
+    cancels (log cosh at 0)."""
+    return expr.replace(lambda e: isinstance(e, (sp.sinh, sp.cosh)) and e.has(x),
+                        lambda e: e.rewrite(sp.exp))
 
 
 def _sign_of_odd(rel: sp.Basic, x: sp.Symbol) -> sp.Basic:
@@ -724,8 +738,28 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
     return refine_sides(positive_out_of_max(clamp_scaled_cofactors(clamp_exponents(halve_sums(
-        clamp_branches(_clamp_cofactors(scale_tails(hypots(lower(recognized)), x), x), x), x),
-        x), x)))
+        clamp_branches(_clamp_cofactors(scale_tails(hypots(log_exp_factors(lower(recognized))),
+                                                    x), x), x), x), x), x)))
+
+
+def log_exp_factors(expr: sp.Expr) -> sp.Expr:
+    """log(c e^v g) -> log(c) + v + log(g), and log(g) as log1p(g - 1) for g = 1 + ...: e^v
+    overflows where the logarithm is merely large (log cosh(x) lowers to
+    log((1 + E^2) e^|x|/2), inf past |x| = 710; now |x| + log1p(E^2) - log 2)."""
+
+    def split(node: sp.log) -> sp.Expr:
+        factors = sp.Mul.make_args(node.args[0])
+        exps = [f for f in factors if isinstance(f, sp.exp)]
+        c, g = sp.Mul(*[f for f in factors if f not in exps]).as_coeff_Mul()
+        if not exps or not c.is_positive:
+            return node
+        if g.is_Add and sp.S.One in g.args:
+            tail = log1p(g - 1)
+        else:
+            tail = sp.log(g)
+        return sp.log(c) + sp.Add(*[f.args[0] for f in exps]) + tail
+
+    return expr.replace(lambda n: isinstance(n, sp.log) and n.args[0].is_Mul, split)
 
 
 def clamp_gaussians(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:

@@ -1,8 +1,9 @@
 """`symact derive --out` on expressions a user types that the catalog never exercised: erf and
 erfc of x itself (NumPy has neither), Gaussians whose scale is not a normal density's
-(e^{-x^2}), a limit that is a symbolic constant (-log 2), Min of Max, a condition shared by
-two arms. Each once failed or lost every digit somewhere; the generated NumPy and C are checked
-here against formulas written out by hand, evaluated by mpmath at 50 digits."""
+(e^{-x^2}), sinh and cosh past |x| = 710 (log cosh x, x cosh/(1 + cosh)), a limit that is a
+symbolic constant (-log 2), Min of Max, a condition shared by two arms. Each once failed or
+lost every digit somewhere; the generated NumPy and C are checked here against formulas
+written out by hand, evaluated by mpmath at 50 digits."""
 
 from __future__ import annotations
 
@@ -49,6 +50,19 @@ CASES = {
     "splus": ("log1p(exp(-abs(x)))+max(x,0)", lambda x: mpmath.log1p(mpmath.exp(-abs(x)))
               + max(x, 0), lambda x: 1 / (1 + mpmath.exp(-x)), None),
 }
+def _log_cosh(x):
+    """log cosh x = log1p(2 sinh(x/2)^2) (cosh x - 1 = 2 sinh^2(x/2): no cancellation at 0);
+    |x| - log 2 + log1p(e^-2|x|) in the tails."""
+    if abs(x) > 50:
+        return abs(x) - mpmath.log(2) + mpmath.log1p(mpmath.exp(-2 * abs(x)))
+    return mpmath.log1p(2 * mpmath.sinh(x / 2) ** 2)
+
+
+CASES["logcosh"] = ("log(cosh(x))", _log_cosh, mpmath.tanh, lambda x: mpmath.sech(x) ** 2)
+CASES["ratio"] = ("x*cosh(x)/(1 + cosh(x))", lambda x: x / (1 + mpmath.sech(x)),
+                  lambda x: 1 / (1 + mpmath.sech(x))
+                  + x * mpmath.sech(x) * mpmath.tanh(x) / (1 + mpmath.sech(x)) ** 2, None)
+
 #: Kinks, where the convention (not the formula) decides the derivative.
 KINKS = {"clip6": {0.0, 6.0}}
 
