@@ -214,6 +214,9 @@ SYMACT_INLINE double symact_exp_poly(double g, double w, const double *hi, const
         e = e * w + (pe + ((p - (t - z)) + (hi[k] - z)) + lo[k]);
         s = t;
     }
+    /* |e| > 1/2 only where |P| > 2^51, where e^s is 0 or inf anyway: kept there, g e would
+     * overflow into inf * 0 (x sigma(1.702 x) at x = -1e300: e ~ 1e284) */
+    e = e > 0.5 ? 0.5 : (e < -0.5 ? -0.5 : e);
     const double gb = g * (1.0 + e);
     const double a = symact_exp_arg(s);
     return symact_exp_times_of(s, gb, a, exp(a));

@@ -443,6 +443,9 @@ def _exp_poly(g, w, hi, lo):
             s = t
     if s is None:
         s, e = np.full_like(w, hi[0]), np.full_like(w, lo[0])
+    # |e| > 1/2 only where |P| > 2^51, where e^s is 0 or inf anyway: kept there, g e would
+    # overflow into inf * 0 (x sigma(1.702 x) at x = -1e300: e ~ 1e284)
+    np.clip(e, -0.5, 0.5, out=e)
     e += 1.0
     gb = np.multiply(g, e, out=e)
     r = np.exp(s)

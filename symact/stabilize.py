@@ -341,7 +341,7 @@ def _split_rational(term: sp.Expr, u: sp.Expr, w: sp.Symbol) -> tuple[sp.Expr, s
     """term = rational part (in e^u) * cofactor."""
     rational, other = [], []
     for f in sp.Mul.make_args(term):
-        is_rational = f.has(u) and _rational_in_w(f, u, w) is not None
+        is_rational = bool(f.free_symbols & u.free_symbols) and _rational_in_w(f, u, w) is not None
         (rational if is_rational or not f.free_symbols else other).append(f)
     return sp.Mul(*rational), sp.Mul(*other)
 
@@ -420,12 +420,29 @@ def exp_rationals(expr: sp.Expr) -> sp.Expr:
         u, _ = _canonical(v)
         if not k.is_Rational:
             continue
+        u = _common_unit(expr, u)
 
         def hot(node: sp.Expr, u=u) -> bool:
             return any((a.args[0] / u).is_Rational for a in node.atoms(sp.exp))
 
         expr = _lower_rationals(expr, u, sp.Dummy("w", positive=True), hot, uniform=False)
     return expr
+
+
+def _common_unit(expr: sp.Expr, v: sp.Expr) -> sp.Expr:
+    """q v with q the largest rational of which every exponent's multiple of v (written through
+    exp) is an integer multiple: in x sigma(1.702 x)'', e^{-3.404 x} and sigma(1.702 x) are
+    rational in e^u only for u = 1.702 x (for u = x, e^{1.702 x} is no power of e^x)."""
+    ratios = set()
+    for a in expr.rewrite(sp.exp).atoms(sp.exp):
+        r = sp.simplify(a.args[0] / v)
+        if r.is_Rational and r != 0:
+            ratios.add(abs(r))
+    if not ratios:
+        return v
+    num = sp.igcd(*[r.p for r in ratios]) if len(ratios) > 1 else next(iter(ratios)).p
+    den = sp.ilcm(*[r.q for r in ratios]) if len(ratios) > 1 else next(iter(ratios)).q
+    return sp.Rational(num, den) * v
 
 
 # ----------------------------------------------------------------------------- pass 2

@@ -63,14 +63,37 @@ CASES["ratio"] = ("x*cosh(x)/(1 + cosh(x))", lambda x: x / (1 + mpmath.sech(x)),
                   lambda x: 1 / (1 + mpmath.sech(x))
                   + x * mpmath.sech(x) * mpmath.tanh(x) / (1 + mpmath.sech(x)) ** 2, None)
 
+def _sig(x):
+    """sigma(1.702 x); 1 - sigma is written sigma(-x) (no cancellation at 50 digits)."""
+    return 1 / (1 + mpmath.exp(-_k() * x))
+
+
+def _k():
+    """1.702 as parsed (851/500), at the working precision (not at import's 53 bits)."""
+    return mpmath.mpf(851) / 500
+
+
+# GELU's sigmoid approximation: a rational scale, not a power of e^x (e^{-3.404 x} sigma^3 in
+# f''), and a compensated exponent -1.702 min(|x|, 1e300) whose error term reached 1e284
+CASES["quickgelu"] = ("x*sigmoid(1.702*x)", lambda x: x * _sig(x),
+                      lambda x: _sig(x) + _k() * x * _sig(x) * _sig(-x),
+                      lambda x: _k() * _sig(x) * _sig(-x)
+                      * (2 + _k() * x * (_sig(-x) - _sig(x))))
+
 #: Kinks, where the convention (not the formula) decides the derivative.
 KINKS = {"clip6": {0.0, 6.0}}
 
 
-def _points() -> np.ndarray:
-    mags = np.concatenate([np.logspace(-310, 2.9, 300), np.linspace(0.01, 40, 500)])
+#: Largest |x| sampled: a scale that is not an integer (1.702 x) is rounded in double and
+#: overflows past DBL_MAX/1.702 (README: "Your own activation").
+XMAX = {"quickgelu": 1e300}
+
+
+def _points(xmax: float = 1.7e308) -> np.ndarray:
+    mags = np.concatenate([np.logspace(-310, 2.9, 300), np.linspace(0.01, 40, 500),
+                           np.linspace(40, 800, 77)])
     return np.unique(np.concatenate([mags, -mags, [0.0, 6.0, 27.2, -27.2, 1e300, -1e300,
-                                                   1.7e308, -1.7e308]]))
+                                                   xmax, -xmax]]))
 
 
 def _ulp_error(got: float, exact) -> float:
@@ -114,7 +137,7 @@ def derived(request, tmp_path_factory):
 def test_numpy_against_mpmath(derived):
     name, _, module = derived
     _, *refs = CASES[name]
-    x = _points()
+    x = _points(XMAX.get(name, 1.7e308))
     for suffix, ref in zip(("", "_prime", "_prime2"), refs, strict=True):
         if ref is None:
             continue
@@ -137,7 +160,7 @@ def test_c_against_mpmath(derived, tmp_path):
                    check=True)
     clib = ctypes.CDLL(str(lib))
     _, *refs = CASES[name]
-    x = _points()
+    x = _points(XMAX.get(name, 1.7e308))
     for suffix, ref in zip(("", "_prime", "_prime2"), refs, strict=True):
         if ref is None:
             continue
