@@ -17,6 +17,7 @@ Three passes of general rules, each checked equal to its input (``prove``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import mpmath
@@ -433,16 +434,11 @@ def _common_unit(expr: sp.Expr, v: sp.Expr) -> sp.Expr:
     """q v with q the largest rational of which every exponent's multiple of v (written through
     exp) is an integer multiple: in x sigma(1.702 x)'', e^{-3.404 x} and sigma(1.702 x) are
     rational in e^u only for u = 1.702 x (for u = x, e^{1.702 x} is no power of e^x)."""
-    ratios = set()
-    for a in expr.rewrite(sp.exp).atoms(sp.exp):
-        r = sp.simplify(a.args[0] / v)
-        if r.is_Rational and r != 0:
-            ratios.add(abs(r))
+    ratios = [abs(r) for a in expr.rewrite(sp.exp).atoms(sp.exp)
+              if (r := a.args[0] / v).is_Rational and r != 0]  # k v / v is k: no simplify
     if not ratios:
         return v
-    num = sp.igcd(*[r.p for r in ratios]) if len(ratios) > 1 else next(iter(ratios)).p
-    den = sp.ilcm(*[r.q for r in ratios]) if len(ratios) > 1 else next(iter(ratios)).q
-    return sp.Rational(num, den) * v
+    return sp.Rational(math.gcd(*[r.p for r in ratios]), math.lcm(*[r.q for r in ratios])) * v
 
 
 # ----------------------------------------------------------------------------- pass 2
