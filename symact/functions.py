@@ -269,13 +269,77 @@ class hypot(sp.Function):  # noqa: N801
         return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
 
 
+class erfc_kept(sp.Function):  # noqa: N801
+    r"""\operatorname{erfc}(w) as written: SymPy turns erfc(-x) into 2 - erfc(x), which cancels
+    to nothing for x < -6 (x erfc(-x) was -0 at x = -24.7, for -6e-266)."""
+
+    nargs = 1
+
+    def _eval_rewrite_as_exp(self, w, **kwargs):
+        return sp.erfc(w)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return sp.erfc(self.args[0], evaluate=False)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = rf"\operatorname{{erfc}}\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
+
+
+class recip(sp.Function):  # noqa: N801
+    r"""1/u, computed first: to SymPy an opaque node, so t = 1/x stays one division
+    (x^{-2}/(1 + x^{-2}) is never recombined into 1/(x^2 + 1), where x^2 overflows)."""
+
+    nargs = 1
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return 1 / u
+
+    def _eval_is_real(self):
+        return self.args[0].is_real and self.args[0].is_nonzero
+
+    def _eval_evalf(self, prec):
+        return (1 / self.args[0])._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        s = rf"\frac{{1}}{{{printer._print(self.args[0])}}}"
+        return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
+
+
+class scaled(sp.Function):  # noqa: N801
+    r"""v 2^n (n an integer): v computed first, then scaled, so a result in the subnormal
+    range is rounded once, at the end (t^2 c as (2^64 t)^2 c 2^{-128}: t^2 rounded to a
+    subnormal first would be off by c/2 of its units)."""
+
+    nargs = 2
+
+    def _eval_rewrite_as_exp(self, v, n, **kwargs):
+        return v * sp.Integer(2) ** n
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        v, n = (printer._print(a) for a in self.args)
+        s = rf"\left({v}\right) 2^{{{n}}}"
+        return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
+
+
 #: Every symact building block (what ``to_elementary`` rewrites away).
 BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_poly, normal_pdf, normal_cdf,
-          mills_ln, gauss_times, gauss_clip, hypot, erfc_float)
+          mills_ln, gauss_times, gauss_clip, hypot, erfc_float, erfc_kept, recip, scaled)
 
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:
-    """Replace every symact building block by its definition in exp/log/erfc."""
-    if expr.has(*BLOCKS):
-        return expr.rewrite(sp.exp)
+    """Replace every symact building block by its definition in exp/log/erfc, and nothing
+    else (a blanket ``rewrite(exp)`` also turns x^2 into e^{2 log x}, complex for x < 0)."""
+    while expr.has(*BLOCKS):
+        expr = expr.replace(lambda e: isinstance(e, BLOCKS),
+                            lambda e: e.rewrite(sp.exp, deep=False))
     return expr

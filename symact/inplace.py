@@ -19,7 +19,15 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
 from .ddeval import dd_call
-from .functions import erfc_float, exp_poly, exp_times, gauss_times, mills_ln, normal_cdf
+from .functions import (
+    erfc_float,
+    exp_poly,
+    exp_times,
+    gauss_times,
+    mills_ln,
+    normal_cdf,
+    recip,
+)
 from .printing import NumpyPrinter, varying_denominator
 
 _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
@@ -29,6 +37,9 @@ _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.a
 #: with one in an arm computes each arm on its own elements only (NumPy: _by_arms; the C array
 #: loops: by_arms), instead of every arm everywhere and a select.
 MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly, dd_call)
+#: What a Piecewise computes on each arm's own elements: costly helpers, and 1/x (recip) of a
+#: far form (symact.far), which is inf at x = 0 where the near arm is taken.
+OWN_ELEMENTS = (*MANY_PASSES, recip)
 
 
 def costly_arms(e: sp.Expr, costly: tuple = MANY_PASSES) -> bool:
@@ -243,7 +254,7 @@ class _Emitter:
         *pairs, (last, cond) = e.args
         if cond is not sp.true:
             raise ValueError("Piecewise without a default branch")
-        if costly_arms(e):
+        if costly_arms(e, OWN_ELEMENTS):
             return self._piecewise_by_arms(e, dest)
         out = self._dest(dest)
         self.emit(last, out)
@@ -308,14 +319,39 @@ def _natural(name: str) -> tuple[str, int]:
     return head, int(name[len(head):] or -1)
 
 
+def _hide_far_arms(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Dummy, sp.Expr]]:
+    """Each arm of a Piecewise with a far form (recip, symact.far) as a placeholder, so CSE
+    cannot hoist its parts out of the arm: 1/x and its powers overflow or divide by zero
+    where the far arm is not taken, the near arm's x^2 where it is (each arm runs on its own
+    elements, _by_arms)."""
+    far: dict[sp.Dummy, sp.Expr] = {}
+
+    def hide(pw: sp.Piecewise) -> sp.Piecewise:
+        if not any(arm.has(recip) for arm, _ in pw.args):
+            return pw
+        pairs = []
+        for arm, cond in pw.args:
+            far[holder := sp.Dummy("arm")] = arm
+            pairs.append((holder, cond))
+        return sp.Piecewise(*pairs)
+
+    if not expr.has(recip):
+        return expr, far
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), hide), far
+
+
 def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter, result: str = "r",
                   arrays: dict[sp.Symbol, str] | None = None) -> tuple[list[str], int]:
     """Statements computing ``expr`` of the 1-d array ``x`` (``n`` elements) into the existing
     buffer ``result``, with scratch arrays taken from the list ``s``; and how many of ``s``
     they use. ``arrays``: symbols already holding arrays (computed before these statements),
     with their variable names."""
-    subs, (reduced,) = sp.cse([_share_exp(expr)], symbols=sp.numbered_symbols("t"),
+    hidden, far = _hide_far_arms(expr)
+    subs, (reduced,) = sp.cse([_share_exp(hidden)], symbols=sp.numbered_symbols("t"),
                               optimizations=None)
+    if far:
+        subs = [(sym, sub.xreplace(far)) for sym, sub in subs]
+        reduced = reduced.xreplace(far)
     em = _Emitter(x, printer, dict(arrays or {}))
     exponents = {f.args[0] for e in [reduced, *(sub for _, sub in subs)]
                  for f in e.atoms(sp.exp, _exp_times_e, expm1)}

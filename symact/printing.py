@@ -321,6 +321,12 @@ def _coefficient_last(printer, expr) -> str | None:
     return f"-{body}" if c < 0 else body
 
 
+def _print_scaled(printer, expr) -> str:
+    """scaled(v, n): (v)*2^n, the power of two as its exact double (repr round-trips)."""
+    v, n = expr.args
+    return f"({printer._print(v)})*{float(sp.Integer(2) ** n)!r}"
+
+
 def _sequential_division(printer, expr) -> str | None:
     """n/(a b) printed as n/a/b when a and b both vary: a*b may overflow where the quotients
     do not (squareplus' = b/(2 (h - x) h) for x < -1e154), and the roundings are as many."""
@@ -442,6 +448,12 @@ class NumpyPrinter(NumPyPrinter):
     def _print_hypot(self, expr):
         return f"np.hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_recip(self, expr):
+        return f"(1/{self.parenthesize(expr.args[0], 1000)})"
+
+    def _print_scaled(self, expr):
+        return _print_scaled(self, expr)
+
     def _print_exp_times(self, expr):
         self.helpers.add("_exp_times")
         return f"_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
@@ -463,6 +475,9 @@ class NumpyPrinter(NumPyPrinter):
         return _call(self, "_erf", expr.args)
 
     def _print_erfc(self, expr):
+        return _call(self, "_erfc", expr.args, helper="_erf")
+
+    def _print_erfc_kept(self, expr):
         return _call(self, "_erfc", expr.args, helper="_erf")
 
     def _print_gauss_times(self, expr):
@@ -501,6 +516,15 @@ class CPrinter(C99CodePrinter):
 
     def _print_hypot(self, expr):
         return f"hypot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_recip(self, expr):
+        return f"(1.0/{self.parenthesize(expr.args[0], 1000)})"
+
+    def _print_erfc_kept(self, expr):
+        return f"erfc({self._print(expr.args[0])})"
+
+    def _print_scaled(self, expr):
+        return _print_scaled(self, expr)
 
     def _print_exp_poly(self, expr):
         _need(self, "symact_exp_poly")

@@ -213,6 +213,23 @@ def check_real(act: Activation) -> None:
         if value.imag != 0 and not (math.isnan(value.imag) or math.isinf(value.imag)):
             raise ExpressionError(f"{act.name}({xv}) is not real: an activation must be real "
                                   "for every real x (log or sqrt of a negative number?)")
+    poles = _poles(e)
+    if poles:
+        raise ExpressionError(f"{act.name} has a pole at x = {poles[0]}: an activation must "
+                              "be finite for every real x")
+
+
+def _poles(e: sp.Expr) -> list[sp.Expr]:
+    """The real roots of a rational function's denominator, in lowest terms (x^3/(2 + 3x):
+    -2/3); [] for anything else."""
+    if e.free_symbols != {X} or not e.is_rational_function(X):
+        return []
+    den = sp.Poly(sp.fraction(sp.cancel(sp.together(e)))[1], X)
+    if den.degree() < 1:
+        return []
+    if den.domain.is_QQ or den.domain.is_ZZ:
+        return list(den.real_roots())
+    return [sp.Float(r.evalf(17), 17) for r in den.nroots() if r.is_real]
 
 
 def _define_job(name, expr, params, description) -> tuple[sp.Expr, dict]:

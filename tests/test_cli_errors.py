@@ -67,6 +67,9 @@ def test_readme_table_matches_errors_module():
         (("latex", "sigmod"), 3, "did you mean 'sigmoid'"),
         (("show", "../../etc/passwd"), 3, "unknown activation"),
         (("show", "x" * 5000), 3, "unknown activation"),
+        # a pole (not among check_real's probe points): exit 3, where x is
+        (("derive", "x**3/(2+3*x)"), 3, "pole at x = -2/3"),
+        (("derive", "x/(x**2-2)"), 3, "pole at x = -sqrt(2)"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else str(v)[:30],
 )
