@@ -132,7 +132,10 @@ def _erfc(z):
     """mpmath.erfc, with the asymptotic series where mpmath's own overflows (|z| > 1e10):
     erfc(z) = e^{-z^2}/(z sqrt(pi)) (1 - 1/(2z^2) + 3/(4z^4)), relative error < 1e-50; and
     erfc(z) = 2 - erfc(-z) for z < 0, no cancellation (erfc(-z) <= 1), where mpmath sums erf's
-    series (erfc(-30) at 200 digits: 4.5 ms against 0.26)."""
+    series (erfc(-30) at 200 digits: 4.5 ms against 0.26). Complex z (root patches' Cauchy
+    integrals) goes to mpmath as it is."""
+    if isinstance(z, mpmath.mpc):
+        return mpmath.erfc(z)
     z = mpmath.mpf(z) if not isinstance(z, mpmath.mpf) else z
     if z < 0:
         return 2 - _erfc(-z)
@@ -146,7 +149,9 @@ def _erfc(z):
 
 def _erf(z):
     """mpmath.erf; for |z| > 1 as sign(z) (1 - erfc(|z|)), with no cancellation (erfc(|z|) <
-    0.16) and faster (erf(30) at 200 digits: 4.7 ms against 0.16)."""
+    0.16) and faster (erf(30) at 200 digits: 4.7 ms against 0.16). Complex z as it is."""
+    if isinstance(z, mpmath.mpc):
+        return mpmath.erf(z)
     z = mpmath.mpf(z) if not isinstance(z, mpmath.mpf) else z
     if abs(z) <= 1:
         return mpmath.erf(z)
