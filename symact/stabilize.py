@@ -774,9 +774,32 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
         clamp_gaussians(_expand_exp_products(expr), x))))))
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
-    return refine_sides(positive_out_of_max(clamp_scaled_cofactors(clamp_exponents(halve_sums(
-        clamp_branches(_clamp_cofactors(scale_tails(hypots(log_exp_factors(lower(recognized))),
-                                                    x), x), x), x), x), x)))
+    return double_exponentials(refine_sides(positive_out_of_max(clamp_scaled_cofactors(
+        clamp_exponents(halve_sums(clamp_branches(_clamp_cofactors(scale_tails(hypots(
+            log_exp_factors(lower(recognized))), x), x), x), x), x), x))), x)
+
+
+def double_exponentials(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """A product g e^v whose exponent is v = c e^w, c < 0 (e^{-e^{-x}}, Gumbel's distribution)
+    as exp_times(v, g): e^v is subnormal where v is past -708 and g may be large
+    ((e^{-2x} - e^{-x}) e^{-e^{-x}} at x = -6.6 is 3e-314, and e^v rounded to a subnormal first
+    lost 7e4 of its units); exp_times scales by e^{v/2} twice, so only the last product rounds
+    there. (Exponents polynomial in x are the clamps' and exp_poly's.)"""
+
+    def double(f: sp.Expr) -> bool:  # e^{c e^w}, c < 0
+        if not isinstance(f, sp.exp):
+            return False
+        c, e = f.args[0].as_coeff_Mul()
+        return bool(c.is_negative) and isinstance(e, sp.exp) and e.has(x)
+
+    def fix(m: sp.Mul) -> sp.Expr:
+        exps = [f for f in m.args if double(f)]
+        if len(exps) != 1:
+            return m
+        rest = m / exps[0]
+        return exp_times(exps[0].args[0], rest) if rest.has(x) else m
+
+    return expr.replace(lambda m: m.is_Mul and any(double(f) for f in m.args), fix)
 
 
 def erfc_tails(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:

@@ -188,10 +188,24 @@ def _memoized(name: str, fn: Callable) -> Callable:
     return call
 
 
+#: Past this |z|, e^z is beyond every float format by more than the whole double range
+#: (e^(-1e320) < 10^(-4e319)): inf or 0.
+_EXP_BEYOND = mpmath.mpf("1e320")
+
+
+def _exp(z):
+    """mpmath.exp, but inf or 0 past |z| = 1e320: a double exponential e^(-e^(-x)) at
+    x = -3.4e38 made mpmath shift an integer by ~1e38 bits (MemoryError)."""
+    if not isinstance(z, mpmath.mpc) and abs(z) > _EXP_BEYOND:
+        return mpmath.inf if z > 0 else mpmath.mpf(0)
+    return mpmath.exp(z)
+
+
 #: The lambdify namespace of every reference: mpmath, with the costly one-argument
-#: functions memoized and erfc extended past |z| = 1e10.
+#: functions memoized, erfc extended past |z| = 1e10 and exp capped (_exp).
 _MPMATH = {name: _memoized(name, getattr(mpmath, name))
-           for name in ("exp", "log", "sqrt", "tanh", "sinh", "cosh", "expm1", "log1p")}
+           for name in ("log", "sqrt", "tanh", "sinh", "cosh", "expm1", "log1p")}
+_MPMATH["exp"] = _memoized("exp", _exp)
 _MPMATH["erfc"] = _memoized("erfc", _erfc)
 _MPMATH["erf"] = _memoized("erf", _erf)
 
@@ -286,7 +300,8 @@ class Reference:
         cached = self._at40.get(key)
         if cached is None:
             if self._fast40 is None:
-                self._fast40 = sp.lambdify([self.x], self._evaluated, modules="mpmath")
+                self._fast40 = sp.lambdify([self.x], self._evaluated,
+                                           modules=[{"exp": _exp}, "mpmath"])
             hi, lo = np.empty(xs.size), np.empty(xs.size)
             with mpmath.workdps(40):
                 for i, v in enumerate(xs.tolist()):

@@ -237,3 +237,35 @@ def test_numpy_erf_helpers():
         assert specials[1] == float(ref(mpmath.mpf(-1e300)))
         assert np.isnan(specials[2])
     assert np.signbit(ns["_erf"](np.array([-0.0]))[0])
+
+
+def test_double_exponential_subnormal_tail(tmp_path):
+    """x e^{-e^{-x}} (a Gumbel-gated identity): its derivation once ran out of memory (mpmath's
+    e^{-e^{3.4e38}}), and where e^{-e^{-x}} is subnormal (x near -6.6) its derivatives, a large
+    cofactor times it, lost up to 5e5 of the result's units. Within 4 ULP where the result is
+    subnormal (elsewhere the rounded e^{-x}, multiplied by |x| e^{-x} ~ 5000 in the exponent,
+    decides)."""
+    proc = subprocess.run([sys.executable, "-m", "symact", "derive", "x*exp(-exp(-x))", "--name",
+                           "xgumbel", "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    spec = importlib.util.spec_from_file_location("_edge_xgumbel", tmp_path / "activations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def g(x):
+        return mpmath.exp(-mpmath.exp(-x))
+
+    refs = {"": lambda x: x * g(x), "_prime": lambda x: g(x) * (1 + x * mpmath.exp(-x)),
+            "_prime2": lambda x: g(x) * (2 * mpmath.exp(-x)
+                                         + x * (mpmath.exp(-2 * x) - mpmath.exp(-x)))}
+    x = np.linspace(-6.75, -6.5, 2001)
+    for suffix, ref in refs.items():
+        with np.errstate(all="raise"):
+            y = getattr(module, "xgumbel" + suffix)(x)
+        # below 2^-1032 a subnormal's unit is 2^-42 relative or more: the exponent's rounding
+        # (e^{-x}'s half ULP times ~710, 8e-14 relative) is under a third of it
+        tiny = np.abs(y) < 2.0**-1032
+        assert tiny.sum() > 100, suffix
+        err, at = _worst(y[tiny], ref, x[tiny])
+        assert err <= 4.0, (suffix, err, at)
