@@ -335,7 +335,8 @@ def test_numpy_c_double_c_float_agree(gen, maybe_clib, act, kernel, x64, x32):
     err = ulps(d["numpy"](x64), d["C"](x64))
     assert err.max() <= BAR["float64"], (name, x64[err.argmax()], err.max())
     c32 = f["C"](x32)
-    via_double = d["C"](x32.astype(np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):  # a double past FLT_MAX rounds to the float inf
+        via_double = d["C"](x32.astype(np.float64)).astype(np.float32)
     err = ulps(c32, via_double)
     assert err.max() <= BAR["float32"], (name, x32[err.argmax()], err.max())
     err = ulps(f["numpy"](x32), c32)
