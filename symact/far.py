@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
@@ -162,3 +163,107 @@ def small_powers(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     j = int(powers[0].exp)
     rest = coeff * sp.Mul(*[f for f in factors if f is not powers[0]])
     return scaled(rest * scaled(x, SHIFT) ** j, -SHIFT * j)
+
+
+def _radicals(expr: sp.Expr) -> list[sp.Pow]:
+    return [p for p in expr.atoms(sp.Pow) if p.exp.is_Rational and not p.exp.is_Integer]
+
+
+def _side(expr: sp.Expr, x: sp.Symbol, s: int, t: sp.Symbol) -> tuple[int, sp.Expr] | None:
+    """(m, F) with expr(s/t) = t^m F(t) for t > 0, F(0) finite and nonzero: each B(x)^e (B a
+    polynomial of degree d, B's leading coefficient times s^d positive) is t^(-d e) B~(t)^e with
+    B~(t) = t^d B(s/t), and F is the rest's quotient with the lowest powers of t taken out of
+    its numerator and denominator. None where that coefficient is 0 at t = 0 (the leading
+    terms cancel) or a radicand is not a polynomial."""
+    subs = {}
+    for p in _radicals(expr):
+        if not p.base.is_polynomial(x):
+            return None
+        poly = sp.Poly(p.base, x)
+        d = poly.degree()
+        rev = sp.expand(p.base.xreplace({x: s / t}) * t**d)
+        lead = rev.subs(t, 0)
+        if not lead.is_positive:
+            return None
+        subs[p] = t ** (-d * p.exp) * rev ** p.exp
+    g = expr.xreplace(subs).xreplace({x: s / t})
+    # B^(k/d) = B^floor(k/d) r^(k mod d), r = B^(1/d) a symbol: the rational function in t and r
+    # cancels what the radicals share (-3x^2 (1 + 3x^2)^(-3/2) + (1 + 3x^2)^(-1/2): t^3 r/q^2)
+    roots: dict[tuple[sp.Expr, int], sp.Dummy] = {}
+
+    def split(p: sp.Pow) -> sp.Expr:
+        k, d = int(p.exp.p), int(p.exp.q)
+        r = roots.setdefault((p.base, d), sp.Dummy("r"))
+        return p.base ** (k // d) * r ** (k % d)
+
+    g = g.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer, split)
+    at0 = {r: b.subs(t, 0) ** sp.Rational(1, d) for (b, d), r in roots.items()}
+    num, den = sp.fraction(sp.cancel(sp.together(g)))
+    m, parts = 0, []
+    for poly, sign in ((num, 1), (den, -1)):
+        try:
+            p = sp.Poly(sp.expand(poly), t)
+        except sp.PolynomialError:
+            return None
+        terms = dict(p.terms())
+        low = min(k[0] for k in terms)
+        if sp.simplify(terms[(low,)].xreplace(at0)) == 0:
+            return None
+        m += sign * low
+        parts.append(sp.factor(sp.Add(*[c * t ** (k[0] - low) for k, c in terms.items()])))
+    inverse = {r: b ** sp.Rational(1, d) for (b, d), r in roots.items()}
+    return m, (parts[0] / parts[1]).xreplace(inverse)
+
+
+def _t_bound(f: sp.Expr, t: sp.Symbol) -> float:
+    """max over the polynomials in t of F (numerator, denominator, radicands, radicals at t =
+    0) of max_j (|c_j/c_0|)^(1/j): past 1/t = 2^GUARD times it, each is its constant term to
+    within 2^-23 relative."""
+    rads = _radicals(f)
+    at0 = {r: r.base.subs(t, 0) ** r.exp for r in rads}
+    polys = [r.base for r in rads] + list(sp.fraction(sp.together(f.xreplace(at0))))
+    worst = 0.0
+    for q in polys:
+        coeffs = sp.Poly(sp.expand(q), t).all_coeffs()[::-1]
+        c0 = abs(float(coeffs[0]))
+        for j, c in enumerate(coeffs[1:], start=1):
+            if c != 0:
+                worst = max(worst, (abs(float(c)) / c0) ** (1.0 / j))
+    return worst
+
+
+def algebraic_far_form(expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Float] | None:
+    """(form for x > T, form for x < -T, T) for an algebraic ``expr`` (x and numbers by + * /
+    and rational powers of polynomials: x/sqrt(1 + 3x^2), its derivatives, sqrt(1 + x^2) - 1)
+    whose plain form overflows where its value does not (``overflows``): on each side s,
+    expr = |x|^-m F(t) with t = 1/|x| (``_side``), printed as (2^64 t)^m F(t) 2^(-64 m), so
+    neither x^2 nor a subnormal t^m is formed. Checked against expr at |x| = 2^30 ... 2^1000
+    to 40 digits (mpmath). None when expr is not of this kind or nothing overflows."""
+    if expr.free_symbols != {x} or expr.atoms(sp.Function) or not _radicals(expr):
+        return None
+    if not overflows(expr, x):
+        return None
+    t = sp.Dummy("t", positive=True)
+    forms, bound = [], 0.0
+    for s in (1, -1):
+        side = _side(expr, x, s, t)
+        if side is None or abs(side[0]) > MAX_POWER:
+            return None
+        m, f = side
+        for k in (30, 100, 500, 1000):
+            with mpmath.workdps(60):
+                want = mpmath.mpf(sp.N(expr.xreplace({x: s * sp.Integer(2) ** k}), 60))
+                got = mpmath.mpf(sp.N((t**m * f).xreplace({t: sp.Integer(2) ** -k}), 60))
+                if abs(got - want) > abs(want) * mpmath.mpf(10) ** -40:
+                    return None
+        bound = max(bound, _t_bound(f, t))
+        u = s * x  # |x| on this side
+        if m > 0:
+            f = scaled(f * recip(scaled(u, -SHIFT)) ** m, -SHIFT * m)
+        elif m < 0:
+            f = scaled(f * scaled(u, -SHIFT) ** -m, -SHIFT * m)
+        forms.append(f.xreplace({t: recip(u)}))
+    bits = math.ceil(math.log2(1.0 + bound)) + GUARD
+    if bits > MAX_BITS or not _near_is_finite(expr, x, 2.0**bits):
+        return None
+    return forms[0], forms[1], sp.Float(2.0**bits)

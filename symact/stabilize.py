@@ -21,12 +21,13 @@ import math
 from collections.abc import Callable
 
 import mpmath
+import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .derive import SIMPLIFY_MAX_OPS
-from .far import far_form, small_powers
+from .far import algebraic_far_form, far_form, small_powers
 from .functions import (
     MILLS_K,
     erfc_kept,
@@ -309,6 +310,27 @@ def _sign_uniform(poly: sp.Poly) -> bool:
     return all(c.is_positive for c in coeffs) or all(c.is_negative for c in coeffs)
 
 
+#: A denominator polynomial in E whose signs differ is kept when sum |c_k| E^k is at most this
+#: many times |Q(E)| on [0, 1]: its sum loses under 2 bits (1 - E + E^2: 3)
+DENOMINATOR_CONDITION = 4.0
+
+
+def _well_conditioned(q: sp.Poly) -> bool:
+    """Is Q(E) free of roots on [0, 1], each of its factors (printed factored) within
+    DENOMINATOR_CONDITION there? ((e^{2x} - e^x + 1)^2 in (e^x - e^-x)/(e^{2x} + e^-x)': rejected,
+    its quotient was split into terms that overflow apart, NaN at x = -700.)"""
+    if q.count_roots(0, 1) != 0:
+        return False
+    grid = np.linspace(0.0, 1.0, 1001)
+    for factor, _ in q.factor_list()[1]:
+        coeffs = [float(c) for c in factor.all_coeffs()[::-1]]
+        value = np.polynomial.polynomial.polyval(grid, coeffs)
+        size = np.polynomial.polynomial.polyval(grid, np.abs(coeffs))
+        if not np.all(size <= DENOMINATOR_CONDITION * np.abs(value)):
+            return False
+    return True
+
+
 def _branchwise(r: sp.Expr, u: sp.Expr, w: sp.Symbol, uniform: bool = True) -> sp.Expr | None:
     """R(e^u) = P(E)/Q(E) with E = e^{-|u|} on each side of u = 0: no overflow, and with
     sign-uniform coefficients no cancellation. None where the coefficients change sign."""
@@ -322,7 +344,7 @@ def _branchwise(r: sp.Expr, u: sp.Expr, w: sp.Symbol, uniform: bool = True) -> s
     hi_den = sp.Poly(sp.expand(den.subs(w, 1 / e) * e**n), e)
     lo_num, lo_den = sp.Poly(num.subs(w, e), e), sp.Poly(den.subs(w, e), e)
     if not all(_sign_uniform(x) for x in (hi_num, hi_den, lo_num, lo_den)) and (
-        uniform or not all(_sign_uniform(x) for x in (hi_den, lo_den))
+        uniform or not all(_sign_uniform(x) or _well_conditioned(x) for x in (hi_den, lo_den))
     ):
         return None  # (a sum with a root keeps its numerator's signs: uniform=False)
     decay = _decay(u)
@@ -687,13 +709,48 @@ def _scale_one(expr: sp.Expr, x: sp.Symbol, cond: sp.Basic) -> sp.Expr:
 # ----------------------------------------------------------------------------- driver
 
 
+def tanh_square_factors(expr: sp.Expr) -> sp.Expr:
+    """A sum that is (1 - T^2) Q(T) as a polynomial in T = tanh(c e^w), exactly, as that
+    product: SymPy's second derivative of x tanh(e^x) spreads x e^x (1 - T^2) over terms (x e^x
+    - x e^x T^2, inf - inf past x = 709); as a factor, 1 - T^2 is recognized (4 density(2u)),
+    a double exponential (clamp_vanishing_products). (Other arguments are other rules': a
+    polynomial, gelu_tanh's, exp_poly; softplus, mish's, the rational forms in e^x.)"""
+    if not expr.is_Add:
+        return expr
+    for f in sorted(expr.atoms(sp.tanh), key=sp.default_sort_key):
+        if not isinstance(f.args[0].as_coeff_Mul()[1], sp.exp):
+            continue
+        t = sp.Dummy("T")
+        e = expr.xreplace({f: t})
+        if e.has(f.args[0]) and any(a.has(f.args[0]) for a in e.atoms(sp.tanh)):
+            continue
+        try:
+            poly = sp.Poly(e, t)
+        except sp.PolynomialError:
+            continue
+        if poly.degree() < 2:
+            continue
+        q, r = sp.div(poly, sp.Poly(1 - t**2, t))
+        if r.is_zero:
+            return (1 - f**2) * q.as_expr().xreplace({t: f})
+    return expr
+
+
 def _expand_exp_products(expr: sp.Expr) -> sp.Expr:
     """Distribute products over sums that hold exponentials, so each term can be recognized
-    (``(x + e^x + 1) e^x/(e^x+1)^2`` -> ``x e^x/(..) + e^{2x}/(..) + ...``)."""
+    (``(x + e^x + 1) e^x/(e^x+1)^2`` -> ``x e^x/(..) + e^{2x}/(..) + ...``). A tanh sum the
+    rules recognize whole stays a factor (x e^x (1 - tanh(e^x)^2), TanhExp': distributed, x e^x
+    - x e^x tanh(e^x)^2 was inf - inf past x = 709 and cancelled before)."""
+    def whole(a: sp.Expr) -> bool:  # 1 - tanh(u)^2 (e^x - 1 is distributed: tanh(x/2))
+        return a.is_Add and a.has(sp.tanh) and _rule_add(list(a.args)) is not None
+
+    def expand(e: sp.Mul) -> sp.Expr:
+        kept = [a for a in e.args if whole(a)]
+        return sp.Mul(*kept) * sp.expand_mul(sp.Mul(*[a for a in e.args if not whole(a)]))
+
     return expr.replace(
-        lambda e: e.is_Mul and any(a.is_Add and a.has(sp.exp) for a in e.args),
-        lambda e: sp.expand_mul(e),
-    )
+        lambda e: e.is_Mul and any(a.is_Add and a.has(sp.exp) and not whole(a) for a in e.args),
+        expand)
 
 
 def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -760,6 +817,11 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
         # on its own elements (inplace.OWN_ELEMENTS), so neither needs a clamp
         form, edge = found
         return sp.Piecewise((form, sp.Abs(x) > edge), (_stabilize(expr, x, far=False), True))
+    if far and (sides := algebraic_far_form(expr, x)) is not None:
+        # an algebraic function past |x| = T in t = 1/|x|, one arm per side (symact.far)
+        high, low, edge = sides
+        return sp.Piecewise((high, x > edge), (low, x < -edge),
+                            (_stabilize(expr, x, far=False), True))
     if (split := split_sign(expr, x)) is not None:
         return split
     if expr.free_symbols == {x} and expr.is_rational_function(x) and not expr.is_polynomial(x):
@@ -771,12 +833,127 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
     if _algebraic(expr):
         expr = sp.together(expr)  # one fraction: b/(2 (x^2 + b)^(3/2)), not a difference
     recognized = exp_rationals(rationals(conjugates(_canonical_args(recognize(
-        clamp_gaussians(_expand_exp_products(expr), x))))))
+        clamp_gaussians(_expand_exp_products(tanh_square_factors(expr)), x))))))
     if (sided := decaying_sides(recognized)) is not None:
         recognized = sided
-    return double_exponentials(refine_sides(positive_out_of_max(clamp_scaled_cofactors(
+    clamped = clamp_scaled_cofactors(
         clamp_exponents(halve_sums(clamp_branches(_clamp_cofactors(scale_tails(hypots(
-            log_exp_factors(lower(recognized))), x), x), x), x), x), x))), x)
+            log_exp_factors(lower(recognized))), x), x), x), x), x), x)
+    return saturate_tanh(clamp_vanishing_products(double_exponentials(refine_sides(
+        positive_out_of_max(clamped)), x), x), x)
+
+
+#: log(DBL_MAX): a factor past it is inf in double
+_LOG_DBL_MAX = 709.78
+#: probes of a vanishing product beyond its clamp: |x| = 2^k
+_VANISH_PROBES = (1, 2, 4, 8, 16, 64, 256, 1023)
+
+
+def _log_abs(f: sp.Expr, x: sp.Symbol, v: float) -> float:
+    """log|f(v)|, or an upper bound: factor by factor, without forming f(v) when f is e^u or a
+    power (e^{1e300} is no float); 0 for functions bounded by 1 (tanh(e^{1e300}) exhausts
+    mpmath's memory)."""
+    if isinstance(f, (sp.tanh, sp.erf, sigmoid, logistic_density)):
+        return 0.0
+    if f.is_Mul:
+        return sum(_log_abs(a, x, v) for a in f.args)
+    if isinstance(f, sp.exp):
+        return float(sp.re(f.args[0].xreplace({x: sp.Float(v, 30)}).evalf(30)))
+    if f.is_Pow and f.exp.is_number:
+        return float(f.exp) * _log_abs(f.base, x, v)
+    for g in f.atoms(sp.tanh, sp.erf):  # saturated: +-1 to within e^-200
+        w = sp.re(g.args[0].xreplace({x: sp.Float(v, 30)}).evalf(30))
+        if abs(w) > 200:
+            f = f.xreplace({g: sp.sign(w)})
+    value = sp.Abs(f.xreplace({x: sp.Float(v, 30)})).evalf(30)
+    if value == 0:
+        return -math.inf
+    if not isinstance(value, sp.Float):
+        raise ValueError(f"not a number: {value}")
+    return float(mpmath.log(mpmath.mpf(value._mpf_)))
+
+
+def clamp_vanishing_products(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """A product g e^v (v = c e^w, c < 0, a double exponential: where else a cofactor can
+    overflow first, SymPy has merged the exponentials) whose exponent v -> -oo on one side
+    while a cofactor g overflows there
+    (TanhExp' = tanh(e^x) + 4 x e^x e^{-2e^x}/(1 + e^{-2e^x})^2: e^x is inf past x = 709, where
+    the product is 0, so inf * 0 = NaN) reads x clamped at L in the whole product: L = 2^k the
+    first with v(L) < -1500 (e^v is exactly 0 there, so the product is too) and log|g e^v|
+    < -1100 at L and every probe 2^j L up to 2^1023 (the true product rounds to 0 beyond L:
+    the value is unchanged)."""
+
+    def factors(m: sp.Expr) -> tuple[sp.Expr, ...]:
+        if isinstance(m, exp_times):
+            return (sp.exp(m.args[0]), *sp.Mul.make_args(m.args[1]))
+        return m.args
+
+    def bound(m: sp.Expr, side: int) -> float | None:
+        decays = [f for f in factors(m) if isinstance(f, sp.exp)]
+        rest = [f for f in factors(m) if f.has(x) and not isinstance(f, sp.exp)]
+        if not decays or not rest:
+            return None
+        try:
+            grows = any(_log_abs(f, x, side * 2.0**k) > _LOG_DBL_MAX for f in (*decays, *rest)
+                        for k in (10, 64, 1023))
+            if not grows:
+                return None
+            for k in range(-2, 11):
+                edge = 2.0**k
+                if _log_abs(sp.Mul(*decays), x, side * edge) >= -1500:
+                    continue
+                if all(sum(_log_abs(f, x, side * 2.0**(k + j)) for f in (*decays, *rest))
+                       < -1100 for j in _VANISH_PROBES if k + j <= 1023):
+                    return edge
+                return None
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError, MemoryError):
+            return None
+        return None
+
+    def fix(m: sp.Mul) -> sp.Expr:
+        high, low = bound(m, 1), bound(m, -1)
+        if high is None and low is None:
+            return m
+        xc = x if high is None else sp.Min(x, sp.Float(high))
+        xc = xc if low is None else sp.Max(xc, sp.Float(-low))
+        return m.xreplace({x: xc})
+
+    def candidate(m: sp.Expr) -> bool:  # a double exponential's product: the only kind seen
+        if isinstance(m, exp_times):
+            return _double_exponential(sp.exp(m.args[0]), x)
+        return m.is_Mul and any(_double_exponential(f, x) for f in m.args)
+
+    return expr.replace(candidate, fix)
+
+
+#: tanh(w) is +-1 to within 2e^{-2w} < 1e-52 for |w| >= TANH_ONE: the same double, and the
+#: same to the proofs' 50 digits
+TANH_ONE = 60
+
+
+def saturate_tanh(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """tanh(c e^u) (c a nonzero number) as tanh(c e^min(u, U)), U the least integer with |c| e^U
+    >= TANH_ONE: the same double (+-1 past U), and e^u cannot overflow (TanhExp's tanh(e^x) was
+    tanh(inf) with an overflow warning past x = 709)."""
+
+    def clamp(f: sp.tanh) -> sp.Expr:
+        c, e = f.args[0].as_coeff_Mul()
+        if not (isinstance(e, sp.exp) and e.has(x) and c.is_number and c != 0):
+            return f
+        top = sp.Integer(math.ceil(math.log(TANH_ONE / abs(float(c)))))
+        return sp.tanh(c * sp.exp(sp.Min(e.args[0], top)))
+
+    return expr.replace(lambda f: isinstance(f, sp.tanh), clamp)
+
+
+def _double_exponential(f: sp.Expr, x: sp.Symbol) -> bool:
+    """Is f e^{c e^w} with c < 0 (e^w maybe clamped: min(e^w, 1e300))?"""
+    if not isinstance(f, sp.exp):
+        return False
+    c, e = f.args[0].as_coeff_Mul()
+    if isinstance(e, sp.Min) and len(e.args) == 2 and _CLAMP in e.args:
+        e = e.args[0] if e.args[1] == _CLAMP else e.args[1]
+    return bool(c.is_negative) and isinstance(e, sp.exp) and e.has(x)
 
 
 def double_exponentials(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -786,20 +963,15 @@ def double_exponentials(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     lost 7e4 of its units); exp_times scales by e^{v/2} twice, so only the last product rounds
     there. (Exponents polynomial in x are the clamps' and exp_poly's.)"""
 
-    def double(f: sp.Expr) -> bool:  # e^{c e^w}, c < 0
-        if not isinstance(f, sp.exp):
-            return False
-        c, e = f.args[0].as_coeff_Mul()
-        return bool(c.is_negative) and isinstance(e, sp.exp) and e.has(x)
-
     def fix(m: sp.Mul) -> sp.Expr:
-        exps = [f for f in m.args if double(f)]
+        exps = [f for f in m.args if _double_exponential(f, x)]
         if len(exps) != 1:
             return m
         rest = m / exps[0]
         return exp_times(exps[0].args[0], rest) if rest.has(x) else m
 
-    return expr.replace(lambda m: m.is_Mul and any(double(f) for f in m.args), fix)
+    return expr.replace(lambda m: m.is_Mul and any(_double_exponential(f, x) for f in m.args),
+                        fix)
 
 
 def erfc_tails(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -942,9 +1114,10 @@ def positive_out_of_max(expr: sp.Expr) -> sp.Expr:
 
 def refine_sides(expr: sp.Expr) -> sp.Expr:
     """In Piecewise((A, w >= 0), (B, True)), Max(0, k w) (k of known sign) is k w in A and 0 in
-    B for k > 0, the other way round for k < 0: each side computes only what it needs, and stays
-    finite where it is not taken (softplus_dbeta's Max(0, beta x)/beta^2, from softplus of the
-    other side, overflowed at x = 1e308 with beta < 1, the branch not taken)."""
+    B for k > 0, the other way round for k < 0 (but in an exponent): each side computes only
+    what it needs, and stays finite where it is not taken (softplus_dbeta's Max(0, beta x)/beta^2,
+    from softplus of the other side, overflowed at x = 1e308 with beta < 1, the branch not
+    taken)."""
     if not isinstance(expr, sp.Piecewise) or len(expr.args) != 2:
         return expr
     (a, c), (b, last) = expr.args
@@ -963,7 +1136,11 @@ def refine_sides(expr: sp.Expr) -> sp.Expr:
                 return m
             return e if bool(k.is_positive) == nonnegative else sp.S.Zero
 
-        return branch.replace(lambda n: isinstance(n, sp.Max), fix)
+        # an exponent keeps its Max: e^{-max(0, x)} as e^{-x} overflows where the arm is not
+        # taken but computed (a select), e^{-x} past x = -709
+        exps = {f: sp.Dummy("e") for f in branch.atoms(sp.exp, expm1) if f.has(sp.Max)}
+        fixed = branch.xreplace(exps).replace(lambda n: isinstance(n, sp.Max), fix)
+        return fixed.xreplace({v: k for k, v in exps.items()})
 
     return sp.Piecewise((side(a, True), c), (side(b, False), True))
 
