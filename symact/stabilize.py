@@ -806,6 +806,13 @@ def sign_conditions(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
                         lambda e: _sign_of_odd(e, x))
 
 
+def _far_terms(expr: sp.Add, x: sp.Symbol) -> list[sp.Expr]:
+    """The terms of ``expr`` with a far form of their own (symact.far), unless all are."""
+    found = [t for t in expr.args
+             if far_form(t, x) is not None or algebraic_far_form(t, x) is not None]
+    return found if len(found) < len(expr.args) else []
+
+
 def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
     if isinstance(expr, sp.Piecewise):
         expr = sp.Piecewise(*[(stabilize(e, x), c) for e, c in expr.args])
@@ -822,6 +829,11 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
         high, low, edge = sides
         return sp.Piecewise((high, x > edge), (low, x < -edge),
                             (_stabilize(expr, x, far=False), True))
+    if far and expr.is_Add and (farred := _far_terms(expr, x)):
+        # a rational or algebraic term beside others (x/(1 + x^2) + atan(x), x atan(x)'): its
+        # own far form, the rest as a sum
+        rest = sp.Add(*[t for t in expr.args if t not in farred])
+        return _stabilize(rest, x) + sp.Add(*[_stabilize(t, x) for t in farred])
     if (split := split_sign(expr, x)) is not None:
         return split
     if expr.free_symbols == {x} and expr.is_rational_function(x) and not expr.is_polynomial(x):

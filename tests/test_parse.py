@@ -61,6 +61,8 @@ def test_numbers_and_precedence(text, want):
     ("Min(x, 1, 2*x)", sp.Min(X, 1, 2 * X)),
     ("sign(x)", sp.Piecewise((1, X > 0), (-1, X < 0), (0, True))),
     ("sinh(x) + cosh(x)", sp.sinh(X) + sp.cosh(X)),
+    ("atan(x) + arctan(x)", 2 * sp.atan(X)),
+    ("asinh(x) - arcsinh(2*x)", sp.asinh(X) - sp.asinh(2 * X)),
     ("Heaviside(x)", sp.Piecewise((1, X >= 0), (0, True))),
     ("sigmoid(x)", 1 / (1 + sp.exp(-X))),  # the catalog's own definitions
     ("softplus(2*x)", sp.log(1 + sp.exp(2 * X))),

@@ -171,6 +171,13 @@ CASES["smht"] = ("(exp(x)-exp(-x))/(exp(2*x)+exp(-x))",
                  lambda x: mpmath.expm1(2 * x) / (mpmath.exp(3 * x) + 1), _smht_prime,
                  _smht_prime2)
 
+# atan and asinh (the ArcTan activation; an odd, log-growing one): libm's own functions, whose
+# derivatives are algebraic (1/(1 + x^2), 1/sqrt(1 + x^2)) and read t = 1/x far out
+CASES["xatan"] = ("x*atan(x)", lambda x: x * mpmath.atan(x),
+                  lambda x: mpmath.atan(x) + x / (1 + x * x), lambda x: 2 / (1 + x * x) ** 2)
+CASES["arsinh"] = ("asinh(x)", mpmath.asinh, lambda x: 1 / mpmath.sqrt(1 + x * x),
+                  lambda x: -x / (1 + x * x) ** mpmath.mpf(1.5))
+
 #: Kinks, where the convention (not the formula) decides the derivative.
 KINKS = {"clip6": {0.0, 6.0}}
 
