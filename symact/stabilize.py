@@ -722,8 +722,6 @@ def tanh_square_factors(expr: sp.Expr) -> sp.Expr:
             continue
         t = sp.Dummy("T")
         e = expr.xreplace({f: t})
-        if e.has(f.args[0]) and any(a.has(f.args[0]) for a in e.atoms(sp.tanh)):
-            continue
         try:
             poly = sp.Poly(e, t)
         except sp.PolynomialError:
@@ -886,12 +884,11 @@ def _log_abs(f: sp.Expr, x: sp.Symbol, v: float) -> float:
 
 
 def clamp_vanishing_products(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
-    """A product g e^v (v = c e^w, c < 0, a double exponential: where else a cofactor can
-    overflow first, SymPy has merged the exponentials) whose exponent v -> -oo on one side
-    while a cofactor g overflows there
-    (TanhExp' = tanh(e^x) + 4 x e^x e^{-2e^x}/(1 + e^{-2e^x})^2: e^x is inf past x = 709, where
-    the product is 0, so inf * 0 = NaN) reads x clamped at L in the whole product: L = 2^k the
-    first with v(L) < -1500 (e^v is exactly 0 there, so the product is too) and log|g e^v|
+    """A product g e^v whose exponent v = c e^w (c < 0, a double exponential: elsewhere SymPy
+    has merged a cofactor's exponentials into v) -> -oo on one side while a cofactor g overflows
+    there (TanhExp' = tanh(e^x) + 4 x e^x e^{-2e^x}/(1 + e^{-2e^x})^2: e^x is inf past x = 709,
+    where the product is 0, so inf * 0 = NaN) reads x clamped at L in the whole product: L = 2^k
+    the first with v(L) < -1500 (e^v is exactly 0 there, so the product is too) and log|g e^v|
     < -1100 at L and every probe 2^j L up to 2^1023 (the true product rounds to 0 beyond L:
     the value is unchanged)."""
 
