@@ -144,9 +144,16 @@ def far_form(expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Float] | None:
     elif k == 0:
         form = d + c * pt / qt
     else:
-        base = recip(scaled(x, -SHIFT)) if k < 0 else scaled(x, -SHIFT)
-        form = d + c * scaled(pt / qt * base ** abs(k), SHIFT * k)
+        form = d + c * _times_power(pt / qt, x, k)
     return form.xreplace({t: recip(x)}), sp.Float(2.0**bits)
+
+
+def _times_power(f: sp.Expr, u: sp.Expr, k: int) -> sp.Expr:
+    """f u^k as (f (2^-64 u)^k) 2^(64 k), k != 0 (for k < 0, 2^-64 u inverted: 2^64 t): the
+    power stays in range where u^k alone would overflow or be subnormal, and only the last
+    scaling rounds into the subnormals."""
+    base = recip(scaled(u, -SHIFT)) if k < 0 else scaled(u, -SHIFT)
+    return scaled(f * base ** abs(k), SHIFT * k)
 
 
 def small_powers(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -258,10 +265,8 @@ def algebraic_far_form(expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr, s
                     return None
         bound = max(bound, _t_bound(f, t))
         u = s * x  # |x| on this side
-        if m > 0:
-            f = scaled(f * recip(scaled(u, -SHIFT)) ** m, -SHIFT * m)
-        elif m < 0:
-            f = scaled(f * scaled(u, -SHIFT) ** -m, -SHIFT * m)
+        if m != 0:
+            f = _times_power(f, u, -m)
         forms.append(f.xreplace({t: recip(u)}))
     bits = math.ceil(math.log2(1.0 + bound)) + GUARD
     if bits > MAX_BITS or not _near_is_finite(expr, x, 2.0**bits):
