@@ -98,6 +98,27 @@ class exp_times(sp.Function):  # noqa: N801
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
 
+class exp_exp_times(sp.Function):  # noqa: N801
+    r"""g e^{c e^{a u}} (c < 0 and a numbers): exp_exp_times(c, a, u, g). Printed with e^{a u}
+    in double-double (symact.exp_dd), since an error d in it moves the result by |c e^{a u}| d
+    relative."""
+
+    nargs = 4
+
+    def _eval_rewrite_as_exp(self, c, a, u, g, **kwargs):
+        return g * sp.exp(c * sp.exp(a * u))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[2].is_real and self.args[3].is_real
+
+    def _latex(self, printer, exp=None):
+        s = printer._print(self.rewrite(sp.exp))
+        return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
+
+
 class exp_poly(sp.Function):  # noqa: N801
     r"""g e^{P(w)}, P(w) = \sum_k c_k w^k: exp_poly(g, w, c_n, ..., c_1, c_0) (highest first).
     Printed as compensated Horner for P in twice double precision (coefficients as double-double
@@ -332,8 +353,9 @@ class scaled(sp.Function):  # noqa: N801
 
 
 #: Every symact building block (what ``to_elementary`` rewrites away).
-BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_poly, normal_pdf, normal_cdf,
-          mills_ln, gauss_times, gauss_clip, hypot, erfc_float, erfc_kept, recip, scaled)
+BLOCKS = (sigmoid, logistic_density, softplus, exp_times, exp_exp_times, exp_poly, normal_pdf,
+          normal_cdf, mills_ln, gauss_times, gauss_clip, hypot, erfc_float, erfc_kept, recip,
+          scaled)
 
 
 def to_elementary(expr: sp.Expr) -> sp.Expr:

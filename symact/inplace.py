@@ -21,6 +21,7 @@ from sympy.codegen.cfunctions import expm1
 from .ddeval import dd_call
 from .functions import (
     erfc_float,
+    exp_exp_times,
     exp_poly,
     exp_times,
     gauss_times,
@@ -28,7 +29,7 @@ from .functions import (
     normal_cdf,
     recip,
 )
-from .printing import NumpyPrinter, varying_denominator
+from .printing import NumpyPrinter, exp_dd_call, varying_denominator
 
 _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
            sp.sin: "np.sin", sp.cos: "np.cos", sp.atan: "np.arctan", sp.sinh: "np.sinh",
@@ -36,7 +37,7 @@ _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.a
 #: Helpers that cost tens of NumPy passes (or several vector-libm calls) per element: a Piecewise
 #: with one in an arm computes each arm on its own elements only (NumPy: _by_arms; the C array
 #: loops: by_arms), instead of every arm everywhere and a select.
-MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly, dd_call)
+MANY_PASSES = (normal_cdf, mills_ln, gauss_times, exp_poly, exp_exp_times, dd_call)
 #: What a Piecewise computes on each arm's own elements: costly helpers, and 1/x (recip) of a
 #: far form (symact.far), which is inf at x = 0 where the near arm is taken.
 OWN_ELEMENTS = (*MANY_PASSES, recip)
@@ -151,6 +152,12 @@ class _Emitter:
             out = self._dest(dest)
             self.lines.append(f"_exp_times({v}, {g}, {out}, {ev})")
             self._release(v, g, ev)
+            return out
+        if isinstance(e, exp_exp_times):
+            u, g = (self.emit(a) for a in e.args[2:])
+            out = self._dest(dest, u, g)  # the helper reads both before it writes out
+            self.lines.append(exp_dd_call(self.printer, e, u, g, out))
+            self._release(*(b for b in (u, g) if b != out))
             return out
         if isinstance(e, erfc_float):  # in place, with four scratch buffers of its own
             self.printer.helpers.add("_erfc_float")

@@ -13,7 +13,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from . import ddeval, float_erfc, normal_helpers
+from . import ddeval, exp_dd, float_erfc, normal_helpers
 
 #: C's e^v helpers take a v below -708 (e^v subnormal) to a = v + EXP_SHIFT and scale e^a by
 #: EXP_SHIFT_SCALE = e^-EXP_SHIFT (a normal double). EXP_SHIFT = 708 + 82/1024: of the doubles
@@ -359,6 +359,8 @@ NUMPY_HELPERS.update(ddeval.NUMPY)
 C_HELPERS.update(ddeval.C)
 C_HELPERS.update(float_erfc.C)
 NUMPY_HELPERS.update(float_erfc.NUMPY)
+C_HELPERS.update(exp_dd.C)
+NUMPY_HELPERS.update(exp_dd.NUMPY)
 
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {
@@ -369,7 +371,21 @@ _NEEDS = {
     "symact_gauss_times": ("symact_exp_arg",),
     "symact_exp_times": ("symact_exp_arg",),
     "symact_exp_poly": ("symact_exp_arg",),
+    "_exp_exp_times": ("_exp_times", "_dd"),
+    "symact_exp_exp_times": ("symact_exp_arg",),
 }
+
+
+def exp_dd_call(printer, expr, u: str | None = None, g: str | None = None,
+                out: str | None = None) -> str:
+    """The NumPy call _exp_exp_times(u, g, c, a, bounds[, out]) of exp_exp_times(c, a, u, g);
+    u and g printed by ``printer`` unless given (buffers of the in-place printer)."""
+    _need(printer, "_exp_exp_times")
+    c, a, bounds = exp_dd.call_constants(expr)
+    u = printer._print(expr.args[2]) if u is None else u
+    g = printer._print(expr.args[3]) if g is None else g
+    tail = "" if out is None else f", {out}"
+    return f"_exp_exp_times({u}, {g}, {c!r}, {a!r}, {bounds!r}{tail})"
 
 
 def helper_closure(helpers) -> set[str]:
@@ -458,6 +474,9 @@ class NumpyPrinter(NumPyPrinter):
         self.helpers.add("_exp_times")
         return f"_exp_times({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_exp_exp_times(self, expr):
+        return exp_dd_call(self, expr)
+
     def _print_exp_poly(self, expr):
         self.helpers.add("_exp_poly")
         g, w, *coeffs = expr.args
@@ -525,6 +544,13 @@ class CPrinter(C99CodePrinter):
 
     def _print_scaled(self, expr):
         return _print_scaled(self, expr)
+
+    def _print_exp_exp_times(self, expr):
+        _need(self, "symact_exp_exp_times")
+        (ch, cl), (ah, al), bounds = exp_dd.call_constants(expr)
+        u, g = (self._print(a) for a in expr.args[2:])
+        return (f"symact_exp_exp_times({u}, {g}, {ch!r}, {cl!r}, {ah!r}, {al!r}, "
+                f"{', '.join(map(repr, bounds))})")
 
     def _print_exp_poly(self, expr):
         _need(self, "symact_exp_poly")

@@ -27,6 +27,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .derive import SIMPLIFY_MAX_OPS
+from .exp_dd import double_exponents
 from .far import algebraic_far_form, far_form, small_powers
 from .functions import (
     MILLS_K,
@@ -849,8 +850,8 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
     clamped = clamp_scaled_cofactors(
         clamp_exponents(halve_sums(clamp_branches(_clamp_cofactors(scale_tails(hypots(
             log_exp_factors(lower(recognized))), x), x), x), x), x), x)
-    return saturate_tanh(clamp_vanishing_products(double_exponentials(refine_sides(
-        positive_out_of_max(clamped)), x), x), x)
+    return double_exponents(saturate(clamp_vanishing_products(double_exponentials(
+        refine_sides(positive_out_of_max(clamped)), x), x), x), x)
 
 
 #: log(DBL_MAX): a factor past it is inf in double
@@ -898,8 +899,10 @@ def clamp_vanishing_products(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         return m.args
 
     def bound(m: sp.Expr, side: int) -> float | None:
-        decays = [f for f in factors(m) if isinstance(f, sp.exp)]
-        rest = [f for f in factors(m) if f.has(x) and not isinstance(f, sp.exp)]
+        # the double exponential, and its cofactors (an exponential among them: Gumbel's
+        # density e^{-x} e^{-e^{-x}} was inf * 0 past x = -709)
+        decays = [f for f in factors(m) if _double_exponential(f, x)]
+        rest = [f for f in factors(m) if f.has(x) and not _double_exponential(f, x)]
         if not decays or not rest:
             return None
         try:
@@ -935,24 +938,28 @@ def clamp_vanishing_products(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     return expr.replace(candidate, fix)
 
 
-#: tanh(w) is +-1 to within 2e^{-2w} < 1e-52 for |w| >= TANH_ONE: the same double, and the
-#: same to the proofs' 50 digits
-TANH_ONE = 60
+#: f(v) -> (the |v| past which f(v) is its limit to within 1e-52: the same double, and the
+#: same to the proofs' 50 digits; the sign of v for which it is): tanh(v) = +-1 to 2e^{-2|v|},
+#: expm1(v) = -1 to e^{-|v|} (v < 0)
+SATURATES = {sp.tanh: (60, 0), expm1: (120, -1)}
 
 
-def saturate_tanh(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
-    """tanh(c e^u) (c a nonzero number) as tanh(c e^min(u, U)), U the least integer with |c| e^U
-    >= TANH_ONE: the same double (+-1 past U), and e^u cannot overflow (TanhExp's tanh(e^x) was
-    tanh(inf) with an overflow warning past x = 709)."""
+def saturate(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """f(c e^u) (c a nonzero number, f in SATURATES, c of the sign that saturates f) as
+    f(c e^min(u, U)), U the least integer with |c| e^U >= the bound: the same double (f's limit
+    past U), and e^u cannot overflow (TanhExp's tanh(e^x) was tanh(inf), Gompertz's
+    1 - e^{-e^x} = -expm1(-e^x) expm1(-inf), each with an overflow warning past x = 709)."""
 
-    def clamp(f: sp.tanh) -> sp.Expr:
+    def clamp(f: sp.Function) -> sp.Expr:
+        bound, sign = SATURATES[f.func]
         c, e = f.args[0].as_coeff_Mul()
-        if not (isinstance(e, sp.exp) and e.has(x) and c.is_number and c != 0):
+        if not (isinstance(e, sp.exp) and e.has(x) and c.is_number and c != 0
+                and sign * c >= 0):
             return f
-        top = sp.Integer(math.ceil(math.log(TANH_ONE / abs(float(c)))))
-        return sp.tanh(c * sp.exp(sp.Min(e.args[0], top)))
+        top = sp.Integer(math.ceil(math.log(bound / abs(float(c)))))
+        return f.func(c * sp.exp(sp.Min(e.args[0], top)))
 
-    return expr.replace(lambda f: isinstance(f, sp.tanh), clamp)
+    return expr.replace(lambda f: isinstance(f, tuple(SATURATES)), clamp)
 
 
 def _double_exponential(f: sp.Expr, x: sp.Symbol) -> bool:
