@@ -1509,6 +1509,39 @@ def polynomial_exponent(arg: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, list[sp.Ex
     return w_expr, coeffs
 
 
+#: |a x + b| where a linear exponent is clamped: e^-1500 g is 0 for every finite g (exp_times
+#: and exp_poly scale a subnormal product), e^1500 is inf
+LINEAR_EXPONENT_END = 1500
+
+
+def clamp_linear_exponent(arg: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
+    """a x_c + b (a, b numbers, x_c = x or x clamped on one side only) whose evaluation rounds
+    (b != 0, or a not a power of two) with x_c clamped where |a x_c + b| reaches
+    LINEAR_EXPONENT_END: the same doubles, and a finite interval, so exp_poly compensates it.
+    e^{0.3 - 1.5x} lost |0.3 - 1.5x|/2 ULP (23 at x = 11.6 as the cofactor of Gumbel's
+    e^{-e^{0.3 - 1.5x}}, ~370 where it underflows). None otherwise."""
+    clamps = [m for m in arg.atoms(sp.Max, sp.Min) if m.has(x)]
+    outer = [m for m in clamps if not any(o != m and o.has(m) for o in clamps)]
+    if len(outer) > 1 or (outer and outer[0].free_symbols != {x}):
+        return None
+    xc = outer[0] if outer else x
+    if all(xc.subs(x, end).is_finite for end in (sp.oo, -sp.oo)):
+        return None  # polynomial_exponent's, as it is
+    t = sp.Dummy("t", real=True)
+    e = sp.expand(arg.xreplace({xc: t}))
+    if e.has(x) or not e.is_polynomial(t) or sp.degree(e, t) != 1:
+        return None
+    a, b = sp.Poly(e, t).all_coeffs()
+    if not (a.is_number and a.is_real and b.is_number and b.is_real):
+        return None
+    scale = float(abs(a))
+    if b == 0 and scale == 2.0 ** round(math.log2(scale)) and sp.Rational(float(a)) == a:
+        return None  # a power of two times x: exact
+    ends = sorted(float((sign * LINEAR_EXPONENT_END - b) / a) for sign in (-1, 1))
+    bounded = sp.Max(sp.Float(math.floor(ends[0])), sp.Min(sp.Float(math.ceil(ends[1])), xc))
+    return arg.xreplace({xc: bounded})
+
+
 def _rounds(coeffs: list[sp.Expr]) -> bool:
     """Does evaluating sum c_k w^k in double round? (degree >= 2, or a coefficient that is not
     a double)."""
@@ -1548,7 +1581,10 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
 
     def fits(v: sp.Expr):
         found = polynomial_exponent(v, x)
-        return found if found is not None and _rounds(found[1]) else None
+        if found is not None and _rounds(found[1]):
+            return found
+        clamped = clamp_linear_exponent(v, x)
+        return None if clamped is None else polynomial_exponent(clamped, x)
 
     def plain_form(term: sp.Expr) -> sp.Expr | None:
         """e^P by Horner's scheme in w (4 roundings for gelu_tanh's P: the bound above), if

@@ -195,6 +195,22 @@ CASES["gompertz"] = ("1 - exp(-exp(x))", lambda x: -mpmath.expm1(-mpmath.exp(x))
                      else mpmath.mpf(1), lambda x: mpmath.exp(x) * _gumbel(-x),
                      lambda x: -mpmath.exp(x) * mpmath.expm1(x) * _gumbel(-x))
 
+
+
+def _w_scaled(x):
+    """0.3 - 1.5 x as parsed (3/10 - 3x/2), at the working precision."""
+    return mpmath.mpf(3) / 10 - 3 * x / 2
+
+
+# A Gumbel with location and scale, e^{-e^{0.3 - 1.5x}}: neither -1.5 nor e^{0.3} is a double,
+# and its derivatives' cofactor e^{0.3 - 1.5x} rounded its exponent (23 ULP at x = 11.6, ~370
+# where it underflows): the exponent is compensated (stabilize.clamp_linear_exponent)
+CASES["gumbel_scaled"] = (
+    "exp(-exp(-1.5*x+0.3))", lambda x: _gumbel(-_w_scaled(x)),
+    lambda x: 3 * mpmath.exp(_w_scaled(x)) * _gumbel(-_w_scaled(x)) / 2,
+    lambda x: 9 * mpmath.exp(_w_scaled(x)) * mpmath.expm1(_w_scaled(x))
+    * _gumbel(-_w_scaled(x)) / 4)
+
 #: Kinks, where the convention (not the formula) decides the derivative.
 KINKS = {"clip6": {0.0, 6.0}}
 
