@@ -17,7 +17,9 @@ exp_times' scaling. The result is within ~2 ULP wherever the value is finite, ag
 
 u is clamped to where the result changes: beyond w = log(1500/|c|), |c E| > 1500 and e^{cE} g
 is 0 for every finite g whose own factor did not overflow (the rule runs after
-clamp_vanishing_products); below w = log(2^-60/|c|), e^{cE} = 1 to the last bit.
+clamp_vanishing_products); below w = log(2^-60/|c|), e^{cE} = 1 to the last bit. The rule that
+writes exp_exp_times is stabilize.double_exponents; the printers pass the constants
+(printing.exp_dd_constants).
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from __future__ import annotations
 import math
 
 import mpmath
-import sympy as sp
-
-from .functions import exp_exp_times, exp_times
 
 #: |c e^w| beyond which e^{c e^w} g is 0 for any finite g (e^-1500 g < 2^-1074 for g < 1e300)
 VANISH = 1500
@@ -152,60 +151,3 @@ SYMACT_INLINE double symact_exp_exp_times(double u, double g, double ch, double 
     return symact_exp_times_of(v, g + g * dv, a, exp(a));
 }}''',
 }
-
-
-def _split(value: sp.Expr) -> tuple[float, float]:
-    """A real number as hi + lo to ~2^-106."""
-    with mpmath.workdps(40):
-        exact = mpmath.mpf(sp.N(value, 40))
-        hi = float(exact)
-        return hi, float(exact - mpmath.mpf(hi))
-
-
-def call_constants(expr: exp_exp_times) -> tuple[tuple[float, float], tuple[float, float],
-                                                  tuple[float, float, float]]:
-    """(c pair, a pair, (B, wlo, whi)) of exp_exp_times(c, a, u, g), as its helpers take them:
-    wlo = log(2^-60/|c|) and whi = log(VANISH/|c|) rounded outward, B = max(|wlo|, |whi|)/|a|."""
-    c, a = (_split(v) for v in expr.args[:2])
-    wlo = math.floor(math.log(NEGLIGIBLE / abs(c[0])))
-    whi = math.ceil(math.log(VANISH / abs(c[0])))
-    return c, a, (max(-wlo, whi) / abs(a[0]), float(wlo), float(whi))
-
-
-def _parts(v: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
-    """(c, a, u) with v = c e^{a u + b} (b folded into c: c e^b), c < 0 a number, or None."""
-    c, e = v.as_coeff_Mul()
-    if isinstance(e, sp.Min) and len(e.args) == 2 and sp.Float(1e300) in e.args:
-        e = e.args[0] if e.args[1] == sp.Float(1e300) else e.args[1]  # clamped within
-    if not (c.is_number and c.is_negative and isinstance(e, sp.exp)):
-        return None
-    b, rest = e.args[0].as_coeff_Add()
-    a, u = rest.as_coeff_Mul()
-    if not (u.has(x) and a.is_number and a != 0 and b.is_number):
-        return None
-    c = c * sp.exp(b)
-    size = abs(float(sp.N(c, 20)))
-    # wlo and whi within [-700, 700]: e^w and 2^k stay normal doubles
-    if not (VANISH * math.exp(-700) < size < NEGLIGIBLE * math.exp(700)):
-        return None
-    return c, a, u
-
-
-def double_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
-    """Every exp_times(c e^w, g) and e^{c e^w} (c < 0, w linear in some u) as
-    exp_exp_times(c, a, u, g): e^w to twice double precision (the module's docstring). Except
-    e^{c e^w} as a term of a sum k + e^{c e^w}, k >= 1 (TanhExp's 1 + e^{-2e^x}): there its
-    error is e^v |v| d <= d/e relative to the sum, whatever |v|."""
-
-    def rewrite(e: sp.Expr, beside_one: bool = False) -> sp.Expr:
-        if not e.args:
-            return e
-        if isinstance(e, exp_times) and (found := _parts(e.args[0], x)) is not None:
-            return exp_exp_times(*found, rewrite(e.args[1]))
-        if isinstance(e, sp.exp) and not beside_one and (found := _parts(e.args[0], x)):
-            return exp_exp_times(*found, sp.S.One)
-        keep = e.is_Add and any(t.is_number and t.is_real and bool(t >= 1) for t in e.args)
-        args = tuple(rewrite(t, keep) for t in e.args)
-        return e.func(*args) if args != e.args else e
-
-    return rewrite(expr)

@@ -6,6 +6,8 @@ lives next to the printer method that calls it, and the template only lays helpe
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import sympy as sp
 from sympy.core.sorting import default_sort_key
@@ -347,6 +349,17 @@ def double_double(coeffs) -> tuple[list[float], list[float]]:
     return hi, lo
 
 
+def exp_dd_constants(expr) -> tuple[tuple[float, float], tuple[float, float],
+                                     tuple[float, float, float]]:
+    """(c pair, a pair, (B, wlo, whi)) of exp_exp_times(c, a, u, g), as its helpers take them
+    (symact.exp_dd): wlo = log(2^-60/|c|) and whi = log(VANISH/|c|) rounded outward, and
+    B = max(|wlo|, |whi|)/|a|, so a u stays finite."""
+    (ch, ah), (cl, al) = double_double(expr.args[:2])
+    wlo = math.floor(math.log(exp_dd.NEGLIGIBLE / abs(ch)))
+    whi = math.ceil(math.log(exp_dd.VANISH / abs(ch)))
+    return (ch, cl), (ah, al), (max(-wlo, whi) / abs(ah), float(wlo), float(whi))
+
+
 def unbounded(base: sp.Expr) -> bool:
     """Can ``base`` grow without bound? (1 + e^{-|x|}) cannot; 1 + |x| can."""
     return bool(base.free_symbols) and bool(
@@ -381,7 +394,7 @@ def exp_dd_call(printer, expr, u: str | None = None, g: str | None = None,
     """The NumPy call _exp_exp_times(u, g, c, a, bounds[, out]) of exp_exp_times(c, a, u, g);
     u and g printed by ``printer`` unless given (buffers of the in-place printer)."""
     _need(printer, "_exp_exp_times")
-    c, a, bounds = exp_dd.call_constants(expr)
+    c, a, bounds = exp_dd_constants(expr)
     u = printer._print(expr.args[2]) if u is None else u
     g = printer._print(expr.args[3]) if g is None else g
     tail = "" if out is None else f", {out}"
@@ -547,7 +560,7 @@ class CPrinter(C99CodePrinter):
 
     def _print_exp_exp_times(self, expr):
         _need(self, "symact_exp_exp_times")
-        (ch, cl), (ah, al), bounds = exp_dd.call_constants(expr)
+        (ch, cl), (ah, al), bounds = exp_dd_constants(expr)
         u, g = (self._print(a) for a in expr.args[2:])
         return (f"symact_exp_exp_times({u}, {g}, {ch!r}, {cl!r}, {ah!r}, {al!r}, "
                 f"{', '.join(map(repr, bounds))})")

@@ -26,12 +26,13 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.functions.elementary.piecewise import ExprCondPair
 
+from . import exp_dd
 from .derive import SIMPLIFY_MAX_OPS
-from .exp_dd import double_exponents
 from .far import algebraic_far_form, far_form, small_powers
 from .functions import (
     MILLS_K,
     erfc_kept,
+    exp_exp_times,
     exp_poly,
     exp_times,
     gauss_clip,
@@ -1023,6 +1024,50 @@ def double_exponentials(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
 
     return expr.replace(lambda m: m.is_Mul and any(_double_exponential(f, x) for f in m.args),
                         fix)
+
+
+def _double_exponent_parts(v: sp.Expr, x: sp.Symbol
+                           ) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """(c, a, u) with v = c e^{a u + b} (b folded into c: c e^b), c < 0 a number, e^{..} maybe
+    clamped (min(e^w, 1e300): exp_exp_times clamps within), or None."""
+    c, e = v.as_coeff_Mul()
+    if isinstance(e, sp.Min) and len(e.args) == 2 and _CLAMP in e.args:
+        e = e.args[0] if e.args[1] == _CLAMP else e.args[1]
+    if not (c.is_number and c.is_negative and isinstance(e, sp.exp)):
+        return None
+    b, rest = e.args[0].as_coeff_Add()
+    a, u = rest.as_coeff_Mul()
+    if not (u.has(x) and a.is_number and a != 0 and b.is_number):
+        return None
+    c = c * sp.exp(b)
+    size = abs(float(sp.N(c, 20)))
+    # the helper's wlo and whi within [-700, 700]: e^w and 2^k stay normal doubles
+    if not exp_dd.VANISH * math.exp(-700) < size < exp_dd.NEGLIGIBLE * math.exp(700):
+        return None
+    return c, a, u
+
+
+def double_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Every exp_times(c e^w, g) and e^{c e^w} (c < 0, w linear in some u) as
+    exp_exp_times(c, a, u, g): e^w in double-double (symact.exp_dd), since an error d in it
+    moves the result by |c e^w| d, up to ~745 d. Except e^{c e^w} as a term of a sum
+    k + e^{c e^w}, k >= 1 (TanhExp's 1 + e^{-2e^x}): there its error is e^v |v| d <= d/e
+    relative to the sum, whatever |v|."""
+
+    def rewrite(e: sp.Expr, beside_one: bool = False) -> sp.Expr:
+        if not e.args:
+            return e
+        if isinstance(e, exp_times) and (
+                found := _double_exponent_parts(e.args[0], x)) is not None:
+            return exp_exp_times(*found, rewrite(e.args[1]))
+        if isinstance(e, sp.exp) and not beside_one and (
+                found := _double_exponent_parts(e.args[0], x)) is not None:
+            return exp_exp_times(*found, sp.S.One)
+        keep = _beside_one(e)
+        args = tuple(rewrite(t, keep) for t in e.args)
+        return e.func(*args) if args != e.args else e
+
+    return rewrite(expr)
 
 
 def erfc_tails(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:

@@ -14,9 +14,8 @@ import pytest
 import sympy as sp
 from conftest import cc
 
-from symact import exp_dd
 from symact.functions import exp_exp_times
-from symact.printing import C_HELPERS, NUMPY_HELPERS, helper_closure
+from symact.printing import C_HELPERS, NUMPY_HELPERS, exp_dd_constants, helper_closure
 
 #: (c, a): Gumbel's e^{-e^{-u}}, TanhExp's e^{-2e^u}, and constants that round in double
 #: (c = -e^{3/10} from e^{-e^{0.3 - 1.5 u}}, a = 17/10)
@@ -71,7 +70,7 @@ def test_numpy_helper(c, a):
     helper = _numpy_helper()
     u = _points(c, a)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        y = helper(u, np.ones_like(u), *exp_dd.call_constants(exp_exp_times(c, a, sp.S.One, 1)))
+        y = helper(u, np.ones_like(u), *exp_dd_constants(exp_exp_times(c, a, sp.S.One, 1)))
     err, at = _worst(y, c, a, u)
     assert err <= BAR, (err, at)
     subnormal = (y[:-5] > 0) & (y[:-5] < 2.0**-1022)
@@ -82,7 +81,7 @@ def test_numpy_helper_specials():
     """NaN stays NaN; +-inf and huge u give the limits, without a warning; a cofactor that is
     large where e^{cE} is subnormal keeps its digits (exp_times' scaling)."""
     helper = _numpy_helper()
-    consts = exp_dd.call_constants(exp_exp_times(-1, -1, sp.S.One, 1))
+    consts = exp_dd_constants(exp_exp_times(-1, -1, sp.S.One, 1))
     u = np.array([np.nan, np.inf, -np.inf, 1e308, -1e308])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         y = helper(u, np.ones_like(u), *consts)
@@ -115,7 +114,7 @@ def test_c_helper(tmp_path, flags):
     ptr = ctypes.POINTER(ctypes.c_double)
     run.argtypes, run.restype = [ptr, ptr, ctypes.c_size_t, ptr], None
     for c, a in CASES:
-        (ch, cl), (ah, al), bounds = exp_dd.call_constants(exp_exp_times(c, a, sp.S.One, 1))
+        (ch, cl), (ah, al), bounds = exp_dd_constants(exp_exp_times(c, a, sp.S.One, 1))
         k = np.array([ch, cl, ah, al, *bounds])
         u = np.concatenate([_points(c, a), [np.nan]])
         y = np.empty_like(u)
