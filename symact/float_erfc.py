@@ -71,8 +71,8 @@ def _numpy_horner(coeffs, var: str, out: str) -> list[str]:
 
 
 _NUMPY_BODY = "\n".join(f"    {line}" for line in [
-    "neg = m.view(np.bool_)[:w.size]",
-    "np.less(w, 0.0, out=neg)",
+    "neg = m.view(np.int64)[:w.size]",
+    "np.less(w, 0.0, out=neg)  # 0/1 as int64: the select at the end",
     "np.abs(w, out=a)",
     f"np.minimum(a, {A_MAX!r}, out=a)  # NaN stays NaN",
     f"np.multiply(a, {T_SCALE!r}, out=t)",
@@ -90,7 +90,12 @@ _NUMPY_BODY = "\n".join(f"    {line}" for line in [
     f"np.equal(a, {A_MAX!r}, out=far)",
     "np.copyto(out, 0.0, where=far)",
     "np.subtract(2.0, out, out=a)",
-    "np.copyto(out, a, where=neg)",
+    "# out = a where w < 0, bit-exactly: out ^= (out ^ a) * neg on the bits (np.copyto with",
+    "# where= branches per element: 3 ns/element more on random signs)",
+    "oi, ti = out.view(np.int64), t.view(np.int64)",
+    "np.bitwise_xor(oi, a.view(np.int64), out=ti)",
+    "ti *= neg",
+    "oi ^= ti",
     "return out",
 ])
 

@@ -206,6 +206,11 @@ class _Emitter:
         negate = factors[0] == -1
         if negate:
             factors = factors[1:]
+            # the sign goes into a numeric coefficient (exact, the same roundings): one pass
+            # fewer than np.negative after the product
+            k = next((i for i, f in enumerate(factors) if f.is_Number), None)
+            if k is not None:
+                factors[k], negate = -factors[k], False
         # an integer coefficient multiplies last: 4*x overflows where x*E^2*4 is 0 (mish')
         factors = sorted(factors, key=lambda f: f.is_Integer)
         num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]

@@ -126,16 +126,21 @@ NUMPY_HELPERS = {
     gathered by index: 4x faster than by a boolean mask; or scalars): an arm that costs tens
     of passes is never evaluated where another one is taken. r must be contiguous."""
     flat = r.reshape(-1)
-    todo = np.ones(flat.size, dtype=bool)
+    todo = None  # the elements no arm has taken yet (None: all)
     for k, (f, *args) in enumerate(arms):
-        take = todo & np.reshape(conds[k], -1) if k < len(conds) else todo
-        idx = np.flatnonzero(take)
+        if k < len(conds):
+            take = np.reshape(conds[k], -1)
+            take = take if todo is None else take & todo
+        else:
+            take = todo
+        idx = np.arange(flat.size) if take is None else np.flatnonzero(take)
         if idx.size == flat.size:
             np.copyto(r, f(*args))
             return
         if idx.size:
             flat[idx] = f(*(np.take(a, idx) if np.ndim(a) else a for a in args))
-        todo &= ~take''',
+        if take is not None:
+            todo = ~take if todo is None else np.logical_xor(todo, take, out=todo)''',
     "_root_patch": '''def _root_patch(x, x0_hi, x0_lo, coeffs, exact):
     """sum c_k d^k, d = (x - x0_hi) - x0_lo: the Taylor patch at an interior root. The terms
     from c_exact up by Horner in place; the last ``exact`` steps by compensated Horner
@@ -377,7 +382,7 @@ NUMPY_HELPERS.update(exp_dd.NUMPY)
 
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {
-    "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_arms"),
+    "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_arms", "_pick"),
     "_mills_ln": ("_rational", "_by_arms"),
     "_erf": ("_rational", "_by_arms"),
     "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),

@@ -53,7 +53,7 @@ def phi_exact(u: float) -> mpmath.mpf:
 @pytest.fixture(scope="module")
 def np_helpers():
     namespace: dict = {"np": np}
-    for name in ("_rational", "_by_arms", "_gauss_times", "_mills_ln", "_normal_cdf"):
+    for name in sorted(helper_closure(["_normal_cdf"])):
         exec(NUMPY_HELPERS[name], namespace)  # noqa: S102 -- symact's own helper code
     return namespace
 
