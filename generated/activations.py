@@ -696,8 +696,7 @@ def _select(r, v, mask, ti):
 def _sigmoid_block(x, r, s):
     n = x.size
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
@@ -714,7 +713,7 @@ def _sigmoid_block(x, r, s):
 @_quick_on(-np.inf, 706.6643849006466)
 def _sigmoid_quick(x, r, s):
     # quick form: sigmoid(x) = exp(x)/(exp(x) + 1)
-    # 3 calls (the stable form: 8), measured within 1.75 ULP for x in
+    # 3 calls (the stable form: 7), measured within 1.75 ULP for x in
     # [-inf, 706.6643849006466]
     n = x.size
     b0 = s[0][:n]
@@ -742,8 +741,7 @@ def sigmoid(x, out=None):
 def _sigmoid_prime_block(x, r, s):
     n = x.size
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
@@ -771,8 +769,7 @@ def _sigmoid_prime2_formula(x, r, s):
     # the formula alone; _sigmoid_prime2_block adds the root patches
     n = x.size
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     t0 = b0
     b1 = s[1][:n]
     np.exp(t0, out=b1)
@@ -1469,8 +1466,7 @@ def _silu_block(x, r, s):
         x_in, at_inf = x, g.copy()
         x = np.where(at_inf, 0.0, x)
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     t0 = b0
     b1 = s[1][:n]
     np.exp(t0, out=b1)
@@ -1500,7 +1496,7 @@ def _silu_float(x, r, s):
 @_quick_on(-706.6643849006466, np.inf)
 def _silu_quick(x, r, s):
     # quick form: silu(x) = x/(1 + exp(-x))
-    # 4 calls (the stable form: 8), measured within 1.56 ULP for x in
+    # 4 calls (the stable form: 7), measured within 1.56 ULP for x in
     # [-706.6643849006466, inf]
     n = x.size
     b0 = s[0][:n]
@@ -1530,8 +1526,7 @@ def _silu_prime_formula(x, r, s):
     # the formula alone; _silu_prime_block adds the root patches
     n = x.size
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     t0 = b0
     b1 = s[1][:n]
     np.exp(t0, out=b1)
@@ -1629,8 +1624,7 @@ def _silu_prime2_formula(x, r, s):
         q11 = _dd_add(q5, q10)
         return (q11[0] + q11[1])
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     t0 = b0
     b1 = s[1][:n]
     np.exp(t0, out=b1)
@@ -3303,8 +3297,7 @@ def mish_prime2(x, out=None):
 def _log_sigmoid_block(x, r, s):
     n = x.size
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     np.exp(b0, out=b0)
     np.log1p(b0, out=b0)
     np.negative(b0, out=b0)
@@ -3332,8 +3325,7 @@ def log_sigmoid(x, out=None):
 def _log_sigmoid_prime_block(x, r, s):
     n = x.size
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
@@ -3352,7 +3344,7 @@ def _log_sigmoid_prime_block(x, r, s):
 @_quick_on(-np.inf, 706.6643849006466)
 def _log_sigmoid_prime_quick(x, r, s):
     # quick form: log_sigmoid_prime(x) = 1/(exp(x) + 1)
-    # 3 calls (the stable form: 9), measured within 1.88 ULP for x in
+    # 3 calls (the stable form: 8), measured within 1.88 ULP for x in
     # [-inf, 706.6643849006466]
     n = x.size
     b0 = s[0][:n]
@@ -3379,8 +3371,7 @@ def log_sigmoid_prime(x, out=None):
 def _log_sigmoid_prime2_block(x, r, s):
     n = x.size
     b0 = s[0][:n]
-    np.abs(x, out=b0)
-    np.negative(b0, out=b0)
+    np.bitwise_or(x.view(np.int64), -9223372036854775808, out=b0.view(np.int64))  # -|u|
     np.exp(b0, out=b0)
     t0 = b0
     b1 = s[1][:n]
