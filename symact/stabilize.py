@@ -1622,6 +1622,68 @@ def clamp_linear_exponent(arg: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
     return arg.xreplace({xc: bounded})
 
 
+def _overflows_inside(g: sp.Expr, x: sp.Symbol, side: int) -> bool:
+    """Does a subexpression of g pass the largest double at x = side * 2^1023 * 1.99 (where
+    1.702 x is inf though g itself may be finite)?"""
+    edge = side * 2.0**1023 * 1.99
+    for sub in sp.preorder_traversal(g):
+        if sub.has(x) and not sub.is_Symbol:
+            try:
+                if _log_abs(sub, x, edge) > _LOG_DBL_MAX:
+                    return True
+            except (TypeError, ValueError, OverflowError, ZeroDivisionError, MemoryError):
+                return False
+    return False
+
+
+def vanishing_cofactor(g: sp.Expr, w: sp.Expr, coeffs: list[sp.Expr], x: sp.Symbol) -> sp.Expr:
+    """g of g e^{P(w)} read at x clamped at +-B on each side where a subexpression of g
+    overflows (QuickGELU's x sigma(1.702 x): the 1.702 x of its derivative's cofactor is -inf
+    past x = -DBL_MAX/1.702, and inf * 0 was NaN where the value is -0) and the product
+    vanishes: B = 2^k the first with P(w(+-B)) <= -LINEAR_EXPONENT_END (e^P is exactly 0 from
+    there on, whatever g's finite value) and log|g e^P| < -1100 at B and the probes 2^j B up
+    to 2^1023 (the true product rounds to 0 beyond B: the value is unchanged)."""
+    if not g.has(x):
+        return g
+
+    def log_decay(v: float) -> float:
+        t = mpmath.mpf(float(w.xreplace({x: sp.Float(v, 30)}).evalf(30)))
+        return float(mpmath.polyval([mpmath.mpf(float(c)) for c in coeffs], t))
+
+    bounds = {}
+    for side in (1, -1):
+        if not _overflows_inside(g, x, side):
+            continue
+        k = next((k for k in range(1024) if log_decay(side * 2.0**k) <= -LINEAR_EXPONENT_END),
+                 None)
+        if k is None:
+            continue
+        try:
+            if _log_abs(g, x, side * 2.0**k) >= _LOG_DBL_MAX or any(
+                    _log_abs(g, x, side * 2.0**(k + j)) + log_decay(side * 2.0**(k + j))
+                    >= -1100 for j in (0, *_VANISH_PROBES) if k + j <= 1023):
+                continue
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError, MemoryError):
+            continue
+        bounds[side] = sp.Float(2.0**k)
+    if not bounds:
+        return g
+    xc = sp.Min(x, bounds[1]) if 1 in bounds else x
+    xc = sp.Max(xc, -bounds[-1]) if -1 in bounds else xc
+
+    def bare(e: sp.Expr) -> sp.Expr:  # x outside exponentials and clamps (those are safe)
+        if e == x:
+            return xc
+        if not e.args or isinstance(e, (sp.exp, exp_times, exp_poly, sp.Min, sp.Max)):
+            return e
+        return e.func(*(bare(a) for a in e.args))
+
+    clamped = bare(g)
+    if any(_overflows_inside(clamped, x, side) for side in bounds):
+        return g
+    return clamped
+
+
 def _rounds(coeffs: list[sp.Expr]) -> bool:
     """Does evaluating sum c_k w^k in double round? (degree >= 2, or a coefficient that is not
     a double)."""
@@ -1704,7 +1766,7 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
             found = fits(e.args[0])
             if found is not None:
                 g = e.args[1] if isinstance(e, exp_times) else sp.S.One
-                return exp_poly(g, found[0], *found[1])
+                return exp_poly(vanishing_cofactor(g, *found, x), found[0], *found[1])
         return e
 
     return rewrite(expr)

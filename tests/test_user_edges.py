@@ -252,9 +252,11 @@ CASES["sqplus"] = ("(x + sqrt(x**2+4))/2", _sqplus,
 KINKS = {"clip6": {0.0, 6.0}, "laplace": {2 / 15}}
 
 
-#: Largest |x| sampled: a scale that is not an integer (1.702 x) is rounded in double and
-#: overflows past DBL_MAX/1.702 (README: "Your own activation").
-XMAX = {"quickgelu": 1e300, "tanhexp": 1e300, "laplace": 1e300}
+#: Largest |x| sampled where a scaled x overflows in an arm computed beside its sibling
+#: (laplace: 15 x past DBL_MAX/15) or in TanhExp'' (2x past DBL_MAX/2) (README: "Your own
+#: activation"). quickgelu runs to DBL_MAX: its cofactor's 1.702 x is read clamped where
+#: e^{-1.702|x|} is 0 (stabilize.vanishing_cofactor; NaN past -DBL_MAX/1.702 before).
+XMAX = {"tanhexp": 1e300, "laplace": 1e300}
 #: Smallest x sampled: x tanh(e^x) past x = -708, where e^x is subnormal, rounds e^x to a
 #: subnormal first and loses up to |x|/2 of the result's units (README: known gaps).
 XMIN = {"tanhexp": -708.0}
