@@ -758,7 +758,8 @@ def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     stable = _stabilize(expr, x)
     if stable.has(sp.sinh, sp.cosh):
         stable = _stabilize(hyperbolic_exps(expr, x), x)
-    return exp_polynomials(split_abs_exponents(sign_conditions(stable, x), x), x)
+    return exp_polynomials(split_square_exponents(
+        split_abs_exponents(sign_conditions(stable, x), x), x), x)
 
 
 def split_abs_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -790,6 +791,111 @@ def split_abs_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         return sp.Piecewise((pos, inner >= 0), (neg, True))
 
     return expr.replace(lambda e: isinstance(e, (sp.exp, exp_times)), split)
+
+
+#: The correction exponent c (2 A B + B^2) of split_square_exponents is used only while it stays
+#: this small: its rounding (B's own, times 2 A) then costs about that many units at most.
+SQUARE_CORRECTION_MAX = 4.0
+
+
+def _clamp_polynomial(a: sp.Expr, x: sp.Symbol) -> bool:
+    """Is ``a`` a polynomial in x or in x clamped on one side (Max(0, x), Min(0, x))?"""
+    clamps = [m for m in a.atoms(sp.Max, sp.Min) if m.has(x)]
+    if any(len(m.args) != 2 or x not in m.args or not all(
+            v == x or v.is_number for v in m.args) for m in clamps):
+        return False
+    t = sp.Dummy("t", real=True)
+    e = a.xreplace({m: t for m in clamps}) if clamps else a.xreplace({x: t})
+    return len(clamps) <= 1 and not e.has(x) and e.is_polynomial(t)
+
+
+def split_square_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """e^{c (A + B)^2} (c < 0; A a polynomial in x or one-sided clamped x; B the other terms,
+    bounded where it matters: |c (2 A B + B^2)| <= SQUARE_CORRECTION_MAX at every probe) as
+    exp_times(c A_L^2, e^{c (2 A_L B + B^2)} g), g the product's other factors and A_L = A at x
+    clamped at +-L, the first power of two where c A^2 <= -1500 (e^{c A^2} is 0 beyond, as is
+    the true product). The square of a computed u = A + B rounds u first, and e^{c u^2} loses
+    |c u^2| times u's rounding: Serf x erf(log(1 + e^x))'' (u = softplus(x) = Max(0, x) +
+    log1p(e^{-|x|})) lost 1220 ULP at x = 25.75, and its cofactor x^2 beside e^{-u^2} = 0 made
+    NaN past x = 1.3e154. A_L^2 is exact enough for exp_polynomials to compensate, B enters
+    only the small correction, and the cofactor reads x clamped (vanishing_cofactor)."""
+    if not expr.has(sp.exp):
+        return expr
+    probes = [float(v) for v in np.linspace(-8, 8, 65)] + [
+        s * 2.0**k for k in range(3, 1024, 4) for s in (1, -1)]
+
+    def parts(arg: sp.Expr, side: int):
+        c, rest = arg.as_coeff_Mul()
+        if not (c.is_number and c.is_real and c < 0 and rest.is_Pow and rest.exp == 2
+                and rest.base.is_Add and rest.base.has(x)):
+            return None
+        terms = rest.base.args
+        a = sp.Add(*[t for t in terms if t.has(x) and _clamp_polynomial(t, x)])
+        b = sp.Add(*[t for t in terms if not (t.has(x) and _clamp_polynomial(t, x))])
+        if a == 0 or not b.has(x):
+            return None
+        if side and not a.xreplace(_ONE_SIDED[side](x)).has(x):
+            return None  # A is constant on this arm (Max(0, x) where x < 0): nothing to gain
+        bounds = []
+        for side in (1, -1):
+            k = next((k for k in range(1024) if float(c) * float(
+                a.xreplace({x: sp.Float(side * 2.0**k, 30)}).evalf(30)) ** 2 <= -1500), None)
+            bounds.append(None if k is None else sp.Float(2.0**k))
+        xc = x if bounds[0] is None else sp.Min(x, bounds[0])
+        xc = xc if bounds[1] is None else sp.Max(xc, -bounds[1])
+        a_l = a.xreplace({x: xc})
+        correction = c * (2 * a_l * b + b**2)
+        try:  # in double, as the kernel computes it (evalf of e^{-2^1023} takes minutes)
+            with np.errstate(all="ignore"):
+                values = sp.lambdify([x], correction, modules="numpy")(np.array(probes))
+            if not np.all(np.abs(np.broadcast_to(values, (len(probes),)))
+                          <= SQUARE_CORRECTION_MAX):
+                return None
+        except (TypeError, ValueError, NameError, AttributeError, ZeroDivisionError):
+            return None
+        return c * a_l**2, sp.exp(correction)
+
+    def split(e: sp.Expr, side: int) -> sp.Expr:
+        def fix_mul(m: sp.Expr) -> sp.Expr:
+            for f in m.args:
+                if isinstance(f, sp.exp) and (found := parts(f.args[0], side)) is not None:
+                    rest = sp.Mul(*[g for g in m.args if g is not f])
+                    return exp_times(found[0], found[1] * rest)
+            return m
+
+        def fix_exp(v: sp.Expr) -> sp.Expr:
+            found = parts(v.args[0], side)
+            return v if found is None else exp_times(found[0], found[1])
+
+        e = e.replace(lambda m: m.is_Mul and any(
+            isinstance(f, sp.exp) and f.args[0].has(x) for f in m.args), fix_mul)
+        e = e.replace(lambda v: isinstance(v, sp.exp) and v.args[0].has(x), fix_exp)
+        return e.replace(lambda a: a.is_Add and sum(isinstance(t, exp_times)
+                                                    for t in a.args) > 1, merge)
+
+    def merge(a: sp.Expr) -> sp.Expr:
+        """Terms e^v g_k of one v as e^v (sum g_k): one exponential, one rounding of it (Serf''
+        has four such terms)."""
+        groups: dict[sp.Expr, list[sp.Expr]] = {}
+        rest = []
+        for t in a.args:
+            if isinstance(t, exp_times):
+                groups.setdefault(t.args[0], []).append(t.args[1])
+            else:
+                rest.append(t)
+        return sp.Add(*rest, *(exp_times(v, sp.Add(*gs)) for v, gs in groups.items()))
+
+    if isinstance(expr, sp.Piecewise) and len(expr.args) == 2 and expr.args[1][1] is sp.true \
+            and isinstance(expr.args[0][1], (sp.GreaterThan, sp.StrictGreaterThan)) \
+            and expr.args[0][1].lhs == x and expr.args[0][1].rhs == 0:
+        (a, cond), (b, _) = expr.args  # the arm for x >= 0, the one for x < 0
+        return sp.Piecewise((split(a, 1), cond), (split(b, -1), True))
+    return split(expr, 0)
+
+
+#: One-sided clamps of x on an arm where x >= 0 (1) or x < 0 (-1).
+_ONE_SIDED = {1: lambda x: {sp.Max(0, x): x, sp.Min(0, x): sp.S.Zero},
+              -1: lambda x: {sp.Max(0, x): sp.S.Zero, sp.Min(0, x): x}}
 
 
 def hyperbolic_exps(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -1622,18 +1728,45 @@ def clamp_linear_exponent(arg: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
     return arg.xreplace({xc: bounded})
 
 
+_SAFE_NODES = (sp.exp, exp_times, exp_poly, sp.Min, sp.Max)
+
+
+def _bare_skeleton(g: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """g's arithmetic on bare x: every function application and clamp (computed safely by its
+    own printing) read as 1."""
+    if not g.args or g == x:
+        return g
+    if isinstance(g, _SAFE_NODES) or isinstance(g, sp.Function):
+        return sp.S.One
+    args = (_bare_skeleton(a, x) for a in g.args)  # unevaluated: (c x + 1)/(E + 1) stays
+    return g.func(*args, evaluate=False) if isinstance(g, (sp.Add, sp.Mul, sp.Pow)) \
+        else g.func(*args)
+
+
 def _overflows_inside(g: sp.Expr, x: sp.Symbol, side: int) -> bool:
-    """Does a subexpression of g pass the largest double at x = side * 2^1023 * 1.99 (where
-    1.702 x is inf though g itself may be finite)?"""
-    edge = side * 2.0**1023 * 1.99
-    for sub in sp.preorder_traversal(g):
+    """Does g's arithmetic on bare x (``_bare_skeleton``) pass the largest double at
+    x = side * 1.99 * 2^1023, evaluated in double (1.702 x is inf there though g itself may be
+    finite)?"""
+    edge = np.float64(side * 2.0**1023 * 1.99)
+    for sub in sp.preorder_traversal(_bare_skeleton(g, x)):
         if sub.has(x) and not sub.is_Symbol:
             try:
-                if _log_abs(sub, x, edge) > _LOG_DBL_MAX:
-                    return True
-            except (TypeError, ValueError, OverflowError, ZeroDivisionError, MemoryError):
+                with np.errstate(all="ignore"):
+                    value = sp.lambdify([x], sub, modules="numpy")(edge)
+            except (TypeError, ValueError, NameError, ZeroDivisionError):
                 return False
+            if not np.all(np.isfinite(value)):
+                return True
     return False
+
+
+def _mp_log_abs(f: sp.Expr, x: sp.Symbol, v: float) -> float:
+    """log|f(v)| by mpmath at 30 digits (its exponents are unbounded: e^{-2^1023} is quick,
+    where SymPy's evalf takes minutes); -inf for 0."""
+    fn = sp.lambdify([x], f.rewrite(sp.exp), modules=["mpmath"])
+    with mpmath.workdps(30):
+        value = abs(fn(mpmath.mpf(v)))
+        return -math.inf if value == 0 else float(mpmath.log(value))
 
 
 def vanishing_cofactor(g: sp.Expr, w: sp.Expr, coeffs: list[sp.Expr], x: sp.Symbol) -> sp.Expr:
@@ -1659,11 +1792,12 @@ def vanishing_cofactor(g: sp.Expr, w: sp.Expr, coeffs: list[sp.Expr], x: sp.Symb
         if k is None:
             continue
         try:
-            if _log_abs(g, x, side * 2.0**k) >= _LOG_DBL_MAX or any(
-                    _log_abs(g, x, side * 2.0**(k + j)) + log_decay(side * 2.0**(k + j))
+            if _mp_log_abs(g, x, side * 2.0**k) >= _LOG_DBL_MAX or any(
+                    _mp_log_abs(g, x, side * 2.0**(k + j)) + log_decay(side * 2.0**(k + j))
                     >= -1100 for j in (0, *_VANISH_PROBES) if k + j <= 1023):
                 continue
-        except (TypeError, ValueError, OverflowError, ZeroDivisionError, MemoryError):
+        except (TypeError, ValueError, NameError, OverflowError, ZeroDivisionError,
+                MemoryError):
             continue
         bounds[side] = sp.Float(2.0**k)
     if not bounds:
