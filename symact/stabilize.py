@@ -798,7 +798,7 @@ def split_abs_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
 SQUARE_CORRECTION_MAX = 4.0
 
 
-def _clamp_polynomial(a: sp.Expr, x: sp.Symbol) -> bool:
+def _polynomial_in_clamped_x(a: sp.Expr, x: sp.Symbol) -> bool:
     """Is ``a`` a polynomial in x or in x clamped on one side (Max(0, x), Min(0, x))?"""
     clamps = [m for m in a.atoms(sp.Max, sp.Min) if m.has(x)]
     if any(len(m.args) != 2 or x not in m.args or not all(
@@ -830,16 +830,17 @@ def split_square_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
                 and rest.base.is_Add and rest.base.has(x)):
             return None
         terms = rest.base.args
-        a = sp.Add(*[t for t in terms if t.has(x) and _clamp_polynomial(t, x)])
-        b = sp.Add(*[t for t in terms if not (t.has(x) and _clamp_polynomial(t, x))])
+        a = sp.Add(*[t for t in terms if t.has(x) and _polynomial_in_clamped_x(t, x)])
+        b = sp.Add(*[t for t in terms if not (t.has(x) and _polynomial_in_clamped_x(t, x))])
         if a == 0 or not b.has(x):
             return None
         if side and not a.xreplace(_ONE_SIDED[side](x)).has(x):
             return None  # A is constant on this arm (Max(0, x) where x < 0): nothing to gain
         bounds = []
-        for side in (1, -1):
+        for direction in (1, -1):
             k = next((k for k in range(1024) if float(c) * float(
-                a.xreplace({x: sp.Float(side * 2.0**k, 30)}).evalf(30)) ** 2 <= -1500), None)
+                a.xreplace({x: sp.Float(direction * 2.0**k, 30)}).evalf(30)) ** 2 <= -1500),
+                None)
             bounds.append(None if k is None else sp.Float(2.0**k))
         xc = x if bounds[0] is None else sp.Min(x, bounds[0])
         xc = xc if bounds[1] is None else sp.Max(xc, -bounds[1])
@@ -1808,7 +1809,7 @@ def vanishing_cofactor(g: sp.Expr, w: sp.Expr, coeffs: list[sp.Expr], x: sp.Symb
     def bare(e: sp.Expr) -> sp.Expr:  # x outside exponentials and clamps (those are safe)
         if e == x:
             return xc
-        if not e.args or isinstance(e, (sp.exp, exp_times, exp_poly, sp.Min, sp.Max)):
+        if not e.args or isinstance(e, _SAFE_NODES):
             return e
         return e.func(*(bare(a) for a in e.args))
 
