@@ -23,6 +23,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from . import normal_helpers
+
 #: erfc(a) below 1e-306 from here on: e^(-a^2) stays a normal double below it.
 A_MAX = 26.5
 T_SCALE = 0.375
@@ -90,12 +92,7 @@ _NUMPY_BODY = "\n".join(f"    {line}" for line in [
     f"np.equal(a, {A_MAX!r}, out=far)",
     "np.copyto(out, 0.0, where=far)",
     "np.subtract(2.0, out, out=a)",
-    "# out = a where w < 0, bit-exactly: out ^= (out ^ a) * neg on the bits (np.copyto with",
-    "# where= branches per element: 3 ns/element more on random signs)",
-    "oi, ti = out.view(np.int64), t.view(np.int64)",
-    "np.bitwise_xor(oi, a.view(np.int64), out=ti)",
-    "ti *= neg",
-    "oi ^= ti",
+    "_pick(out, a, neg)  # 2 - erfc(|w|) where w < 0, bit-exactly and branch-free",
     "return out",
 ])
 
@@ -110,7 +107,8 @@ NUMPY_HELPER = f'''def _erfc_float(w, out, a, t, u, m):
 #: The NumPy helper by name (printing.NUMPY_HELPERS).
 NUMPY = {"_erfc_float": NUMPY_HELPER}
 _namespace: dict = {"np": np}
-exec(NUMPY_HELPER, _namespace)  # noqa: S102 -- symact's own printed code, no user text
+for _code in (normal_helpers.NUMPY["_pick"], NUMPY_HELPER):
+    exec(_code, _namespace)  # noqa: S102 -- symact's own printed code, no user text
 
 
 def erfc_float_np(w: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from .functions import (
     normal_cdf,
     recip,
 )
-from .printing import NumpyPrinter, exp_dd_call, varying_denominator
+from .printing import NumpyPrinter, _need, exp_dd_call, varying_denominator
 
 _UFUNC1 = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
            sp.sin: "np.sin", sp.cos: "np.cos", sp.atan: "np.arctan", sp.sinh: "np.sinh",
@@ -160,7 +160,7 @@ class _Emitter:
             self._release(*(b for b in (u, g) if b != out))
             return out
         if isinstance(e, erfc_float):  # in place, with four scratch buffers of its own
-            self.printer.helpers.add("_erfc_float")
+            _need(self.printer, "_erfc_float")  # and _pick
             w = self.emit(e.args[0])
             out = self._dest(dest, w)
             scratch = [self._new() for _ in range(4)]

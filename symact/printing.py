@@ -383,6 +383,7 @@ NUMPY_HELPERS.update(exp_dd.NUMPY)
 #: Helpers a helper calls, so a printer records everything its code needs.
 _NEEDS = {
     "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_arms", "_pick"),
+    "_erfc_float": ("_pick",),
     "_mills_ln": ("_rational", "_by_arms"),
     "_erf": ("_rational", "_by_arms"),
     "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
