@@ -549,8 +549,9 @@ def _normal_cdf(u):
     return phi
 
 
-def _normal_cdf_tail(u, a):
-    """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf)."""
+def _normal_cdf_tail(u, a=None):
+    """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf); a = |u|."""
+    a = np.abs(u) if a is None else a
     g = np.maximum(a, 1.7677669529663689)
     np.divide(0.40289729917086176, g, out=g)
     q = _gauss_times(a, g, _mills_ln(a))
@@ -2252,7 +2253,10 @@ def _gelu_block(x, r, s):
     np.copyto(b0, np.clip(x, -48.0, -1.7677669529663689))
     t0 = b0
     take0 = (x < -1.7677669529663689)
-    _by_arms(r, (take0,), (lambda t0: _gauss_times(t0, -0.40289729917086173599458696781825789815141500655386, _mills_ln(-t0)), t0), (lambda x: x*_normal_cdf(x), x))
+    take1 = (0.707106781186547572737310929369*np.abs(x) < 0.84375)
+    take2 = (np.abs(x) < 1.76776695296636887633212609217)
+    take3 = (x >= 8.29236107581359682683341816301)
+    _by_arms(r, (take0, take1, take2, take3), (lambda t0: _gauss_times(t0, -0.40289729917086173599458696781825789815141500655386, _mills_ln(-t0)), t0), (lambda x: x*_normal_cdf_mid(x, _normal_cdf_small), x), (lambda x: x*_normal_cdf_mid(x, _normal_cdf_one), x), (lambda x: x, x), (lambda x: x*_normal_cdf_tail(x), x))
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
@@ -2300,7 +2304,10 @@ def _gelu_prime_formula(x, r, s):
     np.copyto(b1, np.clip(x, -48.0, 48.0))
     t1 = b1
     take0 = (x < -1.7677669529663689)
-    _by_arms(r, (take0,), (lambda t0: _gauss_times(t0, 0.39894228040143267793994605993438186847585863116493*t0 - 0.40289729917086173599458696781825789815141500655386*np.exp(_mills_ln(-t0))/t0), t0), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf(x), x, t1))
+    take1 = (0.707106781186547572737310929369*np.abs(x) < 0.84375)
+    take2 = (np.abs(x) < 1.76776695296636887633212609217)
+    take3 = (x >= 8.29236107581359682683341816301)
+    _by_arms(r, (take0, take1, take2, take3), (lambda t0: _gauss_times(t0, 0.39894228040143267793994605993438186847585863116493*t0 - 0.40289729917086173599458696781825789815141500655386*np.exp(_mills_ln(-t0))/t0), t0), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_mid(x, _normal_cdf_small), x, t1), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_mid(x, _normal_cdf_one), x, t1), (lambda t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + 1, t1), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_tail(x), x, t1))
 
 
 def _gelu_prime_block(x, r, s):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
+from .arm_split import split_arms
 from .ddeval import dd_call
 from .functions import (
     erfc_float,
@@ -295,6 +296,7 @@ class _Emitter:
         by the ordinary printer, CSE symbols as their buffer names, each arm evaluated on the
         elements where it is taken only."""
         names = {s: sp.Symbol(n) for s, n in self.names.items()}
+        e = sp.Piecewise(*split_arms(e.args, by_range=True), evaluate=False)
         start, conds = len(self.lines), []
         for k, (_, c) in enumerate(e.args[:-1]):
             self.lines.append(f"take{k} = {self.printer.doprint(c.xreplace(names))}")

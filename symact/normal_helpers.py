@@ -182,8 +182,9 @@ NUMPY = {
     return phi
 
 
-def _normal_cdf_tail(u, a):
-    """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf)."""
+def _normal_cdf_tail(u, a=None):
+    """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf); a = |u|."""
+    a = np.abs(u) if a is None else a
     g = np.maximum(a, {NORMAL_TAIL!r})
     np.divide({TAIL_K!r}, g, out=g)
     q = _gauss_times(a, g, _mills_ln(a))

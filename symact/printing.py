@@ -506,6 +506,18 @@ class NumpyPrinter(NumPyPrinter):
     def _print_normal_cdf(self, expr):
         return _call(self, "_normal_cdf", expr.args)
 
+    # Phi's forms apart, for the arms of a kernel split at its ranges (arm_split, by_range)
+    def _print_normal_cdf_small(self, expr):
+        return _call(self, "_normal_cdf_mid", (*expr.args, sp.Symbol("_normal_cdf_small")),
+                     helper="_normal_cdf")
+
+    def _print_normal_cdf_one(self, expr):
+        return _call(self, "_normal_cdf_mid", (*expr.args, sp.Symbol("_normal_cdf_one")),
+                     helper="_normal_cdf")
+
+    def _print_normal_cdf_tail(self, expr):
+        return _call(self, "_normal_cdf_tail", expr.args, helper="_normal_cdf")
+
     def _print_mills_ln(self, expr):
         return _call(self, "_mills_ln", expr.args)
 

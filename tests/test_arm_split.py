@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symact.activation import get
-from symact.arm_split import NORMAL_TAIL, PHI_ONE, normal_cdf_mid, normal_cdf_tail, split_arms
+from symact.arm_split import (
+    NORMAL_TAIL,
+    PHI_ONE,
+    normal_cdf_mid,
+    normal_cdf_one,
+    normal_cdf_small,
+    normal_cdf_tail,
+    split_arms,
+)
 from symact.catalog import X
 from symact.functions import normal_cdf
 
@@ -33,6 +41,18 @@ def test_gelu_arm_splits():
     assert arms[1][0].has(normal_cdf_mid) and arms[2][0] == X and arms[3][0].has(normal_cdf_tail)
 
 
+def test_gelu_arm_splits_by_range():
+    """NumPy: the middle form's two ranges are arms of their own, split where fdlibm's
+    |x|/sqrt 2 reaches 0.84375."""
+    arms = split_arms(gelu_kernels()[0].args, by_range=True)
+    assert len(arms) == 5
+    assert arms[1][0].has(normal_cdf_small) and arms[2][0].has(normal_cdf_one)
+    assert arms[3][0] == X and arms[4][0].has(normal_cdf_tail)
+    edge = 0.84375 * math.sqrt(2)  # |x| R2 < 0.84375 from here down (within an ULP)
+    assert first_true(arms, math.nextafter(edge, 0) * (1 - 1e-15)) == 1
+    assert first_true(arms, -edge * (1 + 1e-15)) == 2
+
+
 def test_phi_one_is_where_phi_rounds_to_one():
     """1 - Phi(u) = erfc(u/sqrt 2)/2 is below half an ULP of 1 (2^-54) from PHI_ONE on, and not
     at the double before it."""
@@ -48,14 +68,18 @@ def test_arm_without_phi_is_kept():
 
 
 @settings(max_examples=200, deadline=None)
-@given(xv=st.floats(min_value=-60, max_value=60))
-def test_same_value_as_the_original_arm(xv):
+@given(xv=st.floats(min_value=-60, max_value=60), by_range=st.booleans())
+def test_same_value_as_the_original_arm(xv, by_range):
     for stable in gelu_kernels():
-        split = split_arms(stable.args)
+        split = split_arms(stable.args, by_range=by_range)
         k = first_true(split, xv)
         arm = split[k][0]
-        if arm.has(normal_cdf_mid):
+        if arm.has(normal_cdf_mid) or arm.has(normal_cdf_one):
             assert abs(xv) < NORMAL_TAIL
+        if arm.has(normal_cdf_small):
+            assert abs(xv) < 0.84375 * math.sqrt(2) * (1 + 1e-15)
+        if arm.has(normal_cdf_one):
+            assert abs(xv) >= 0.84375 * math.sqrt(2) * (1 - 1e-15)
         if arm.has(normal_cdf_tail):
             assert abs(xv) >= NORMAL_TAIL
         original = stable.args[first_true(stable.args, xv)][0]

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from symact.functions import normal_cdf
 from symact.inplace import inplace_lines
-from symact.printing import NUMPY_HELPERS, NumpyPrinter
+from symact.printing import NUMPY_HELPERS, NumpyPrinter, helper_closure
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +74,43 @@ def test_costly_arm_is_printed_by_arms_and_cheap_ones_as_selects():
     costly = sp.Piecewise((sp.exp(x), x < -2), (x * normal_cdf(x), True))
     cheap = sp.Piecewise((sp.exp(x), x < -2), (x, True))
     lines, _ = inplace_lines(costly, x, NumpyPrinter())
-    assert any(line.startswith("_by_arms(r, (take0,), ") for line in lines)
-    assert not any("_select" in line for line in lines)
+    # Phi's forms are arms of their own (arm_split, by_range): one level of _by_arms
+    assert any(line.startswith("_by_arms(r, (take0, take1, take2, take3), ") for line in lines)
+    assert not any("_select" in line or "_normal_cdf(" in line for line in lines)
     lines, _ = inplace_lines(cheap, x, NumpyPrinter())
     assert any(line.startswith("_select(") for line in lines)
     assert not any("_by_arms" in line for line in lines)
+
+
+def _phi_kernel():
+    """An arm with Phi of a computed argument, split at Phi's ranges of u = 1 - 2x (not x)."""
+    x = sp.Symbol("x", real=True)
+    expr = sp.Piecewise((sp.exp(x), x > 3), (x * normal_cdf(1 - 2 * x), True))
+    printer = NumpyPrinter()
+    lines, scratch = inplace_lines(expr, x, printer)
+    namespace = {"np": np}
+    for h in helper_closure(sorted(printer.helpers)):
+        exec(NUMPY_HELPERS[h], namespace)  # noqa: S102 -- symact's own helper code
+    return lines, scratch, namespace
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=arrays(np.float64, st.integers(1, 30), elements=st.floats(-30, 30, width=64)))
+def test_phi_split_by_range_matches_mpmath(x):
+    """Each element takes its own range of Phi(1 - 2x), and the value is mpmath's (50 digits)
+    within 4 ULP: a wrong range's rational form is off by far more."""
+    import mpmath
+
+    lines, scratch, namespace = _phi_kernel()
+    r = np.empty_like(x)
+    namespace.update(x=x, r=r, n=x.size, s=[np.empty(x.size) for _ in range(scratch)])
+    exec("\n".join(lines), namespace)  # noqa: S102 -- symact's own printed code
+    with mpmath.workdps(50):
+        for xv, got in zip(x.tolist(), r.tolist(), strict=True):
+            xm = mpmath.mpf(xv)
+            want = mpmath.exp(xm) if xv > 3 else xm * mpmath.ncdf(1 - 2 * xm)
+            if want == 0:
+                assert got == 0
+                continue
+            ulp = np.spacing(abs(float(want)))
+            assert abs(mpmath.mpf(got) - want) <= 4 * ulp, (xv, got, want)
