@@ -529,10 +529,12 @@ def _mills_ln(t):
 
 def _normal_cdf(u):
     """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
-    e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
-    w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
-    by fdlibm's rational forms on |p| < 0.84375 and on [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w. From u = 8.29 on, Phi rounds to 1. Each of the four runs on its own
+    e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. For
+    |u|/sqrt(2) < 0.84375: 1/2 + u (1 + R(u^2/2))/(2 sqrt 2), fdlibm's erf rational R, with
+    u/(2 sqrt 2) split so that no rounded product enters (_normal_cdf_small). Between: w =
+    u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2
+    by fdlibm's rational form around 1, plus e e^(-p^2)/sqrt(pi) for the rounding of w
+    (_normal_cdf_one). From u = 8.29 on, Phi rounds to 1. Each of the four runs on its own
     elements only (_by_arms, one level).
     Coefficients and ranges from fdlibm s_erf.c:
     Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
@@ -544,7 +546,7 @@ def _normal_cdf(u):
     a = np.abs(u)
     phi = np.empty(u.shape)
     _by_arms(phi, (a * 0.7071067811865476 < 0.84375, a < 1.7677669529663689, u >= 8.292361075813597),
-             (_normal_cdf_mid, u, _normal_cdf_small), (_normal_cdf_mid, u, _normal_cdf_one),
+             (_normal_cdf_small, u), (_normal_cdf_one, u),
              (float, 1.0), (_normal_cdf_tail, u, a))
     return phi
 
@@ -559,9 +561,9 @@ def _normal_cdf_tail(u, a=None):
     return _pick(g, q, u < 0)
 
 
-def _normal_cdf_mid(u, half):
-    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf): ``half`` (fdlibm's range of |p|) plus
-    the correction for the rounding of u/sqrt(2), in place."""
+def _normal_cdf_one(u):
+    """Phi(u) for 0.84375 <= |u|/sqrt(2) < 1.25 (see _normal_cdf): fdlibm's form around 1
+    (_erf_one) plus the correction for the rounding of u/sqrt(2), in place."""
     p = np.multiply(u, 0.7071067811865476)
     t = np.multiply(u, 134217729.0)
     uh = np.subtract(t, u)
@@ -577,7 +579,7 @@ def _normal_cdf_mid(u, half):
     e += t
     np.multiply(u, -4.833646656726457e-17, out=t)
     e += t  # ((uh R2H - p) + uh R2L + ul R2H) + ul R2L + u R2_LO
-    r = half(np.abs(p, out=uh), u, ul)
+    r = _erf_one(np.abs(p, out=uh), u, ul)
     np.multiply(p, p, out=t)
     np.negative(t, out=t)
     np.exp(t, out=t)
@@ -587,26 +589,35 @@ def _normal_cdf_mid(u, half):
     return r
 
 
-def _normal_cdf_small(z, u, s):
-    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375));
+def _normal_cdf_small(u):
+    """Phi(u) for |u|/sqrt(2) < 0.84375: 1/2 + u K (1 + R(u^2/2)), K = 1/(2 sqrt 2) and R(z^2)
+    fdlibm's erf rational on [0, 0.84375) (erf(z) = z + z R(z^2)), its coefficients scaled to
+    u^2 exactly. u K = A + B: A = uh KH exact, uh = u rounded to a multiple of 2^-26 (27 bits
+    here) and KH = K's high 26 bits, so 1/2 + A is exact too; B = ul KH + u (KL + K_LO) is
+    below 2^-27 |u K|. Phi = (1/2 + A) + (B + u K R), rounded once: no rounded u/sqrt(2)
+    enters, so no correction for its rounding is needed (34 passes; fdlibm's form in z plus
+    that correction took ~60 and an exp)."""
+    uh = np.add(u, 100663296.0)
+    uh -= 100663296.0
+    ul = np.subtract(u, uh)
+    a = np.multiply(uh, 0.3535533919930458, out=uh)
+    b = np.multiply(ul, 0.3535533919930458, out=ul)
+    c = np.multiply(u, -1.3997720446843435e-09)
+    b += c
+    np.multiply(u, u, out=c)
+    y = _rational(c, (0.12837916709551256, -0.16252105362350075, -0.007120437393899628, -0.0007212837870611802, -1.4851885410406352e-06),
+                  (1.0, 0.19895861197957768, 0.016255562497191824, 0.0006351632852344707, 8.280921125270103e-06, -1.2375713371173025e-07))
+    np.multiply(u, 0.3535533905932738, out=c)
+    y *= c
+    y += b
+    a += 0.5
+    a += y
+    return a
+
+
+def _erf_one(z, u, s):
+    """erfc(-p)/2 or 1/2 + erf(p)/2 for 0.84375 <= z = |p| <= 1.25 (fdlibm's erf around 1);
     s: scratch."""
-    zz = np.multiply(z, z)
-    zy = _rational(zz, (0.12837916709551256, -0.3250421072470015, -0.02848174957559851, -0.005770270296489442, -2.3763016656650163e-05),
-                   (1.0, 0.39791722395915535, 0.0650222499887673, 0.005081306281875766, 0.00013249473800432164, -3.960228278775368e-06), q=s)
-    zy *= z
-    w = np.add(z, zy, out=zz)  # z + zy
-    r = np.subtract(z, 0.5, out=s)
-    r += zy
-    np.subtract(0.5, r, out=r)  # 0.5 - ((z - 0.5) + zy), or for z < 0.25:
-    _pick(r, np.subtract(1.0, w, out=zy), z < 0.25)  # 1 - (z + zy)
-    r *= 0.5
-    w *= 0.5
-    w += 0.5
-    return _pick(w, r, u < 0)
-
-
-def _normal_cdf_one(z, u, s):
-    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1); s: scratch."""
     np.subtract(z, 1.0, out=s)
     pq = _rational(s, (-0.0023621185607526594, 0.41485611868374833, -0.3722078760357013, 0.31834661990116175, -0.11089469428239668, 0.035478304325618236, -0.002166375594868791),
                    (1.0, 0.10642088040084423, 0.540397917702171, 0.07182865441419627, 0.12617121980876164, 0.01363708391202905, 0.011984499846799107))
@@ -2256,7 +2267,7 @@ def _gelu_block(x, r, s):
     take1 = (0.707106781186547572737310929369*np.abs(x) < 0.84375)
     take2 = (np.abs(x) < 1.76776695296636887633212609217)
     take3 = (x >= 8.29236107581359682683341816301)
-    _by_arms(r, (take0, take1, take2, take3), (lambda t0: _gauss_times(t0, -0.40289729917086173599458696781825789815141500655386, _mills_ln(-t0)), t0), (lambda x: x*_normal_cdf_mid(x, _normal_cdf_small), x), (lambda x: x*_normal_cdf_mid(x, _normal_cdf_one), x), (lambda x: x, x), (lambda x: x*_normal_cdf_tail(x), x))
+    _by_arms(r, (take0, take1, take2, take3), (lambda t0: _gauss_times(t0, -0.40289729917086173599458696781825789815141500655386, _mills_ln(-t0)), t0), (lambda x: x*_normal_cdf_small(x), x), (lambda x: x*_normal_cdf_one(x), x), (lambda x: x, x), (lambda x: x*_normal_cdf_tail(x), x))
     if inf_seen:
         np.copyto(r, np.where(x_in > 0, np.inf, 0.0), where=at_inf)
 
@@ -2307,7 +2318,7 @@ def _gelu_prime_formula(x, r, s):
     take1 = (0.707106781186547572737310929369*np.abs(x) < 0.84375)
     take2 = (np.abs(x) < 1.76776695296636887633212609217)
     take3 = (x >= 8.29236107581359682683341816301)
-    _by_arms(r, (take0, take1, take2, take3), (lambda t0: _gauss_times(t0, 0.39894228040143267793994605993438186847585863116493*t0 - 0.40289729917086173599458696781825789815141500655386*np.exp(_mills_ln(-t0))/t0), t0), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_mid(x, _normal_cdf_small), x, t1), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_mid(x, _normal_cdf_one), x, t1), (lambda t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + 1, t1), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_tail(x), x, t1))
+    _by_arms(r, (take0, take1, take2, take3), (lambda t0: _gauss_times(t0, 0.39894228040143267793994605993438186847585863116493*t0 - 0.40289729917086173599458696781825789815141500655386*np.exp(_mills_ln(-t0))/t0), t0), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_small(x), x, t1), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_one(x), x, t1), (lambda t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + 1, t1), (lambda x, t1: _gauss_times(t1, 0.39894228040143267793994605993438186847585863116493*t1) + _normal_cdf_tail(x), x, t1))
 
 
 def _gelu_prime_block(x, r, s):

@@ -40,7 +40,7 @@ class normal_cdf_mid(sp.Function):  # noqa: N801
 
 class normal_cdf_small(sp.Function):  # noqa: N801
     """Phi(u) by its middle form's first range, |u|/sqrt 2 < 0.84375 (NumPy's
-    _normal_cdf_mid(u, _normal_cdf_small))."""
+    _normal_cdf_small)."""
 
     nargs = 1
 
@@ -50,7 +50,7 @@ class normal_cdf_small(sp.Function):  # noqa: N801
 
 class normal_cdf_one(sp.Function):  # noqa: N801
     """Phi(u) by its middle form's second range, 0.84375 <= |u|/sqrt 2 < 1.25 (NumPy's
-    _normal_cdf_mid(u, _normal_cdf_one))."""
+    _normal_cdf_one)."""
 
     nargs = 1
 

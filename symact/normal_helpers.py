@@ -3,9 +3,12 @@ one string per target; printing.py merges them into its helper tables.
 
 The rational approximations are fdlibm's s_erf.c (coefficients and ranges). The Gaussian factor
 e^{-u^2/2} never sees a rounded u*u in its exponent: NumPy splits u = uh + ul with uh^2 exact
-(Veltkamp); C takes u^2 = p + e exactly with e = fma(u, u, -p). NumPy computes Phi's middle, its
-tail and the ones where Phi rounds to 1 (u >= PHI_ONE) each on its own elements (_by_arms), and
-selects between fdlibm's two ranges within a form with np.where. C's helpers are inline and
+(Veltkamp); C takes u^2 = p + e exactly with e = fma(u, u, -p). NumPy's first middle range
+(|u|/sqrt 2 < 0.84375) evaluates erf's rational in u^2 with u/(2 sqrt 2) split exactly, so no
+rounded u/sqrt 2 enters and no correction for it is needed. NumPy computes Phi's two middle
+ranges, its tail and the ones where Phi rounds to 1 (u >= PHI_ONE) each on its own elements
+(_by_arms; a kernel's arm that calls Phi takes them as arms of its own, symact.arm_split),
+and picks by sign with integer selects on the bits (_pick). C's helpers are inline and
 branch-free (every range computed, one selected), so the array loops calling them vectorize
 (with glibc's vector exp/expm1 in the fast build); symact_normal_cdf_mid and _tail are Phi's two
 forms apart, for the C loops that take each element by its own arm (symact.arm_split).
@@ -56,6 +59,17 @@ R2_LO = -4.833646656726457e-17
 SPLIT = 134217729.0  # 2^27 + 1, Veltkamp's splitter
 R2H = R2 * SPLIT - (R2 * SPLIT - R2)
 R2L = R2 - R2H
+#: 1/(2 sqrt 2) = K + K_LO (R2/2 and R2_LO/2, exactly); K = KH + KL with KH holding 26 bits.
+K = 0.5 * R2
+K_LO = 0.5 * R2_LO
+KH = K * SPLIT - (K * SPLIT - K)
+KL = K - KH
+#: 1.5 * 2^26: (u + ROUND_26) - ROUND_26 is u rounded to a multiple of 2^-26 (|u| < 2^25).
+ROUND_26 = 1.5 * 2.0**26
+#: fdlibm's erf rational on [0, 0.84375) in z^2, as a rational in u^2 = 2 z^2: the k-th
+#: coefficient times 2^-k, exactly.
+PP_U = tuple(c * 2.0**-k for k, c in enumerate(PP))
+QQ_U = tuple(c * 2.0**-k for k, c in enumerate(QQ))
 INV_SQRT_PI = 0.5641895835477563
 SQRT_PI = 1.7724538509055159
 INV_SQRT_2PI = 0.3989422804014327
@@ -166,10 +180,12 @@ NUMPY = {
     return rho''',
     "_normal_cdf": f'''def _normal_cdf(u):
     """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
-    e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. Below:
-    w = u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2,
-    by fdlibm's rational forms on |p| < 0.84375 and on [0.84375, 1.25], plus e e^(-p^2)/sqrt(pi)
-    for the rounding of w. From u = 8.29 on, Phi rounds to 1. Each of the four runs on its own
+    e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. For
+    |u|/sqrt(2) < 0.84375: 1/2 + u (1 + R(u^2/2))/(2 sqrt 2), fdlibm's erf rational R, with
+    u/(2 sqrt 2) split so that no rounded product enters (_normal_cdf_small). Between: w =
+    u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2
+    by fdlibm's rational form around 1, plus e e^(-p^2)/sqrt(pi) for the rounding of w
+    (_normal_cdf_one). From u = 8.29 on, Phi rounds to 1. Each of the four runs on its own
     elements only (_by_arms, one level).
 {_comment("    ")}
     """
@@ -177,7 +193,7 @@ NUMPY = {
     a = np.abs(u)
     phi = np.empty(u.shape)
     _by_arms(phi, (a * {R2!r} < 0.84375, a < {NORMAL_TAIL!r}, u >= {PHI_ONE!r}),
-             (_normal_cdf_mid, u, _normal_cdf_small), (_normal_cdf_mid, u, _normal_cdf_one),
+             (_normal_cdf_small, u), (_normal_cdf_one, u),
              (float, 1.0), (_normal_cdf_tail, u, a))
     return phi
 
@@ -192,9 +208,9 @@ def _normal_cdf_tail(u, a=None):
     return _pick(g, q, u < 0)
 
 
-def _normal_cdf_mid(u, half):
-    """Phi(u) for |u| < 1.25 sqrt(2) (see _normal_cdf): ``half`` (fdlibm's range of |p|) plus
-    the correction for the rounding of u/sqrt(2), in place."""
+def _normal_cdf_one(u):
+    """Phi(u) for 0.84375 <= |u|/sqrt(2) < 1.25 (see _normal_cdf): fdlibm's form around 1
+    (_erf_one) plus the correction for the rounding of u/sqrt(2), in place."""
     p = np.multiply(u, {R2!r})
     t = np.multiply(u, {SPLIT!r})
     uh = np.subtract(t, u)
@@ -210,7 +226,7 @@ def _normal_cdf_mid(u, half):
     e += t
     np.multiply(u, {R2_LO!r}, out=t)
     e += t  # ((uh R2H - p) + uh R2L + ul R2H) + ul R2L + u R2_LO
-    r = half(np.abs(p, out=uh), u, ul)
+    r = _erf_one(np.abs(p, out=uh), u, ul)
     np.multiply(p, p, out=t)
     np.negative(t, out=t)
     np.exp(t, out=t)
@@ -220,26 +236,35 @@ def _normal_cdf_mid(u, half):
     return r
 
 
-def _normal_cdf_small(z, u, s):
-    """erfc(-p)/2 or 1/2 + erf(p)/2 for z = |p| < 0.84375 (fdlibm's erf on [0, 0.84375));
+def _normal_cdf_small(u):
+    """Phi(u) for |u|/sqrt(2) < 0.84375: 1/2 + u K (1 + R(u^2/2)), K = 1/(2 sqrt 2) and R(z^2)
+    fdlibm's erf rational on [0, 0.84375) (erf(z) = z + z R(z^2)), its coefficients scaled to
+    u^2 exactly. u K = A + B: A = uh KH exact, uh = u rounded to a multiple of 2^-26 (27 bits
+    here) and KH = K's high 26 bits, so 1/2 + A is exact too; B = ul KH + u (KL + K_LO) is
+    below 2^-27 |u K|. Phi = (1/2 + A) + (B + u K R), rounded once: no rounded u/sqrt(2)
+    enters, so no correction for its rounding is needed (34 passes; fdlibm's form in z plus
+    that correction took ~60 and an exp)."""
+    uh = np.add(u, {ROUND_26!r})
+    uh -= {ROUND_26!r}
+    ul = np.subtract(u, uh)
+    a = np.multiply(uh, {KH!r}, out=uh)
+    b = np.multiply(ul, {KH!r}, out=ul)
+    c = np.multiply(u, {KL + K_LO!r})
+    b += c
+    np.multiply(u, u, out=c)
+    y = _rational(c, {_tuple(PP_U)},
+                  {_tuple(QQ_U)})
+    np.multiply(u, {K!r}, out=c)
+    y *= c
+    y += b
+    a += 0.5
+    a += y
+    return a
+
+
+def _erf_one(z, u, s):
+    """erfc(-p)/2 or 1/2 + erf(p)/2 for 0.84375 <= z = |p| <= 1.25 (fdlibm's erf around 1);
     s: scratch."""
-    zz = np.multiply(z, z)
-    zy = _rational(zz, {_tuple(PP)},
-                   {_tuple(QQ)}, q=s)
-    zy *= z
-    w = np.add(z, zy, out=zz)  # z + zy
-    r = np.subtract(z, 0.5, out=s)
-    r += zy
-    np.subtract(0.5, r, out=r)  # 0.5 - ((z - 0.5) + zy), or for z < 0.25:
-    _pick(r, np.subtract(1.0, w, out=zy), z < 0.25)  # 1 - (z + zy)
-    r *= 0.5
-    w *= 0.5
-    w += 0.5
-    return _pick(w, r, u < 0)
-
-
-def _normal_cdf_one(z, u, s):
-    """The same for 0.84375 <= z <= 1.25 (fdlibm's erf around 1); s: scratch."""
     np.subtract(z, 1.0, out=s)
     pq = _rational(s, {_tuple(PA)},
                    {_tuple(QA)})

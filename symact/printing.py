@@ -508,12 +508,10 @@ class NumpyPrinter(NumPyPrinter):
 
     # Phi's forms apart, for the arms of a kernel split at its ranges (arm_split, by_range)
     def _print_normal_cdf_small(self, expr):
-        return _call(self, "_normal_cdf_mid", (*expr.args, sp.Symbol("_normal_cdf_small")),
-                     helper="_normal_cdf")
+        return _call(self, "_normal_cdf_small", expr.args, helper="_normal_cdf")
 
     def _print_normal_cdf_one(self, expr):
-        return _call(self, "_normal_cdf_mid", (*expr.args, sp.Symbol("_normal_cdf_one")),
-                     helper="_normal_cdf")
+        return _call(self, "_normal_cdf_one", expr.args, helper="_normal_cdf")
 
     def _print_normal_cdf_tail(self, expr):
         return _call(self, "_normal_cdf_tail", expr.args, helper="_normal_cdf")

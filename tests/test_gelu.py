@@ -110,6 +110,31 @@ def test_normal_cdf_forms_on_their_ranges(c_helpers):
         assert worst <= PHI_BAR, (form, worst, at)
 
 
+def test_numpy_normal_cdf_forms_on_their_ranges(np_helpers):
+    """NumPy's arms split at Phi's ranges (arm_split, by_range) call its forms apart: the first
+    middle range (|u|/sqrt 2 < 0.84375, erf's rational in u^2 with u/(2 sqrt 2) split exactly),
+    the range around 1 (fdlibm's form in a rounded u/sqrt 2 plus the correction for it) and
+    the tail, each within the bar on a dense grid of its own range."""
+    edge = 0.84375 * math.sqrt(2)
+    rng = np.random.default_rng(22)
+    forms = (("_normal_cdf_small", np.linspace(-edge, edge, 4001)[1:-1], -edge, edge),
+             ("_normal_cdf_one", np.linspace(edge, float(NORMAL_TAIL), 1001), edge,
+              float(NORMAL_TAIL)),
+             ("_normal_cdf_tail", np.linspace(float(NORMAL_TAIL), 40.0, 1001), float(NORMAL_TAIL),
+              math.inf))
+    for name, grid, lo, hi in forms:
+        pts = np.concatenate([grid, -grid, rng.uniform(lo, min(hi, 40.0), 2000)])
+        a = np.abs(pts)
+        keep = a * 0.7071067811865476 < 0.84375 if name == "_normal_cdf_small" else (
+            (a * 0.7071067811865476 >= 0.84375) & (a < NORMAL_TAIL) if name == "_normal_cdf_one"
+            else a >= NORMAL_TAIL)
+        pts = pts[keep]
+        with np.errstate(**RAISE):
+            got = np_helpers[name](pts.copy()).tolist()
+        worst, at = _max_ulp(pts.tolist(), got, phi_exact)
+        assert worst <= PHI_BAR, (name, worst, at)
+
+
 def test_normal_cdf_edges(np_helpers, c_helpers):
     special = [math.inf, -math.inf, 0.0, -0.0]
     with np.errstate(**RAISE):
