@@ -664,29 +664,47 @@ def _root_patch(x, x0_hi, x0_lo, coeffs, exact):
     Dekker's TwoProduct (Veltkamp split) and Knuth's TwoSum, are carried in a second Horner sum,
     as accurate as Horner in twice the precision where the terms cancel. ``exact`` is the least
     number of steps for which the plain part's rounding bound stays below an eighth of an ULP
-    of f on the patch (symact.patch.compensated_steps)."""
-    d = (x - x0_hi) - x0_lo
-    s = np.full_like(d, coeffs[-1])
+    of f on the patch (symact.patch.compensated_steps). In place in twelve arrays of x's
+    shape (0-d for a scalar x)."""
+    d = np.empty(np.shape(x))
+    s, c, dh, dl, q, p, sh, sl, pe, t, z, w = (np.empty_like(d) for _ in range(12))
+    np.subtract(x, x0_hi, out=d)
+    d -= x0_lo
+    s.fill(coeffs[-1])
     for ck in coeffs[-2:exact - 1:-1]:
         s *= d
         s += ck
-    c = d * 134217729.0
-    dh = c - (c - d)
-    dl = d - dh
-    q = np.zeros_like(d)
+    np.multiply(d, 134217729.0, out=c)
+    np.subtract(c, d, out=dh)
+    np.subtract(c, dh, out=dh)  # c - (c - d)
+    np.subtract(d, dh, out=dl)
+    q.fill(0.0)
     for ck in coeffs[exact - 1::-1]:
-        p = s * d
-        c = s * 134217729.0
-        sh = c - (c - s)
-        sl = s - sh
-        pe = ((sh * dh - p) + sh * dl + sl * dh) + sl * dl
-        t = p + ck
-        z = t - p
-        se = (p - (t - z)) + (ck - z)
-        s = t
+        np.multiply(s, d, out=p)
+        np.multiply(s, 134217729.0, out=c)
+        np.subtract(c, s, out=sh)
+        np.subtract(c, sh, out=sh)  # sh = c - (c - s)
+        np.subtract(s, sh, out=sl)
+        np.multiply(sh, dh, out=pe)
+        pe -= p
+        np.multiply(sh, dl, out=w)
+        pe += w
+        np.multiply(sl, dh, out=w)
+        pe += w
+        np.multiply(sl, dl, out=w)
+        pe += w  # pe = ((sh dh - p) + sh dl + sl dh) + sl dl
+        np.add(p, ck, out=t)
+        np.subtract(t, p, out=z)
+        np.subtract(t, z, out=w)
+        np.subtract(p, w, out=w)
+        np.subtract(ck, z, out=z)
+        w += z  # se = (p - (t - z)) + (ck - z), t = p + ck
+        s, t = t, s
         q *= d
-        q += pe + se
-    return s + q
+        pe += w
+        q += pe
+    s += q
+    return s
 
 
 def _select(r, v, mask, ti):
