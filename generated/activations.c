@@ -125,15 +125,6 @@ SYMACT_INLINE symact_dd symact_dd_div_d(symact_dd a, double b)
     return symact_dd_norm(q, (((a.hi - p.hi) - p.lo) + a.lo) / b);
 }
 
-/* (r, r g.lo/g.hi) for r = g.hi E rounded, E a factor computed in double by a helper that
- * takes g (symact_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part
- * is 0 where g.hi is 0 or it is not finite. */
-SYMACT_INLINE symact_dd symact_dd_scaled(double r, symact_dd g)
-{
-    const double lo = r * (g.hi != 0.0 ? g.lo / g.hi : 0.0);
-    return (symact_dd){r, isfinite(lo) ? lo : 0.0};
-}
-
 /* tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
  * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;
  * |d ln tanh / d ln m| = 2/(m + 2) <= 1, so only expm1's rounding is left (libm's tanh may

@@ -321,18 +321,6 @@ def _dd_div_d(a, b):
     return _dd_norm(q, (((a[0] - p) - e) + a[1]) / b)
 
 
-def _dd_scaled(r, g):
-    """(r, r g_lo/g_hi) for r = g_hi E rounded, E a factor computed in double by a helper that
-    takes g (_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part is
-    0 where g_hi is 0 or it is not finite."""
-    ghi = np.asarray(g[0], dtype=np.float64)
-    ratio = np.divide(g[1], ghi, out=np.zeros(np.broadcast(r, ghi).shape), where=ghi != 0)
-    with np.errstate(invalid="ignore", over="ignore"):
-        lo = np.multiply(r, ratio, out=ratio)
-    lo[~np.isfinite(lo)] = 0.0
-    return r, lo
-
-
 def _dd_tanh(u):
     """tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
     2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;

@@ -90,18 +90,6 @@ def _dd_div_d(a, b):
     return _dd_norm(q, (((a[0] - p) - e) + a[1]) / b)
 
 
-def _dd_scaled(r, g):
-    """(r, r g_lo/g_hi) for r = g_hi E rounded, E a factor computed in double by a helper that
-    takes g (_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part is
-    0 where g_hi is 0 or it is not finite."""
-    ghi = np.asarray(g[0], dtype=np.float64)
-    ratio = np.divide(g[1], ghi, out=np.zeros(np.broadcast(r, ghi).shape), where=ghi != 0)
-    with np.errstate(invalid="ignore", over="ignore"):
-        lo = np.multiply(r, ratio, out=ratio)
-    lo[~np.isfinite(lo)] = 0.0
-    return r, lo
-
-
 def _dd_tanh(u):
     """tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
     2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;
@@ -114,6 +102,16 @@ def _dd_tanh(u):
     v = np.where(tiny, u, 0.0)  # the cube only where it is taken (np.where computes both)
     return (np.where(tiny, u, np.copysign(q[0], u)),
             np.where(tiny, -v * (v * v) / 3.0, np.copysign(1.0, u) * q[1]))''',
+    "_dd_scaled": '''def _dd_scaled(r, g):
+    """(r, r g_lo/g_hi) for r = g_hi E rounded, E a factor computed in double by a helper that
+    takes g (_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part is
+    0 where g_hi is 0 or it is not finite."""
+    ghi = np.asarray(g[0], dtype=np.float64)
+    ratio = np.divide(g[1], ghi, out=np.zeros(np.broadcast(r, ghi).shape), where=ghi != 0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        lo = np.multiply(r, ratio, out=ratio)
+    lo[~np.isfinite(lo)] = 0.0
+    return r, lo''',
 }
 
 C = {
@@ -181,15 +179,6 @@ SYMACT_INLINE symact_dd symact_dd_div_d(symact_dd a, double b)
     return symact_dd_norm(q, (((a.hi - p.hi) - p.lo) + a.lo) / b);
 }
 
-/* (r, r g.lo/g.hi) for r = g.hi E rounded, E a factor computed in double by a helper that
- * takes g (symact_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part
- * is 0 where g.hi is 0 or it is not finite. */
-SYMACT_INLINE symact_dd symact_dd_scaled(double r, symact_dd g)
-{
-    const double lo = r * (g.hi != 0.0 ? g.lo / g.hi : 0.0);
-    return (symact_dd){r, isfinite(lo) ? lo : 0.0};
-}
-
 /* tanh(u) as double-double: m/(m + 2) with m = expm1(2|u|) (|u| <= 40: tanh(40) is 1 to
  * 2^-115; below 2^-27, u - u^3/3), the sum and quotient exact to 2^-104;
  * |d ln tanh / d ln m| = 2/(m + 2) <= 1, so only expm1's rounding is left (libm's tanh may
@@ -203,7 +192,25 @@ SYMACT_INLINE symact_dd symact_dd_tanh(double u)
     return (symact_dd){tiny ? u : copysign(q.hi, u),
                        tiny ? -u * (u * u) / 3.0 : copysign(1.0, u) * q.lo};
 }''',
+    "symact_dd_scaled": '''\
+/* (r, r g.lo/g.hi) for r = g.hi E rounded, E a factor computed in double by a helper that
+ * takes g (symact_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part
+ * is 0 where g.hi is 0 or it is not finite. */
+SYMACT_INLINE symact_dd symact_dd_scaled(double r, symact_dd g)
+{
+    const double lo = r * (g.hi != 0.0 ? g.lo / g.hi : 0.0);
+    return (symact_dd){r, isfinite(lo) ? lo : 0.0};
+}''',
 }
+
+#: The helpers a program's statements call beyond _dd / symact_dd (only where used: an unused
+#: static function is a warning under clang -Werror).
+EXTRA = {"py": {"_dd_scaled(": "_dd_scaled"}, "c": {"symact_dd_scaled(": "symact_dd_scaled"}}
+
+
+def extra_helpers(lines: list[tuple[str, str, str]], target: str) -> set[str]:
+    """The helpers beyond _dd / symact_dd that ``lines`` (a program's statements) call."""
+    return {h for call, h in EXTRA[target].items() if any(call in code for _, _, code in lines)}
 
 D, DD = "D", "DD"
 

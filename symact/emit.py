@@ -351,7 +351,9 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool,
         stable = stable.xreplace(dict(zip(found, names, strict=True)))
         holders = {h: h.name for h in names}
         npp.helpers.add("_dd")
+        npp.helpers |= ddeval.extra_helpers(py_prog, "py")
         cp.helpers.add("symact_dd")
+        cp.helpers |= ddeval.extra_helpers(c_prog, "c")
     py_lines, py_result = _cse(stable, npp)
     if double_double:
         c_stable = stable
