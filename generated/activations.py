@@ -527,30 +527,6 @@ def _mills_ln(t):
     return rho
 
 
-def _normal_cdf(u):
-    """Phi(u) = erfc(-u/sqrt(2))/2. For |u| >= 1.25 sqrt(2): q = Phi(-|u|) =
-    e^(-u^2/2 + rho(|u|)) K/(sqrt(2 pi) |u|) (_gauss_times, _mills_ln), Phi = q or 1 - q. For
-    |u|/sqrt(2) < 0.84375: 1/2 + u (1 + R(u^2/2))/(2 sqrt 2), fdlibm's erf rational R, with
-    u/(2 sqrt 2) split so that no rounded product enters (_normal_cdf_small). Between: w =
-    u/sqrt(2) = p + e exactly (Dekker's product), Phi = erfc(-p)/2 (u < 0) or 1/2 + erf(p)/2
-    by fdlibm's rational form around 1, plus e e^(-p^2)/sqrt(pi) for the rounding of w
-    (_normal_cdf_one). From u = 8.29 on, Phi rounds to 1. Each of the four runs on its own
-    elements only (_by_arms, one level).
-    Coefficients and ranges from fdlibm s_erf.c:
-    Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
-    Developed at SunSoft, a Sun Microsystems, Inc. business.
-    Permission to use, copy, modify, and distribute this software is freely granted,
-    provided that this notice is preserved.
-    """
-    u = np.asarray(u, dtype=np.float64)
-    a = np.abs(u)
-    phi = np.empty(u.shape)
-    _by_arms(phi, (a * 0.7071067811865476 < 0.84375, a < 1.7677669529663689, u >= 8.292361075813597),
-             (_normal_cdf_small, u), (_normal_cdf_one, u),
-             (float, 1.0), (_normal_cdf_tail, u, a))
-    return phi
-
-
 def _normal_cdf_tail(u, a=None):
     """Phi(u) for |u| >= 1.25 sqrt(2) (see _normal_cdf); a = |u|."""
     a = np.abs(u) if a is None else a
@@ -563,7 +539,7 @@ def _normal_cdf_tail(u, a=None):
 
 def _normal_cdf_one(u):
     """Phi(u) for 0.84375 <= |u|/sqrt(2) < 1.25 (see _normal_cdf): fdlibm's form around 1
-    (_erf_one) plus the correction for the rounding of u/sqrt(2), in place."""
+    (_half_erf_one) plus the correction for the rounding of u/sqrt(2), in place."""
     p = np.multiply(u, 0.7071067811865476)
     t = np.multiply(u, 134217729.0)
     uh = np.subtract(t, u)
@@ -579,7 +555,7 @@ def _normal_cdf_one(u):
     e += t
     np.multiply(u, -4.833646656726457e-17, out=t)
     e += t  # ((uh R2H - p) + uh R2L + ul R2H) + ul R2L + u R2_LO
-    r = _erf_one(np.abs(p, out=uh), u, ul)
+    r = _half_erf_one(np.abs(p, out=uh), u, ul)
     np.multiply(p, p, out=t)
     np.negative(t, out=t)
     np.exp(t, out=t)
@@ -596,7 +572,13 @@ def _normal_cdf_small(u):
     here) and KH = K's high 26 bits, so 1/2 + A is exact too; B = ul KH + u (KL + K_LO) is
     below 2^-27 |u K|. Phi = (1/2 + A) + (B + u K R), rounded once: no rounded u/sqrt(2)
     enters, so no correction for its rounding is needed (34 passes; fdlibm's form in z plus
-    that correction took ~60 and an exp)."""
+    that correction took ~60 and an exp).
+    Coefficients and ranges from fdlibm s_erf.c:
+    Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+    Developed at SunSoft, a Sun Microsystems, Inc. business.
+    Permission to use, copy, modify, and distribute this software is freely granted,
+    provided that this notice is preserved.
+    """
     uh = np.add(u, 100663296.0)
     uh -= 100663296.0
     ul = np.subtract(u, uh)
@@ -615,9 +597,15 @@ def _normal_cdf_small(u):
     return a
 
 
-def _erf_one(z, u, s):
+def _half_erf_one(z, u, s):
     """erfc(-p)/2 or 1/2 + erf(p)/2 for 0.84375 <= z = |p| <= 1.25 (fdlibm's erf around 1);
-    s: scratch."""
+    s: scratch.
+    Coefficients and ranges from fdlibm s_erf.c:
+    Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+    Developed at SunSoft, a Sun Microsystems, Inc. business.
+    Permission to use, copy, modify, and distribute this software is freely granted,
+    provided that this notice is preserved.
+    """
     np.subtract(z, 1.0, out=s)
     pq = _rational(s, (-0.0023621185607526594, 0.41485611868374833, -0.3722078760357013, 0.31834661990116175, -0.11089469428239668, 0.035478304325618236, -0.002166375594868791),
                    (1.0, 0.10642088040084423, 0.540397917702171, 0.07182865441419627, 0.12617121980876164, 0.01363708391202905, 0.011984499846799107))

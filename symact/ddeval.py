@@ -101,8 +101,10 @@ def _dd_tanh(u):
     tiny = a < 7.450580596923828e-09  # 2^-27: u - u^3/3 (m would lose a subnormal u's bits)
     v = np.where(tiny, u, 0.0)  # the cube only where it is taken (np.where computes both)
     return (np.where(tiny, u, np.copysign(q[0], u)),
-            np.where(tiny, -v * (v * v) / 3.0, np.copysign(1.0, u) * q[1]))''',
-    "_dd_scaled": '''def _dd_scaled(r, g):
+            np.where(tiny, -v * (v * v) / 3.0, np.copysign(1.0, u) * q[1]))
+
+
+def _dd_scaled(r, g):
     """(r, r g_lo/g_hi) for r = g_hi E rounded, E a factor computed in double by a helper that
     takes g (_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part is
     0 where g_hi is 0 or it is not finite."""
@@ -191,8 +193,8 @@ SYMACT_INLINE symact_dd symact_dd_tanh(double u)
     const int tiny = fabs(u) < 0x1p-27; /* u - u^3/3 (m would lose a subnormal u's bits) */
     return (symact_dd){tiny ? u : copysign(q.hi, u),
                        tiny ? -u * (u * u) / 3.0 : copysign(1.0, u) * q.lo};
-}''',
-    "symact_dd_scaled": '''\
+}
+
 /* (r, r g.lo/g.hi) for r = g.hi E rounded, E a factor computed in double by a helper that
  * takes g (symact_exp_exp_times): g E with g's low part kept, to E's own accuracy. The low part
  * is 0 where g.hi is 0 or it is not finite. */
@@ -203,14 +205,6 @@ SYMACT_INLINE symact_dd symact_dd_scaled(double r, symact_dd g)
 }''',
 }
 
-#: The helpers a program's statements call beyond _dd / symact_dd (only where used: an unused
-#: static function is a warning under clang -Werror).
-EXTRA = {"py": {"_dd_scaled(": "_dd_scaled"}, "c": {"symact_dd_scaled(": "symact_dd_scaled"}}
-
-
-def extra_helpers(lines: list[tuple[str, str, str]], target: str) -> set[str]:
-    """The helpers beyond _dd / symact_dd that ``lines`` (a program's statements) call."""
-    return {h for call, h in EXTRA[target].items() if any(call in code for _, _, code in lines)}
 
 D, DD = "D", "DD"
 

@@ -25,8 +25,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
+from sympy.logic.boolalg import Boolean
 
-from . import __version__, ddeval, kcache
+from . import __version__, ddeval, kcache, prune
 from .activation import Activation, Kernel, all_activations
 from .arm_split import split_arms
 from .catalog import X
@@ -203,9 +204,13 @@ def _fmt_bound(v: float | None) -> str:
     return "None" if v is None else repr(float(v))
 
 
-def _cse(expr: sp.Expr, printer) -> tuple[tuple[tuple[str, str], ...], str]:
+def _cse(expr: sp.Expr, printer) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    """Common subexpressions of ``expr`` as (C type, name, code) lines, and the result: a
+    condition shared by two selects is an ``int`` (as a double it is an implicit conversion
+    that clang -Wconversion rejects)."""
     subs, (reduced,) = sp.cse([expr], symbols=sp.numbered_symbols("t"), optimizations=None)
-    lines = tuple((str(s), printer.doprint(e)) for s, e in subs)
+    lines = tuple(("int" if isinstance(e, Boolean) else "double", str(s), printer.doprint(e))
+                  for s, e in subs)
     return lines, printer.doprint(reduced)
 
 
@@ -351,10 +356,9 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool,
         stable = stable.xreplace(dict(zip(found, names, strict=True)))
         holders = {h: h.name for h in names}
         npp.helpers.add("_dd")
-        npp.helpers |= ddeval.extra_helpers(py_prog, "py")
         cp.helpers.add("symact_dd")
-        cp.helpers |= ddeval.extra_helpers(c_prog, "c")
     py_lines, py_result = _cse(stable, npp)
+    py_lines = tuple((v, code) for _, v, code in py_lines)
     if double_double:
         c_stable = stable
     c_lines, c_result = _cse(share_exp(c_stable), cp)
@@ -363,7 +367,7 @@ def _print(stable: sp.Expr, params: list[str], double_double: bool,
         c_arms = tuple((cp.doprint(cond) if cond is not sp.true else "",
                         *_c_arm(arm, cp)) for arm, cond in split_arms(c_stable.args))
     py_lines = (*py_pre, *py_lines)
-    c_lines = (*c_pre, *(("double", v, code) for v, code in c_lines))
+    c_lines = (*c_pre, *c_lines)
     if double_double and by_arm:
         # each target a local function _dd{k}(x), called in its arm on that arm's elements
         inplace, scratch = inplace_lines(stable_by_arm, X, npp)
@@ -444,8 +448,7 @@ _C_ARMS_FOR = (normal_cdf, mills_ln, gauss_times)
 
 
 def _c_arm(arm: sp.Expr, cp: CPrinter) -> tuple[tuple[tuple[str, str, str], ...], str]:
-    lines, result = _cse(share_exp(arm), cp)
-    return tuple(("double", v, code) for v, code in lines), result
+    return _cse(share_exp(arm), cp)
 
 
 def _inplace_callable(printed: _Printed, params: list[str]):
@@ -996,6 +999,11 @@ def render_all(activations: list[Activation] | None = None,
         "float_core_root_ulp": FLOAT_CORE_ROOT_ULP,
         "vectors": [vector_code(v) for v in vector_activations()],
     }
+    # only the helper units each file calls (an unused static function fails clang -Werror)
+    for key, template, lang in (("c_helpers", "c/activations.c.j2", "c"),
+                                ("py_helpers", "numpy/activations.py.j2", "py")):
+        roots = env.get_template(template).render({**context, key: []})
+        context[key] = prune.called(context[key], roots, lang)
     files = {}
     for folder, mapping in TARGETS.items():
         for template, out in mapping.items():

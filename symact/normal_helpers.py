@@ -210,7 +210,7 @@ def _normal_cdf_tail(u, a=None):
 
 def _normal_cdf_one(u):
     """Phi(u) for 0.84375 <= |u|/sqrt(2) < 1.25 (see _normal_cdf): fdlibm's form around 1
-    (_erf_one) plus the correction for the rounding of u/sqrt(2), in place."""
+    (_half_erf_one) plus the correction for the rounding of u/sqrt(2), in place."""
     p = np.multiply(u, {R2!r})
     t = np.multiply(u, {SPLIT!r})
     uh = np.subtract(t, u)
@@ -226,7 +226,7 @@ def _normal_cdf_one(u):
     e += t
     np.multiply(u, {R2_LO!r}, out=t)
     e += t  # ((uh R2H - p) + uh R2L + ul R2H) + ul R2L + u R2_LO
-    r = _erf_one(np.abs(p, out=uh), u, ul)
+    r = _half_erf_one(np.abs(p, out=uh), u, ul)
     np.multiply(p, p, out=t)
     np.negative(t, out=t)
     np.exp(t, out=t)
@@ -243,7 +243,9 @@ def _normal_cdf_small(u):
     here) and KH = K's high 26 bits, so 1/2 + A is exact too; B = ul KH + u (KL + K_LO) is
     below 2^-27 |u K|. Phi = (1/2 + A) + (B + u K R), rounded once: no rounded u/sqrt(2)
     enters, so no correction for its rounding is needed (34 passes; fdlibm's form in z plus
-    that correction took ~60 and an exp)."""
+    that correction took ~60 and an exp).
+{_comment("    ")}
+    """
     uh = np.add(u, {ROUND_26!r})
     uh -= {ROUND_26!r}
     ul = np.subtract(u, uh)
@@ -262,9 +264,11 @@ def _normal_cdf_small(u):
     return a
 
 
-def _erf_one(z, u, s):
+def _half_erf_one(z, u, s):
     """erfc(-p)/2 or 1/2 + erf(p)/2 for 0.84375 <= z = |p| <= 1.25 (fdlibm's erf around 1);
-    s: scratch."""
+    s: scratch.
+{_comment("    ")}
+    """
     np.subtract(z, 1.0, out=s)
     pq = _rational(s, {_tuple(PA)},
                    {_tuple(QA)})
@@ -277,9 +281,7 @@ def _erf_one(z, u, s):
     "_erf": f'''def _erf(w):
     """erf(w) by fdlibm's s_erf.c: w + w R(w^2) on |w| < 0.84375, erx + P(s)/Q(s) with
     s = |w| - 1 to 1.25, 1 - erfc(|w|) (_erfc_tail) to 6, and +-1 beyond, the sign of w.
-    Each range runs on its own elements only (_by_arms).
-{_comment("    ")}
-    """
+    Each range runs on its own elements only (_by_arms)."""
     w = np.asarray(w, dtype=np.float64)
     a = np.abs(w)
     r = np.empty(w.shape)
@@ -292,9 +294,7 @@ def _erfc(w):
     """erfc(w) by fdlibm's s_erf.c: 1 - erf(w) on |w| < 1.25 (fdlibm's two forms, exact
     enough that no digit of the difference is lost), e^(-z^2 - 0.5625) e^((z - a)(z + a) + R/S)/a
     with a = |w| and z = a to 21 bits (z^2 exact) to 28, 2 minus that for w < 0, and 0 or 2
-    beyond. Each range runs on its own elements only (_by_arms).
-{_comment("    ")}
-    """
+    beyond. Each range runs on its own elements only (_by_arms)."""
     w = np.asarray(w, dtype=np.float64)
     a = np.abs(w)
     r = np.empty(w.shape)
@@ -304,20 +304,26 @@ def _erfc(w):
 
 
 def _erf_ratio(w):
-    """fdlibm's R(w^2) = pp(w^2)/qq(w^2), erf(w) = w + w R on |w| < 0.84375."""
+    """fdlibm's R(w^2) = pp(w^2)/qq(w^2), erf(w) = w + w R on |w| < 0.84375.
+{_comment("    ")}
+    """
     return _rational(w * w, {_tuple(PP)},
                      {_tuple(QQ)})
 
 
 def _erf_near_one(a):
-    """fdlibm's P(s)/Q(s), s = a - 1: erf(a) = erx + P/Q on 0.84375 <= a < 1.25."""
+    """fdlibm's P(s)/Q(s), s = a - 1: erf(a) = erx + P/Q on 0.84375 <= a < 1.25.
+{_comment("    ")}
+    """
     return _rational(a - 1.0, {_tuple(PA)},
                      {_tuple(QA)})
 
 
 def _erfc_tail(a):
     """erfc(a) for 1.25 <= a < 28: e^(-z^2 - 0.5625) e^((z - a)(z + a) + R(s)/S(s))/a,
-    s = 1/a^2, z = a with its low 32 bits cleared (so z^2 is exact)."""
+    s = 1/a^2, z = a with its low 32 bits cleared (so z^2 is exact).
+{_comment("    ")}
+    """
     s = 1.0 / (a * a)
     rs = np.empty(a.shape)
     _by_arms(rs, (a < {1 / 0.35!r},),

@@ -409,7 +409,6 @@ _NEEDS = {
     "symact_exp_times": ("symact_exp_arg",),
     "symact_exp_poly": ("symact_exp_arg",),
     "_exp_exp_times": ("_exp_times", "_dd"),
-    "symact_dd_scaled": ("symact_dd",),
     "symact_exp_exp_times": ("symact_exp_arg",),
 }
 

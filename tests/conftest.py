@@ -30,6 +30,21 @@ KERNELS = [(a, k) for a in symact.all_activations() for k in a.kernels]
 KERNEL_IDS = [a.name + k.suffix for a, k in KERNELS]
 
 
+#: Warnings that fail a C build in the tests: generated C must compile clean under them.
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Werror"]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(tool: str) -> str:
+    """Path of ``tool``; skip without it, except in CI where it must be installed."""
+    path = shutil.which(tool)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{tool} is required in CI (.ci/run installs it with apt-get)")
+        pytest.skip(f"{tool} not installed")
+    return path
+
+
 def cc() -> str | None:
     return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 

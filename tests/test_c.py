@@ -7,29 +7,16 @@ Locally a missing compiler or valgrind skips; in CI (CI=true) it fails: .ci/run 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, STRICT, need
 
 from symact.build import parse_header
 
 GEN = ROOT / "generated"
 DRIVER = ROOT / "tests" / "c" / "test_activations.c"
-STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Werror"]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def need(tool: str) -> str:
-    """Path of ``tool``; skip without it, except in CI where it must be installed."""
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"{tool} is required in CI (.ci/run installs it with apt-get)")
-        pytest.skip(f"{tool} not installed")
-    return path
 
 
 def c_float(v: float) -> str:

@@ -18,7 +18,7 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from conftest import ROOT, cc
+from conftest import ROOT, STRICT, cc, need
 
 from symact.printing import NUMPY_HELPERS
 
@@ -105,6 +105,25 @@ CASES["log1x2"] = ("log(1+x**2)", lambda x: mpmath.log1p(x * x), lambda x: 2 * x
 CASES["pade"] = ("(x**5 + 2*x)/(1 + 2*x**4)", lambda x: (x**5 + 2 * x) / (1 + 2 * x**4),
                  lambda x: (2 * x**8 - 7 * x**4 + 2) / (1 + 2 * x**4) ** 2,
                  lambda x: 12 * x**3 * (6 * x**4 - 5) / (1 + 2 * x**4) ** 3)
+
+
+def _phi(x):
+    """The standard normal density."""
+    return mpmath.exp(-x * x / 2) / mpmath.sqrt(2 * mpmath.pi)
+
+
+def _ncdf(x):
+    """Phi(x) = erfc(-x/sqrt 2)/2 (mpmath.ncdf overflows at x = 1e300)."""
+    return _erfc(-x / mpmath.sqrt(2)) / 2
+
+
+# erf and Phi in one expression: their NumPy helper groups both defined _erf_one (different
+# arguments), the later replaced the earlier, and the derivation failed with a TypeError
+CASES["erfphi"] = ("x*erf(x) + x*(1+erf(x/sqrt(2)))/2",
+                   lambda x: x * mpmath.erf(x) + x * _ncdf(x),
+                   lambda x: mpmath.erf(x) + 2 * x * _gauss(x) / _sqrt_pi() + _ncdf(x)
+                   + x * _phi(x),
+                   lambda x: 4 * (1 - x * x) * _gauss(x) / _sqrt_pi() + (2 - x * x) * _phi(x))
 
 
 def _s(x):
@@ -380,6 +399,16 @@ def test_c_against_mpmath(derived, tmp_path):
         assert not np.any(np.isnan(y)), (suffix, x[np.isnan(y)][:5])
         err, at = _worst(y, ref, x, KINKS.get(name, ()))
         assert err <= CASE_BARS.get((name, suffix), BARS[suffix]), (name + suffix, err, at)
+
+
+@pytest.mark.parametrize("compiler", ["gcc", "clang"])
+def test_c_compiles_strict(derived, tmp_path, compiler):
+    """A user's C compiles without a warning under -Werror: no helper it does not call (clang
+    warns on an unused static inline function), no implicit conversion."""
+    _, out, _ = derived
+    proc = subprocess.run([need(compiler), *STRICT, "-O2", "-c", str(out / "activations.c"),
+                           "-o", str(tmp_path / "a.o")], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
 def test_numpy_erf_helpers():
