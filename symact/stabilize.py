@@ -1770,13 +1770,37 @@ def _mp_log_abs(f: sp.Expr, x: sp.Symbol, v: float) -> float:
         return -math.inf if value == 0 else float(mpmath.log(value))
 
 
-def vanishing_cofactor(g: sp.Expr, w: sp.Expr, coeffs: list[sp.Expr], x: sp.Symbol) -> sp.Expr:
+def _arm_domains(pw: sp.Piecewise, x: sp.Symbol) -> list[tuple[float, float]]:
+    """The (lo, hi) bounds on x of each arm of ``pw`` (its condition and not the earlier
+    ones'), as floats; (-inf, inf) where a condition is not an interval in x."""
+    out, rest = [], sp.S.Reals
+    for _, cond in pw.args:
+        try:
+            own = rest.intersect(cond.as_set()) if cond.free_symbols == {x} else rest
+            rest = rest - cond.as_set() if cond.free_symbols == {x} else sp.S.EmptySet
+        except (NotImplementedError, TypeError, ValueError):
+            own, rest = sp.S.Reals, sp.S.EmptySet
+        hull = own if own.is_empty else sp.Interval(own.inf, own.sup)
+        out.append((float(hull.inf), float(hull.sup)) if not hull.is_empty
+                   and hull.inf.is_extended_real and hull.sup.is_extended_real
+                   else (-math.inf, math.inf))
+    return out
+
+
+def vanishing_cofactor(g: sp.Expr, w: sp.Expr, coeffs: list[sp.Expr], x: sp.Symbol,
+                       domain: tuple[float, float] = (-math.inf, math.inf)) -> sp.Expr:
     """g of g e^{P(w)} read at x clamped at +-B on each side where a subexpression of g
     overflows (QuickGELU's x sigma(1.702 x): the 1.702 x of its derivative's cofactor is -inf
     past x = -DBL_MAX/1.702, and inf * 0 was NaN where the value is -0) and the product
     vanishes: B = 2^k the first with P(w(+-B)) <= -LINEAR_EXPONENT_END (e^P is exactly 0 from
     there on, whatever g's finite value) and log|g e^P| < -1100 at B and the probes 2^j B up
-    to 2^1023 (the true product rounds to 0 beyond B: the value is unchanged)."""
+    to 2^1023 (the true product rounds to 0 beyond B: the value is unchanged).
+
+    In a Piecewise arm whose ``domain`` (lo, hi) bounds x on a side where g overflows, x is
+    clamped there too, at a power of two above the bound: no change on the arm's own
+    elements, and g stays finite where the code computes it for all elements (a value the
+    arms share is hoisted out of them; `x*exp(-abs(1.5*x-0.2))''` warned of overflow in the
+    other arm's 15 x from x = 1.2e307 on)."""
     if not g.has(x):
         return g
 
@@ -1801,6 +1825,9 @@ def vanishing_cofactor(g: sp.Expr, w: sp.Expr, coeffs: list[sp.Expr], x: sp.Symb
                 MemoryError):
             continue
         bounds[side] = sp.Float(2.0**k)
+    for side, edge in ((1, domain[1]), (-1, -domain[0])):
+        if side not in bounds and math.isfinite(edge) and _overflows_inside(g, x, side):
+            bounds[side] = sp.Float(2.0**(math.floor(math.log2(max(edge, 1.0))) + 1))
     if not bounds:
         return g
     xc = sp.Min(x, bounds[1]) if 1 in bounds else x
@@ -1877,13 +1904,20 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
             horner = horner * w + c
         return sp.exp(horner)
 
-    def rewrite(e: sp.Expr, factor: bool = True) -> sp.Expr:
+    def rewrite(e: sp.Expr, factor: bool = True,
+                domain: tuple[float, float] = (-math.inf, math.inf)) -> sp.Expr:
         # factor: e enters the result as a factor (through products, powers, an arm of a
         # Piecewise, exp_times' cofactor), so its relative error is the result's; inside a sum
         # it is not (gelu_tanh' = 1/(1 + E) + x E (..)/(1 + E)^2 cancels next to its root, and
-        # one E with two roundings costs ~60 ULP there)
+        # one E with two roundings costs ~60 ULP there). domain: the bounds on x of the
+        # Piecewise arm e is in.
         if not e.args or not e.has(sp.exp, exp_times):
             return e
+        if isinstance(e, sp.Piecewise):
+            arms = [ExprCondPair(rewrite(a, factor, d), rewrite(c, False)) for (a, c), d
+                    in zip(e.args, _arm_domains(e, x), strict=True)]
+            return e if all(a == b for a, b in zip(arms, e.args, strict=True)) \
+                else sp.Piecewise(*arms)
         keep = factor and _beside_one(e)
         if isinstance(e, (sp.Mul, sp.Piecewise)):
             inner = [factor] * len(e.args)
@@ -1893,7 +1927,7 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
             inner = [False, factor]
         else:
             inner = [False] * len(e.args)
-        args = tuple((keep and plain_form(a)) or rewrite(a, f)
+        args = tuple((keep and plain_form(a)) or rewrite(a, f, domain)
                      for a, f in zip(e.args, inner, strict=True))
         if args != e.args:
             e = e.func(*args)
@@ -1901,7 +1935,7 @@ def exp_polynomials(expr: sp.Expr, x: sp.Symbol, plain: bool = True) -> sp.Expr:
             found = fits(e.args[0])
             if found is not None:
                 g = e.args[1] if isinstance(e, exp_times) else sp.S.One
-                return exp_poly(vanishing_cofactor(g, *found, x), found[0], *found[1])
+                return exp_poly(vanishing_cofactor(g, *found, x, domain), found[0], *found[1])
         return e
 
     return rewrite(expr)

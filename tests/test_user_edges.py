@@ -292,11 +292,12 @@ CASES["serf"] = ("x*erf(log(1+exp(x)))", lambda x: x * mpmath.erf(_serf_parts(x)
 KINKS = {"clip6": {0.0, 6.0}, "laplace": {2 / 15}}
 
 
-#: Largest |x| sampled where a scaled x overflows in an arm computed beside its sibling
-#: (laplace: 15 x past DBL_MAX/15) or in TanhExp'' (2x past DBL_MAX/2) (README: "Your own
-#: activation"). quickgelu runs to DBL_MAX: its cofactor's 1.702 x is read clamped where
-#: e^{-1.702|x|} is 0 (stabilize.vanishing_cofactor; NaN past -DBL_MAX/1.702 before).
-XMAX = {"tanhexp": 1e300, "laplace": 1e300}
+#: Largest |x| sampled where a scaled x overflows: in TanhExp'' (2x past DBL_MAX/2) (README:
+#: "Your own activation"). quickgelu runs to DBL_MAX: its cofactor's 1.702 x is read clamped
+#: where e^{-1.702|x|} is 0 (stabilize.vanishing_cofactor; NaN past -DBL_MAX/1.702 before), and
+#: so does laplace: its arms' cofactors read x clamped on their own side and on the other
+#: (an overflow warning from the other arm's 15 x past DBL_MAX/15 before).
+XMAX = {"tanhexp": 1e300}
 #: Smallest x sampled: x tanh(e^x) and x erf(log(1 + e^x)) past x = -708, where e^x is
 #: subnormal, round e^x to a subnormal first and lose up to |x|/2 of the result's units
 #: (README: known gaps; serf: 486 ULP at x = -730).
