@@ -38,7 +38,15 @@ from .float_erfc import erfc_float_np
 from .functions import erfc_float, gauss_times, mills_ln, normal_cdf
 from .inplace import MANY_PASSES, costly_arms, inplace_lines
 from .patch import SCAN, RootPatch, find_patches, scaling
-from .printing import C_HELPERS, C_INLINE, C_VECTOR_LIBM, NUMPY_HELPERS, CPrinter, NumpyPrinter
+from .printing import (
+    C_HELPERS,
+    C_INLINE,
+    C_VECTOR_LIBM,
+    NUMPY_HELPERS,
+    CPrinter,
+    NumpyPrinter,
+    helper_closure,
+)
 from .quick import quick_form, statements
 from .stabilize import exp_polynomials
 from .vector import vector_activations, vector_code
@@ -784,7 +792,8 @@ def kernel_code(act: Activation, kernel: Kernel) -> tuple[KernelCode, set[str], 
         quick_lines=quick.lines, quick_scratch=quick.scratch, quick_formula=quick.formula,
         quick_low=quick.low, quick_high=quick.high, quick_ulp=round(quick.max_ulp, 2))
     if patches:
-        py_helpers_extra, c_helpers_extra = {"_root_patch"}, {"symact_root_patch"}
+        py_helpers_extra = helper_closure(["_root_patch"])
+        c_helpers_extra = helper_closure(["symact_root_patch"])
     else:
         py_helpers_extra, c_helpers_extra = set(), set()
     params = tuple(

@@ -52,10 +52,11 @@ class RootPatch:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The patch exactly as the generated NumPy code evaluates it (Horner, its last
         ``steps`` steps compensated)."""
-        from .printing import NUMPY_HELPERS
+        from .printing import NUMPY_HELPERS, helper_closure
 
         namespace: dict = {"np": np}
-        exec(NUMPY_HELPERS["_root_patch"], namespace)  # noqa: S102 -- symact's own code
+        for h in sorted(helper_closure(["_root_patch"])):
+            exec(NUMPY_HELPERS[h], namespace)  # noqa: S102 -- symact's own code
         return namespace["_root_patch"](np.asarray(x, dtype=np.float64), self.x0_hi, self.x0_lo,
                                         self.coeffs, self.steps)
 

@@ -70,30 +70,14 @@ NUMPY_HELPERS = {
             pe += u
             e = np.multiply(w, lo[0])
         else:
-            np.multiply(s, w, out=p)
-            np.multiply(s, 134217729.0, out=c)
-            np.subtract(c, s, out=u)
-            np.subtract(c, u, out=c)  # sh
-            np.subtract(s, c, out=u)  # sl
-            np.multiply(c, wh, out=pe)
-            pe -= p
-            np.multiply(c, wl, out=c)
-            pe += c
-            np.multiply(u, wh, out=c)
-            pe += c
-            u *= wl
-            pe += u
+            _eft_prod(s, w, wh, wl, p, pe, c, u)
             e *= w
         if h == 0.0 and lk == 0.0:  # t = p + 0 = p exactly and TwoSum's error is 0
             e += pe
             s, p = p, (np.empty(w.shape) if s is None else s)
         else:
-            t = np.add(p, h) if s is None else np.add(p, h, out=s)
-            z = np.subtract(t, p, out=c)
-            np.subtract(t, z, out=u)
-            np.subtract(p, u, out=u)  # p - (t - z)
-            np.subtract(h, z, out=z)
-            u += z
+            t = np.empty(w.shape) if s is None else s
+            _eft_sum(p, h, t, c, u)
             np.add(pe, u, out=u)
             u += lk
             e += u
@@ -112,6 +96,32 @@ NUMPY_HELPERS = {
         hs = np.exp(0.5 * s[tail])
         r[tail] = hs * gb[tail] * hs
     return r''',
+    "_eft": '''def _eft_prod(s, d, dh, dl, p, pe, sh, sl):
+    """p = s d rounded and pe = s d - p exactly, in place: Dekker's TwoProduct, s split by
+    Veltkamp into sh + sl (27 + 26 bits), d = dh + dl split by the caller; sh, sl: scratch."""
+    np.multiply(s, d, out=p)
+    np.multiply(s, 134217729.0, out=sh)
+    np.subtract(sh, s, out=sl)
+    np.subtract(sh, sl, out=sh)  # sh = c - (c - s), c = s (2^27 + 1)
+    np.subtract(s, sh, out=sl)
+    np.multiply(sh, dh, out=pe)
+    pe -= p
+    sh *= dl
+    pe += sh
+    np.multiply(sl, dh, out=sh)
+    pe += sh
+    sl *= dl
+    pe += sl  # pe = ((sh dh - p) + sh dl + sl dh) + sl dl
+
+
+def _eft_sum(p, h, t, z, w):
+    """t = p + h rounded and w = p + h - t exactly, in place: Knuth's TwoSum; z: scratch."""
+    np.add(p, h, out=t)
+    np.subtract(t, p, out=z)
+    np.subtract(t, z, out=w)
+    np.subtract(p, w, out=w)
+    np.subtract(h, z, out=z)
+    w += z  # w = (p - (t - z)) + (h - z)''',
     "_select": '''def _select(r, v, mask, ti):
     """r = v where mask (int64 0/1), bit-exactly, as integer operations on the float64 bits:
     r ^= (r ^ v) * mask. (np.copyto with where= branches per element: 4x slower on random
@@ -164,25 +174,8 @@ NUMPY_HELPERS = {
     np.subtract(d, dh, out=dl)
     q.fill(0.0)
     for ck in coeffs[exact - 1::-1]:
-        np.multiply(s, d, out=p)
-        np.multiply(s, 134217729.0, out=c)
-        np.subtract(c, s, out=sh)
-        np.subtract(c, sh, out=sh)  # sh = c - (c - s)
-        np.subtract(s, sh, out=sl)
-        np.multiply(sh, dh, out=pe)
-        pe -= p
-        np.multiply(sh, dl, out=w)
-        pe += w
-        np.multiply(sl, dh, out=w)
-        pe += w
-        np.multiply(sl, dl, out=w)
-        pe += w  # pe = ((sh dh - p) + sh dl + sl dh) + sl dl
-        np.add(p, ck, out=t)
-        np.subtract(t, p, out=z)
-        np.subtract(t, z, out=w)
-        np.subtract(p, w, out=w)
-        np.subtract(ck, z, out=z)
-        w += z  # se = (p - (t - z)) + (ck - z), t = p + ck
+        _eft_prod(s, d, dh, dl, p, pe, sh, sl)
+        _eft_sum(p, ck, t, z, w)
         s, t = t, s
         q *= d
         pe += w
@@ -402,6 +395,8 @@ NUMPY_HELPERS.update(exp_dd.NUMPY)
 _NEEDS = {
     "_normal_cdf": ("_gauss_times", "_mills_ln", "_rational", "_by_arms", "_pick"),
     "_erfc_float": ("_pick",),
+    "_exp_poly": ("_eft",),
+    "_root_patch": ("_eft",),
     "_mills_ln": ("_rational", "_by_arms"),
     "_erf": ("_rational", "_by_arms"),
     "symact_normal_cdf": ("symact_gauss_times", "symact_mills_ln"),
@@ -515,7 +510,7 @@ class NumpyPrinter(NumPyPrinter):
         return exp_dd_call(self, expr)
 
     def _print_exp_poly(self, expr):
-        self.helpers.add("_exp_poly")
+        _need(self, "_exp_poly")
         g, w, *coeffs = expr.args
         hi, lo = double_double(coeffs)
         return (f"_exp_poly({self._print(g)}, {self._print(w)}, "

@@ -23,6 +23,7 @@ from symact.printing import (
     CPrinter,
     NumpyPrinter,
     double_double,
+    helper_closure,
 )
 from symact.stabilize import exp_polynomials, polynomial_exponent
 
@@ -51,7 +52,8 @@ def _ulps(got: np.ndarray) -> np.ndarray:
 
 def _numpy_helper():
     namespace: dict = {"np": np}
-    exec(NUMPY_HELPERS["_exp_poly"], namespace)  # noqa: S102 -- symact's own helper
+    for name in sorted(helper_closure(["_exp_poly"])):
+        exec(NUMPY_HELPERS[name], namespace)  # noqa: S102 -- symact's own helper
     return namespace["_exp_poly"]
 
 

@@ -200,7 +200,8 @@ def second():
 def _numpy_second(code, helpers):
     fn = _numpy_callable(code.py_lines, code.py_result, [], helpers)
     namespace: dict = {"np": np}
-    exec(NUMPY_HELPERS["_root_patch"], namespace)  # noqa: S102
+    for name in sorted(helper_closure(["_root_patch"])):
+        exec(NUMPY_HELPERS[name], namespace)  # noqa: S102 -- symact's own helper code
     patch = namespace["_root_patch"]
 
     def call(x):
