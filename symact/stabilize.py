@@ -1378,6 +1378,10 @@ def clamp_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         k, rest = e.args[0].as_coeff_Mul()
         if k.is_number and k < -1 and isinstance(rest, sp.Abs):
             return sp.exp(k * sp.Min(rest, _CLAMP))
+        if k.is_number and k.is_real and abs(k) > 1 and rest == x:
+            # e^{k x}: k x overflows on the side where e^{k x} is 0 (2x at x = -1e308 in
+            # TanhExp''); clamped there only (the other side's overflow is the value's own)
+            return sp.exp(k * (sp.Max(x, -_CLAMP) if k > 0 else sp.Min(x, _CLAMP)))
         return e
 
     return expr.replace(lambda e: isinstance(e, sp.exp), clamp)
