@@ -201,10 +201,39 @@ def _exp(z):
     return mpmath.exp(z)
 
 
+#: Past this |z|, tanh, sinh and cosh are taken from e^{-2|z|} or e^{|z|} (_exp): mpmath's own
+#: shift an integer by |z|'s magnitude in bits (tanh(e^x) at x = 1e300: MemoryError).
+_HYPERBOLIC_BEYOND = mpmath.mpf("1e6")
+
+
+def _tanh(z):
+    """tanh z; past |z| = 1e6, sign(z) (1 - 2t/(1 + t)) with t = e^{-2|z|} (0 past 5e319)."""
+    if isinstance(z, mpmath.mpc) or abs(z) <= _HYPERBOLIC_BEYOND:
+        return mpmath.tanh(z)
+    t = _exp(-2 * abs(z))
+    return mpmath.sign(z) * (1 - 2 * t / (1 + t))
+
+
+def _cosh(z):
+    """cosh z; past |z| = 1e6, e^{|z|}/2 (e^{-|z|}/2 is below its last digit)."""
+    if isinstance(z, mpmath.mpc) or abs(z) <= _HYPERBOLIC_BEYOND:
+        return mpmath.cosh(z)
+    return _exp(abs(z)) / 2
+
+
+def _sinh(z):
+    """sinh z; past |z| = 1e6, sign(z) e^{|z|}/2."""
+    if isinstance(z, mpmath.mpc) or abs(z) <= _HYPERBOLIC_BEYOND:
+        return mpmath.sinh(z)
+    return mpmath.sign(z) * _exp(abs(z)) / 2
+
+
 #: The lambdify namespace of every reference: mpmath, with the costly one-argument
 #: functions memoized, erfc extended past |z| = 1e10 and exp capped (_exp).
 _MPMATH = {name: _memoized(name, getattr(mpmath, name))
-           for name in ("log", "sqrt", "tanh", "sinh", "cosh", "expm1", "log1p")}
+           for name in ("log", "sqrt", "expm1", "log1p")}
+_MPMATH.update({name: _memoized(name, fn)
+                for name, fn in (("tanh", _tanh), ("sinh", _sinh), ("cosh", _cosh))})
 _MPMATH["exp"] = _memoized("exp", _exp)
 _MPMATH["erfc"] = _memoized("erfc", _erfc)
 _MPMATH["erf"] = _memoized("erf", _erf)
@@ -301,7 +330,8 @@ class Reference:
         if cached is None:
             if self._fast40 is None:
                 self._fast40 = sp.lambdify([self.x], self._evaluated,
-                                           modules=[{"exp": _exp}, "mpmath"])
+                                           modules=[{"exp": _exp, "tanh": _tanh, "sinh": _sinh,
+                                                     "cosh": _cosh}, "mpmath"])
             hi, lo = np.empty(xs.size), np.empty(xs.size)
             with mpmath.workdps(40):
                 for i, v in enumerate(xs.tolist()):
