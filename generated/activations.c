@@ -4486,7 +4486,7 @@ SYMACT_INLINE double symact_mish_plain(double x)
     const double t2 = 2*t1;
     const double t3 = t2 + 1;
     const double t4 = exp(-2*((t0) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (t0)));
-    return ((x >= 0) ? t3*x/(t3 + 2*t4) : t1*(t1 + 2)*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))))/(t2 + t4 + 2));
+    return ((x < -708) ? symact_exp_times(x, ((x) < -2048 ? -2048 : (x))) : ((x >= 0) ? t3*x/(t3 + 2*t4) : t1*(t1 + 2)*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))))/(t2 + t4 + 2)));
 }
 
 /* The root patches on a block of at most SYMACT_BLOCK elements, after the array loop's plain
@@ -4615,7 +4615,7 @@ SYMACT_INLINE double symact_mish_prime_plain(double x)
     const double t2 = 2*t1 + 1;
     const double t3 = exp(-2*((t0) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (t0)));
     const double t4 = t2 + 2*t3;
-    return ((x >= 0) ? t2/t4 + ((t3*(t1 + 1)*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x)))))/t4/t4)*4 : dd0);
+    return ((x < -708) ? symact_exp_times(x, ((x) < -2048 ? -2048 : (x)) + 1) : ((x >= 0) ? t2/t4 + ((t3*(t1 + 1)*((((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x))) < -1.0000000000000001e+300 ? -1.0000000000000001e+300 : (((x) > 1.0000000000000001e+300 ? 1.0000000000000001e+300 : (x)))))/t4/t4)*4 : dd0));
 }
 
 /* The root patches on a block of at most SYMACT_BLOCK elements, after the array loop's plain
@@ -4769,7 +4769,7 @@ SYMACT_INLINE double symact_mish_prime2_plain(double x)
     const symact_dd q42 = symact_dd_add(q30, q41);
     const double dd0 = (q24.hi + q24.lo);
     const double dd1 = (q42.hi + q42.lo);
-    return ((x >= 0) ? dd0 : dd1);
+    return ((x < -708) ? symact_exp_times(x, ((x) < -2048 ? -2048 : (x)) + 2) : ((x >= 0) ? dd0 : dd1));
 }
 
 /* The root patches on a block of at most SYMACT_BLOCK elements, after the array loop's plain

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
+from sympy.logic.boolalg import Boolean
 
 from .arm_split import split_arms
 from .ddeval import dd_call
@@ -380,6 +381,12 @@ def inplace_lines(expr: sp.Expr, x: sp.Symbol, printer: NumpyPrinter, result: st
     exponents = {f.args[0] for e in [reduced, *(sub for _, sub in subs)]
                  for f in e.atoms(sp.exp, _exp_times_e, expm1)}
     for sym, sub in subs:
+        if isinstance(sub, Boolean):  # a condition arms share: a boolean array, not a float
+            # buffer (_by_arms combines conditions with &, which a float array does not take)
+            code = printer.doprint(sub.xreplace({s: sp.Symbol(n) for s, n in em.names.items()}))
+            em.lines.append(f"{sym} = {code}")
+            em.names[sym] = str(sym)
+            continue
         if not em._is_array(sub):
             em.lines.append(f"{sym} = {printer.doprint(sub)}")
             em.names[sym] = str(sym)

@@ -156,13 +156,18 @@ def _normal_arg(w: sp.Expr) -> sp.Expr | None:
 
 
 def _rule_erf(terms: list[sp.Expr]) -> sp.Expr | None:
-    """k +- k erf(v/sqrt2) -> 2k Phi(+-v), for any constant k (the 1/2 + erf/2 of a derivative)."""
+    """k +- k erf(v/sqrt2) -> 2k Phi(+-v), for any constant k (the 1/2 + erf/2 of a derivative);
+    k - k Phi(u) -> k Phi(-u) (gelu written x erfc(-x/sqrt2)/2, which SymPy makes
+    x (2 - erfc(x/sqrt2))/2 = x (1 - Phi(-x)): 0 instead of -1e-18 at x = -9)."""
     consts = [t for t in terms if t.is_number]
     if len(consts) != 1:
         return None
     (k,) = consts
     for t in terms:
         c, f = t.as_coeff_Mul()
+        if isinstance(f, normal_cdf) and sp.simplify(c + k) == 0:
+            return sp.Add(k * normal_cdf(-f.args[0]), *[o for o in terms if o is not t
+                                                        and o is not k])
         if not isinstance(f, sp.erf) or (v := _normal_arg(f.args[0])) is None:
             continue
         if sp.simplify(c - k) == 0:
@@ -753,13 +758,60 @@ def _expand_exp_products(expr: sp.Expr) -> sp.Expr:
         expand)
 
 
+#: Below this x, e^x is subnormal (e^-708 = 3.3e-308 is normal, DBL_MIN = 2.2e-308).
+SUBNORMAL_EXP_START = -708
+
+
+def subnormal_exp_tail(expr: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
+    """f = G(x, e^x) with e^x inside a function other than exp (tanh(e^x), log(1 + e^x) in
+    mish, erf(log(1 + e^x))) and G(x, 0) = 0: below x = -708, where e^x is subnormal and
+    rounds to fewer bits, f = c(x) e^x to ~2^-1000 relative (c = dG/dE at E = 0, a polynomial in
+    x; the next term is c2(x) e^{2x}), computed as exp_times(x, c(x)) so e^x never rounds to
+    a subnormal. Rounded e^x first, mish lost 353 ULP at x = -711 and x erf(log(1 + e^x))
+    486 at -730 (|c| times the subnormal's relative error). None where f is not of that form,
+    c is constant (e^x's one rounding is then the result's) or the truncation does not check
+    out at 60 digits (x = -708 to -1000)."""
+    e = sp.Dummy("E", positive=True)
+    powers = {t: t.args[0] / x for t in expr.atoms(sp.exp)}
+    powers = {t: int(k) for t, k in powers.items() if k.is_Integer and k > 0}
+    if not powers or expr.free_symbols != {x}:
+        return None
+    g = expr.xreplace({t: e ** k for t, k in powers.items()})
+    if any(t.args[0].has(x) for t in g.atoms(sp.exp)) or not any(
+            isinstance(f, sp.Function) and f.has(e) and not isinstance(f, sp.exp)
+            for f in sp.preorder_traversal(g)):
+        return None
+    try:
+        if sp.simplify(g.subs(e, 0)) != 0:
+            return None
+        c = sp.expand(sp.simplify(sp.diff(g, e).subs(e, 0)))
+    except (TypeError, ValueError, NotImplementedError, ZeroDivisionError):
+        return None
+    if c == 0 or not c.has(x) or not c.is_polynomial(x) or c.has(sp.nan, sp.zoo):
+        return None
+    fn, cfn = (sp.lambdify([x], f, modules="mpmath") for f in (expr, c))
+    for v in (-708, -720, -745, -1000):
+        with mpmath.workdps(60 - v // 2):  # 1 + e^v keeps e^v's digits
+            exact = fn(mpmath.mpf(v))
+            lead = cfn(mpmath.mpf(v)) * mpmath.exp(v)
+            if exact == 0 or abs(lead / exact - 1) > mpmath.mpf(2) ** -80:
+                return None
+    # e^x is 0 from x = -745.2 on: the polynomial reads x clamped there (x^2 cannot overflow)
+    return exp_times(x, c.xreplace({x: sp.Max(x, -2048)}))
+
+
 def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """The numerically sound equivalent of ``expr`` (a function of ``x``), ready to print."""
     stable = _stabilize(expr, x)
     if stable.has(sp.sinh, sp.cosh):
         stable = _stabilize(hyperbolic_exps(expr, x), x)
-    return exp_polynomials(split_square_exponents(
+    stable = exp_polynomials(split_square_exponents(
         split_abs_exponents(sign_conditions(stable, x), x), x), x)
+    if (tail := subnormal_exp_tail(expr, x)) is not None:
+        # an arm in front, after the passes that read each arm's sign from the conditions
+        arms = stable.args if isinstance(stable, sp.Piecewise) else ((stable, True),)
+        stable = sp.Piecewise((tail, x < SUBNORMAL_EXP_START), *arms)
+    return stable
 
 
 def split_abs_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -1779,15 +1831,17 @@ def _arm_domains(pw: sp.Piecewise, x: sp.Symbol) -> list[tuple[float, float]]:
     ones'), as floats; (-inf, inf) where a condition is not an interval in x."""
     out, rest = [], sp.S.Reals
     for _, cond in pw.args:
+        bounds = (-math.inf, math.inf)
         try:
-            own = rest.intersect(cond.as_set()) if cond.free_symbols == {x} else rest
-            rest = rest - cond.as_set() if cond.free_symbols == {x} else sp.S.EmptySet
-        except (NotImplementedError, TypeError, ValueError):
-            own, rest = sp.S.Reals, sp.S.EmptySet
-        hull = own if own.is_empty else sp.Interval(own.inf, own.sup)
-        out.append((float(hull.inf), float(hull.sup)) if not hull.is_empty
-                   and hull.inf.is_extended_real and hull.sup.is_extended_real
-                   else (-math.inf, math.inf))
+            own = rest
+            if cond.free_symbols == {x}:
+                where = cond.as_set()
+                own, rest = rest.intersect(where), rest - where
+            if own.is_empty is False and own.inf.is_extended_real and own.sup.is_extended_real:
+                bounds = (float(own.inf), float(own.sup))
+        except (NotImplementedError, TypeError, ValueError, AttributeError):
+            pass  # not an interval SymPy can bound: unbounded (rest stays a superset)
+        out.append(bounds)
     return out
 
 

@@ -130,6 +130,19 @@ def _s(x):
     return 1 / (1 + mpmath.exp(-x))
 
 
+# gelu as PyTorch writes it, x erfc(-x/sqrt 2)/2: SymPy makes it x (2 - erfc(x/sqrt 2))/2 =
+# x (1 - Phi(-x)), which was 0 instead of -1e-18 at x = -9 (1 - Phi(-x) is Phi(x) now)
+CASES["gelu_erfc"] = ("x*erfc(-x/sqrt(2))/2", lambda x: x * _ncdf(x),
+                      lambda x: _ncdf(x) + x * _phi(x), lambda x: (2 - x * x) * _phi(x))
+
+# gelu + silu: a condition both summands' Piecewise arms share was a float array in NumPy, and
+# the arm split's `&` failed on it (TypeError: ufunc 'bitwise_and' not supported)
+CASES["gelusilu"] = ("x*(1+erf(x/sqrt(2)))/2 + x/(1+exp(-x))",
+                     lambda x: x * _ncdf(x) + x * _s(x),
+                     lambda x: _ncdf(x) + x * _phi(x) + _s(x) + x * _s(x) * _s(-x),
+                     lambda x: (2 - x * x) * _phi(x) + _s(x) * _s(-x) * (2 + x * (_s(-x) - _s(x))))
+
+
 # x^2 sigma(x): x^2 E/(1 + E)^2 in f' was inf * 0 past 1.3e154 (a square read x clamped at 1e300)
 CASES["x2sig"] = ("x**2*sigmoid(x)", lambda x: x * x * _s(x),
                   lambda x: 2 * x * _s(x) + x * x * _s(x) * _s(-x),
@@ -292,16 +305,21 @@ CASES["serf"] = ("x*erf(log(1+exp(x)))", lambda x: x * mpmath.erf(_serf_parts(x)
 KINKS = {"clip6": {0.0, 6.0}, "laplace": {2 / 15}}
 
 
-#: Largest |x| sampled where a scaled x overflows (none now: every case runs to DBL_MAX).
+#: Largest |x| sampled where a scaled x overflows (none now: every other case runs to DBL_MAX).
 #: quickgelu's cofactor 1.702 x is read clamped where e^{-1.702|x|} is 0
 #: (stabilize.vanishing_cofactor; NaN past -DBL_MAX/1.702 before); laplace's arms' cofactors
 #: read x clamped on their own side and on the other (an overflow warning from the other arm's
 #: 15 x past DBL_MAX/15 before); TanhExp'' runs to DBL_MAX too.
-XMAX: dict[str, float] = {}
-#: Smallest x sampled: x tanh(e^x) and x erf(log(1 + e^x)) past x = -708, where e^x is
-#: subnormal, round e^x to a subnormal first and lose up to |x|/2 of the result's units
-#: (README: known gaps; serf: 486 ULP at x = -730).
-XMIN = {"tanhexp": -708.0, "serf": -708.0}
+#: gelusilu: past x = 708 its f'' holds x e^-x rounded to a subnormal first (250 ULP at 730;
+#: README: known gaps), as below -708 (XMIN).
+XMAX: dict[str, float] = {"gelusilu": 708.0}
+#: Smallest x sampled (none now): x tanh(e^x) and x erf(log(1 + e^x)) below x = -708, where
+#: e^x is subnormal, rounded e^x first and lost up to |x|/2 of the result's units (serf: 486
+#: ULP at x = -730); they take c(x) e^x there now (stabilize.subnormal_exp_tail).
+#: gelusilu: its x sigma(x) term is x e^x rounded to a subnormal first below -708 (251 ULP at
+#: -730; a sum with erf in it does not take subnormal_exp_tail; README: known gaps), and its
+#: f'' x e^-x past 708.
+XMIN: dict[str, float] = {"gelusilu": -708.0}
 
 
 def _points(xmax: float = 1.7e308, xmin: float = -np.inf) -> np.ndarray:
@@ -460,7 +478,7 @@ def test_tanh_exp_derivatives(tmp_path):
     """TanhExp'' = e^x sech^2(e^x) (2 + x - 2x e^x tanh(e^x)): SymPy's form spreads e^x sech^2
     over terms with e^{2x}, which were NaN past x = 709; then e^x's rounding, times |2e^x| (up
     to 1490) in the exponent of e^{-2e^x}, cost up to 265 ULP (x = 5.85). Now: no NaN and no
-    warning anywhere (x >= -708: see XMIN; below it 0, checked last), within the bar, densely
+    warning anywhere, within the bar (also where e^x is subnormal, x < -708), densely
     sampled where the exponent is large, and 0 past x = 6.7, where the value is below the
     smallest subnormal. TanhExp' within its bar densely where it cancels."""
     module = _derive("x*tanh(exp(x))", "tanhexp", tmp_path)
@@ -469,7 +487,7 @@ def test_tanh_exp_derivatives(tmp_path):
         e = mpmath.exp(x)
         return e * _sech2_exp(x) * (2 + x - 2 * x * e * _tanh_exp(x))
 
-    x = np.unique(np.concatenate([_points(xmin=XMIN["tanhexp"]),
+    x = np.unique(np.concatenate([_points(), np.linspace(-760.0, -690.0, 701),
                                   np.linspace(1.0, 6.7, 2001)]))
     with np.errstate(all="raise"), warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -485,7 +503,7 @@ def test_tanh_exp_derivatives(tmp_path):
         y = module.tanhexp_prime(x)
     err, at = _worst(y, CASES["tanhexp"][2], x)
     assert err <= CASE_BARS[("tanhexp", "_prime")], (err, at)
-    # below XMIN the values are 0 (|f| < 1e-300 from x = -700 on): no warning either; f'' took
+    # far out the values are 0: no warning either; f'' took
     # e^{2x} and warned of overflow in 2x past -DBL_MAX/2
     x = -np.append(np.geomspace(800.0, 1e308, 400), np.finfo(np.float64).max)
     for suffix in ("", "_prime", "_prime2"):
