@@ -29,7 +29,7 @@ POINTS = np.concatenate([-TAIL, TAIL])
 def exp_calls(expr) -> int:
     """exp calls in the printed C: exp(...) and the one inside each symact_exp_times(...)."""
     lines, result = _cse(expr, CPrinter())
-    code = "\n".join([c for _, c in lines] + [result])
+    code = "\n".join([c for _, _, c in lines] + [result])
     return code.count("exp(") + code.count("symact_exp_times(")
 
 
