@@ -50,7 +50,7 @@ from .printing import (
 from .quick import quick_form, statements
 from .stabilize import exp_polynomials
 from .vector import vector_activations, vector_code
-from .verify import FORMATS, Reference, tanh_complements, ulp_error, ulp_errors
+from .verify import FORMATS, Reference, tanh_complements, ulp_error
 
 REGENERATE = "symact generate"
 
@@ -513,7 +513,7 @@ def _dense_error(fn, defaults: list[float], ref: Reference) -> float:
     with np.errstate(all="ignore"):
         got = np.asarray(fn(xs, *defaults), dtype=float)
     fmt = FORMATS["float64"]
-    errs = ulp_errors(got, *ref.at40(xs), fmt)
+    errs = ref.errors40(got, xs, fmt)
     suspect = np.flatnonzero(~(errs <= 3.0))
     worst = float(errs[errs <= 3.0].max(initial=0.0))
     return max([worst, *(ulp_error(float(got[i]), ref.value_in(float(xs[i]), fmt), fmt)
@@ -699,7 +699,7 @@ def _float_error(expr: sp.Expr, ref: Reference, points: np.ndarray | None = None
     xs = (_float_points() if points is None else points).astype(np.float64)
     with np.errstate(all="ignore"):
         got = _in_double(expr)(xs).astype(np.float32).astype(np.float64)
-    errs = ulp_errors(got, *ref.at40(xs), fmt)
+    errs = ref.errors40(got, xs, fmt)
     for i in np.flatnonzero(~(errs <= 0.5)):
         errs[i] = ulp_error(float(got[i]), ref.value_in(float(xs[i]), fmt), fmt)
         if errs[i] > bar:

@@ -29,7 +29,7 @@ from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from .inplace import inplace_lines
 from .printing import NumpyPrinter
-from .verify import FORMATS, Reference, ulp_error, ulp_errors
+from .verify import FORMATS, Reference, ulp_error
 
 #: A quick form's largest measured error on its interval (float64 ULPs; the bar is 4: a margin
 #: of one ULP for inputs between the measured points).
@@ -88,7 +88,7 @@ def _errors(fn, xs: np.ndarray, ref: Reference, stop_at_first: bool = False) -> 
     with np.errstate(all="ignore"):
         got = np.asarray(fn(xs), dtype=float)
     fmt = FORMATS["float64"]
-    errs = ulp_errors(got, *ref.at40(xs), fmt)
+    errs = ref.errors40(got, xs, fmt)
     for i in np.flatnonzero(errs > QUICK_MAX_ULP):
         try:
             errs[i] = ulp_error(float(got[i]), ref.value_in(float(xs[i]), fmt), fmt)

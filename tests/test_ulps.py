@@ -71,3 +71,31 @@ def test_float32_matches_the_scalar_ulp_error():
 def test_no_exact_value_is_infinitely_wrong():
     assert ulp_errors(np.array([1.0, math.nan]), np.array([math.nan] * 2),
                       np.array([math.nan] * 2), FORMATS["float64"]).tolist() == [math.inf, math.inf]
+
+
+def test_errors40_below_tiny_dd():
+    """Reference.errors40 measures values below TINY_DD against the 40-digit value itself
+    (at40 has no double-double there): x^2 e^{-x^2} on 26 < |x| < 30 (1e-294 .. 1e-388) is
+    within half an ULP where correctly rounded (by mpmath at 60 digits, from the definition),
+    3 ULP off where moved 3 floats, and inf where at40 has no value."""
+    import sympy as sp
+
+    from symact.verify import Reference
+
+    x = sp.Symbol("x", real=True)
+    ref = Reference(x**2 * sp.exp(-x**2), x)
+    xs = np.concatenate([np.linspace(26.0, 30.0, 41), -np.linspace(26.0, 30.0, 41)])
+    with mpmath.workdps(60):
+        exact = [mpmath.mpf(v) ** 2 * mpmath.exp(-mpmath.mpf(v) ** 2) for v in xs.tolist()]
+    rounded = np.array([float(e) for e in exact])
+    fmt = FORMATS["float64"]
+    assert ref.errors40(rounded, xs, fmt).max() <= 0.5
+    moved = np.array([math.nextafter(math.nextafter(math.nextafter(r, 1), 1), 1)
+                      for r in rounded.tolist()])
+    tiny = np.abs(rounded) < TINY_DD
+    assert tiny.sum() > 40
+    errs = ref.errors40(moved, xs, fmt)
+    assert np.all((errs[tiny] > 2.5) & (errs[tiny] < 3.5))
+    zero = Reference(sp.exp(-x**2) - sp.exp(-x**2) * (1 - sp.exp(-x**2)), x)  # = e^{-2x^2}
+    # at 40 digits 1 - e^{-x^2} is 1 at x = 30: the value cancels to exactly 0, no value then
+    assert math.isinf(zero.errors40(np.zeros(1), np.array([30.0]), fmt)[0])
