@@ -234,6 +234,16 @@ class gauss_clip(sp.Function):  # noqa: N801
 
     nargs = 3
 
+    @classmethod
+    def eval(cls, u, lo, hi):
+        # at an infinite end the printed clamp is what is read: a clamp of it (Max, Min) stays
+        # comparable, and a limit of the code there is finite
+        if u is sp.S.Infinity:
+            return hi
+        if u is sp.S.NegativeInfinity:
+            return lo
+        return None
+
     def _eval_rewrite_as_exp(self, u, lo, hi, **kwargs):
         return u
 

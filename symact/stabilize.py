@@ -28,6 +28,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 
 from . import exp_dd
 from .derive import SIMPLIFY_MAX_OPS
+from .exp_tail import subnormal_tails
 from .far import algebraic_far_form, far_form, small_powers
 from .functions import (
     MILLS_K,
@@ -758,60 +759,24 @@ def _expand_exp_products(expr: sp.Expr) -> sp.Expr:
         expand)
 
 
-#: Below this x, e^x is subnormal (e^-708 = 3.3e-308 is normal, DBL_MIN = 2.2e-308).
-SUBNORMAL_EXP_START = -708
-
-
-def subnormal_exp_tail(expr: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
-    """f = G(x, e^x) with e^x inside a function other than exp (tanh(e^x), log(1 + e^x) in
-    mish, erf(log(1 + e^x))) and G(x, 0) = 0: below x = -708, where e^x is subnormal and
-    rounds to fewer bits, f = c(x) e^x to ~2^-1000 relative (c = dG/dE at E = 0, a polynomial in
-    x; the next term is c2(x) e^{2x}), computed as exp_times(x, c(x)) so e^x never rounds to
-    a subnormal. Rounded e^x first, mish lost 353 ULP at x = -711 and x erf(log(1 + e^x))
-    486 at -730 (|c| times the subnormal's relative error). None where f is not of that form,
-    c is constant (e^x's one rounding is then the result's) or the truncation does not check
-    out at 60 digits (x = -708 to -1000)."""
-    e = sp.Dummy("E", positive=True)
-    powers = {t: t.args[0] / x for t in expr.atoms(sp.exp)}
-    powers = {t: int(k) for t, k in powers.items() if k.is_Integer and k > 0}
-    if not powers or expr.free_symbols != {x}:
-        return None
-    g = expr.xreplace({t: e ** k for t, k in powers.items()})
-    if any(t.args[0].has(x) for t in g.atoms(sp.exp)) or not any(
-            isinstance(f, sp.Function) and f.has(e) and not isinstance(f, sp.exp)
-            for f in sp.preorder_traversal(g)):
-        return None
-    try:
-        if sp.simplify(g.subs(e, 0)) != 0:
-            return None
-        c = sp.expand(sp.simplify(sp.diff(g, e).subs(e, 0)))
-    except (TypeError, ValueError, NotImplementedError, ZeroDivisionError):
-        return None
-    if c == 0 or not c.has(x) or not c.is_polynomial(x) or c.has(sp.nan, sp.zoo):
-        return None
-    fn, cfn = (sp.lambdify([x], f, modules="mpmath") for f in (expr, c))
-    for v in (-708, -720, -745, -1000):
-        with mpmath.workdps(60 - v // 2):  # 1 + e^v keeps e^v's digits
-            exact = fn(mpmath.mpf(v))
-            lead = cfn(mpmath.mpf(v)) * mpmath.exp(v)
-            if exact == 0 or abs(lead / exact - 1) > mpmath.mpf(2) ** -80:
-                return None
-    # e^x is 0 from x = -745.2 on: the polynomial reads x clamped there (x^2 cannot overflow)
-    return exp_times(x, c.xreplace({x: sp.Max(x, -2048)}))
-
-
 def stabilize(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """The numerically sound equivalent of ``expr`` (a function of ``x``), ready to print."""
+    stable = _stable_part(expr, x)
+    tails = subnormal_tails(expr, x, stable, _stable_part)
+    if tails:
+        # arms in front, after the passes that read each arm's sign from the conditions
+        arms = stable.args if isinstance(stable, sp.Piecewise) else ((stable, True),)
+        stable = sp.Piecewise(*tails, *arms)
+    return stable
+
+
+def _stable_part(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """stabilize without the subnormal tails (for a tail's own cofactor)."""
     stable = _stabilize(expr, x)
     if stable.has(sp.sinh, sp.cosh):
         stable = _stabilize(hyperbolic_exps(expr, x), x)
-    stable = exp_polynomials(split_square_exponents(
+    return exp_polynomials(split_square_exponents(
         split_abs_exponents(sign_conditions(stable, x), x), x), x)
-    if (tail := subnormal_exp_tail(expr, x)) is not None:
-        # an arm in front, after the passes that read each arm's sign from the conditions
-        arms = stable.args if isinstance(stable, sp.Piecewise) else ((stable, True),)
-        stable = sp.Piecewise((tail, x < SUBNORMAL_EXP_START), *arms)
-    return stable
 
 
 def split_abs_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -1277,7 +1242,12 @@ def log_exp_factors(expr: sp.Expr) -> sp.Expr:
             tail = log1p(g - 1)
         else:
             tail = sp.log(g)
-        return sp.log(c) + sp.Add(*[f.args[0] for f in exps]) + tail
+        # a clamp min(|v|, 1e300) is for e^{-k|v|}, 0 past it; the logarithm of a growing
+        # e^{k min(|v|, 1e300)} is k|v| (log cosh(2x) read 2e300 at x = 1e301)
+        exponent = sp.Add(*[f.args[0] for f in exps]).replace(
+            lambda m: isinstance(m, sp.Min) and _CLAMP in m.args,
+            lambda m: sp.Min(*[a for a in m.args if a != _CLAMP]))
+        return sp.log(c) + exponent + tail
 
     return expr.replace(lambda n: isinstance(n, sp.log) and n.args[0].is_Mul, split)
 

@@ -301,25 +301,56 @@ CASES["serf"] = ("x*erf(log(1+exp(x)))", lambda x: x * mpmath.erf(_serf_parts(x)
                  lambda x: mpmath.erf(_serf_parts(x)[0]) + x * _serf_parts(x)[3]
                  * _serf_parts(x)[1], _serf_second)
 
+# Subnormal tails (symact.exp_tail): where e^Q is subnormal, each term rounded to a subnormal
+# apart and then summed (log(1 + e^{-x^2})'': 1400 ULP at x = 27.3), or e^-x rounded first and
+# scaled (x e^x/(1 + e^x)^2'': 360 ULP at x = 725.5). Derivatives by hand, E = e^{-x^2}.
+def _gauss_e(x):
+    return mpmath.exp(-x * x)
+
+
+CASES["lgauss"] = ("log(1+exp(-x**2))", lambda x: mpmath.log1p(_gauss_e(x)),
+                   lambda x: -2 * x * _gauss_e(x) / (1 + _gauss_e(x)),
+                   lambda x: (-2 * _gauss_e(x) / (1 + _gauss_e(x))
+                              + 4 * x * x * _gauss_e(x) / (1 + _gauss_e(x)) ** 2))
+CASES["erfsq"] = ("erf(x)**2", lambda x: mpmath.erf(x) ** 2,
+                  lambda x: 4 / _sqrt_pi() * mpmath.erf(x) * _gauss_e(x),
+                  lambda x: (8 / mpmath.pi * _gauss_e(x) ** 2
+                             - 8 * x / _sqrt_pi() * mpmath.erf(x) * _gauss_e(x)))
+
+
+def _sd(x):
+    """s = sigma(x), n = sigma(-x) = 1 - s, x s n and d = n - s = -tanh(x/2), each without
+    cancellation."""
+    s, n = 1 / (1 + mpmath.exp(-x)), 1 / (1 + mpmath.exp(x))
+    return s, n, x * s * n, -mpmath.tanh(x / 2)
+
+
+# x e^x/(1 + e^x)^2 = x s n: s' = s n, n' = -s n
+CASES["xdens"] = ("x*exp(x)/(1+exp(x))**2", lambda x: _sd(x)[2],
+                  lambda x: _sd(x)[0] * _sd(x)[1] + _sd(x)[2] * _sd(x)[3],
+                  lambda x: (2 * _sd(x)[0] * _sd(x)[1] * _sd(x)[3]
+                             + _sd(x)[2] * (_sd(x)[3] ** 2 - 2 * _sd(x)[0] * _sd(x)[1])))
+# log cosh(2x) = 2|x| - log 2 + log1p(e^{-4|x|}): read 2e300 at x = 1e301 (the clamp of
+# e^{-4|x|} leaked into the 2|x| beside it)
+CASES["logcosh2"] = ("log(cosh(2*x))", lambda x: _log_cosh(2 * x),
+                     lambda x: 2 * mpmath.tanh(2 * x), lambda x: 4 * mpmath.sech(2 * x) ** 2)
+
+
 #: Kinks, where the convention (not the formula) decides the derivative.
 KINKS = {"clip6": {0.0, 6.0}, "laplace": {2 / 15}}
 
 
-#: Largest |x| sampled where a scaled x overflows (none now: every other case runs to DBL_MAX).
+#: Largest |x| sampled where a scaled x overflows (none now: every case runs to DBL_MAX).
 #: quickgelu's cofactor 1.702 x is read clamped where e^{-1.702|x|} is 0
 #: (stabilize.vanishing_cofactor; NaN past -DBL_MAX/1.702 before); laplace's arms' cofactors
 #: read x clamped on their own side and on the other (an overflow warning from the other arm's
 #: 15 x past DBL_MAX/15 before); TanhExp'' runs to DBL_MAX too.
-#: gelusilu: past x = 708 its f'' holds x e^-x rounded to a subnormal first (250 ULP at 730;
-#: README: known gaps), as below -708 (XMIN).
-XMAX: dict[str, float] = {"gelusilu": 708.0}
+XMAX: dict[str, float] = {}
 #: Smallest x sampled (none now): x tanh(e^x) and x erf(log(1 + e^x)) below x = -708, where
 #: e^x is subnormal, rounded e^x first and lost up to |x|/2 of the result's units (serf: 486
-#: ULP at x = -730); they take c(x) e^x there now (stabilize.subnormal_exp_tail).
-#: gelusilu: its x sigma(x) term is x e^x rounded to a subnormal first below -708 (251 ULP at
-#: -730; a sum with erf in it does not take subnormal_exp_tail; README: known gaps), and its
-#: f'' x e^-x past 708.
-XMIN: dict[str, float] = {"gelusilu": -708.0}
+#: ULP at x = -730); gelusilu's x sigma(x) term lost 251 ULP at -730 and its f'' (x e^-x) 250
+#: at 730. All take c(x) e^Q there now (symact.exp_tail; gelusilu's Phi part is negligible).
+XMIN: dict[str, float] = {}
 
 
 def _points(xmax: float = 1.7e308, xmin: float = -np.inf) -> np.ndarray:
