@@ -186,7 +186,7 @@ def _cmd_derive(args) -> int:
     import shlex
 
     from .budget import run_bounded
-    from .emit import check_writable, write_files
+    from .emit import check_writable, remove_created, write_files
     from .errors import ParameterError
     from .user import prepare
 
@@ -201,14 +201,17 @@ def _cmd_derive(args) -> int:
         params[pname] = value
     name, objs = prepare(args.name, params)
     out = Path(args.out) if args.out else None
-    if out is not None:
-        check_writable(out)
+    created = check_writable(out) if out is not None else []
     command = "symact derive EXPR"
     if len(text) <= 200:
         command = "symact derive " + shlex.quote(text)
     command += f" --name {name}" + "".join(f" --param {p.name}={p.default!r}" for p in objs)
-    shown, files = run_bounded(_derive_job, name, text, params, args.latex, out is not None,
-                               command, timeout=args.timeout)
+    try:
+        shown, files = run_bounded(_derive_job, name, text, params, args.latex, out is not None,
+                                   command, timeout=args.timeout)
+    except BaseException:
+        remove_created(created)  # a failed derive changes nothing
+        raise
     written = write_files(out, files) if out is not None else []
     print(shown)
     for path in written:

@@ -1079,14 +1079,27 @@ def write_atomic(path: Path, content: str | bytes) -> None:
         raise
 
 
-def check_writable(out_dir: Path) -> None:
-    """Create ``out_dir`` now and check it is writable; OutputError otherwise."""
+def check_writable(out_dir: Path) -> list[Path]:
+    """Create ``out_dir`` now and check it is writable; OutputError otherwise. Returns the
+    directories it created, innermost first (for ``remove_created`` if the run fails)."""
+    created = [d for d in (out_dir, *out_dir.parents) if not d.exists()]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write to {out_dir}: not a writable directory")
+    return created
+
+
+def remove_created(created: list[Path]) -> None:
+    """Remove the directories check_writable created, innermost first, each only if still
+    empty: a failed run leaves nothing behind."""
+    for d in created:
+        try:
+            d.rmdir()
+        except OSError:
+            return
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:

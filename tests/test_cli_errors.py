@@ -98,6 +98,18 @@ def test_read_only_directory_is_one_line(tmp_path):
         ro.chmod(0o755)
 
 
+def test_failed_derive_leaves_no_directory(tmp_path):
+    """A derive that fails (here a parse error, found in the budgeted child) removes the --out
+    directories it made, and leaves an existing one as it was."""
+    out = tmp_path / "new" / "deeper"
+    assert_one_line_error(run("derive", "x*erf(", "--out", str(out)), errors.EXIT_USER_ERROR,
+                          "expected")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()
+    run("derive", "x*erf(", "--out", str(tmp_path / "kept"))
+    assert (tmp_path / "kept").is_dir()
+
+
 def test_owned_name_taken_by_a_directory_is_one_line(tmp_path):
     (tmp_path / "activations.c").mkdir()
     out = run("generate", "--out", str(tmp_path))
