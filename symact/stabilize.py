@@ -995,6 +995,7 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
         return _stabilize(rest, x) + sp.Add(*[_stabilize(t, x) for t in farred])
     if (split := split_sign(expr, x)) is not None:
         return split
+    expr = cancel_in_one_function(expr, x)
     if expr.free_symbols == {x} and expr.is_rational_function(x) and not expr.is_polynomial(x):
         # one factored fraction: terms that cancel for large |x| cancel exactly here
         # (((x^5 + 2x)/(1 + 2x^4))'' as a sum lost 7e10 ULP at x = -3.4e6)
@@ -1012,6 +1013,42 @@ def _stabilize(expr: sp.Expr, x: sp.Symbol, far: bool = True) -> sp.Expr:
             log_exp_factors(lower(recognized))), x), x), x), x), x), x)
     return double_exponents(saturate(clamp_vanishing_products(double_exponentials(
         refine_sides(positive_out_of_max(clamped)), x), x), x), x)
+
+
+def cancel_in_one_function(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """``expr`` as one factored fraction where x enters through one tanh(u), or through e^{k u}
+    with integer k alone, and that is shorter: terms that cancel where the function saturates
+    cancel exactly. log(1 + tanh(x))'' = (2t - (t^2 - 1)/(t + 1))(t^2 - 1)/(t + 1) is
+    t^2 - 1 (it was 0 past x = -18, where t + 1 and 2t + ... cancel); asinh(e^x)'' =
+    (1 - E^2/(E^2 + 1)) E/sqrt(E^2 + 1) is E/(E^2 + 1)^(3/2) (0 past x = 18)."""
+    if sp.count_ops(expr) > 4 * SIMPLIFY_MAX_OPS or expr.has(sp.Float, sp.Piecewise):
+        return expr
+    fns = [f for f in expr.atoms(sp.Function) if f.has(x)]
+    if len(fns) == 1 and isinstance(fns[0], sp.tanh):
+        t = sp.Dummy("t", real=True)
+        sub, back = {fns[0]: t}, {t: fns[0]}
+    elif fns and all(isinstance(f, sp.exp) for f in fns):
+        unit = fns[0].args[0]
+        ratios = [f.args[0] / unit for f in fns]
+        if not all(r.is_Rational for r in ratios):
+            return expr
+        unit = unit * sp.Rational(math.gcd(*[r.p for r in ratios]),
+                                  math.lcm(*[r.q for r in ratios]))
+        t = sp.Dummy("t", positive=True)
+        sub = {f: t ** int(f.args[0] / unit) for f in fns}
+        back = {t: sp.exp(unit)}
+    else:
+        return expr
+    r = expr.xreplace(sub)
+    if r.has(x):
+        return expr
+    try:
+        new = sp.factor(sp.together(r))
+    except (sp.PolynomialError, TypeError, ValueError):
+        return expr
+    if sp.count_ops(new) >= sp.count_ops(r):
+        return expr
+    return new.xreplace(back)
 
 
 #: log(DBL_MAX): a factor past it is inf in double
@@ -1398,8 +1435,11 @@ def clamp_exponents(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
 
     def clamp(e: sp.exp) -> sp.Expr:
         k, rest = e.args[0].as_coeff_Mul()
-        if k.is_number and k < -1 and isinstance(rest, sp.Abs):
+        if k.is_number and k < -1 and (isinstance(rest, sp.Abs) or rest == sp.Max(0, x)):
             return sp.exp(k * sp.Min(rest, _CLAMP))
+        if k.is_number and k > 1 and rest == sp.Min(0, x):
+            # e^{2 min(0, x)}, e^{-2 max(0, x)} (asinh(e^x)'): 2x overflows at -DBL_MAX
+            return sp.exp(k * sp.Max(rest, -_CLAMP))
         if k.is_number and k.is_real and abs(k) > 1 and rest == x:
             # e^{k x}: k x overflows on the side where e^{k x} is 0 (2x at x = -1e308 in
             # TanhExp''); clamped there only (the other side's overflow is the value's own)

@@ -336,16 +336,44 @@ CASES["logcosh2"] = ("log(cosh(2*x))", lambda x: _log_cosh(2 * x),
                      lambda x: 2 * mpmath.tanh(2 * x), lambda x: 4 * mpmath.sech(2 * x) ** 2)
 
 
+def _softplus(z):
+    return max(z, 0) + mpmath.log1p(mpmath.exp(-abs(z)))
+
+
+# Rational in tanh(x) alone: log(1 + tanh(x))'' = (2t - (t^2 - 1)/(t + 1))(t^2 - 1)/(t + 1) as
+# SymPy writes it is t^2 - 1 = -sech^2 x (stabilize.cancel_in_one_function); it was 0 past
+# x = -18, where its terms cancel. f = log(2 sigma(2x)) = log 2 - softplus(-2x) below x = -1
+# (no cancellation there), log1p(tanh(x)) above.
+CASES["log1tanh"] = ("log(1+tanh(x))", lambda x: mpmath.log(2) - _softplus(-2 * x) if x < -1
+                     else mpmath.log1p(mpmath.tanh(x)),
+                     lambda x: 2 / (1 + mpmath.exp(2 * x)), lambda x: -mpmath.sech(x) ** 2)
+
+
+def _asinh_exp_parts(x):
+    """asinh(e^x)' = 1/sqrt(1 + e^-2x) and '' = e^-2x/(1 + e^-2x)^(3/2), written in e^-|x|."""
+    e = mpmath.exp(-2 * abs(x))
+    if x >= 0:
+        return 1 / mpmath.sqrt(1 + e), e / (1 + e) ** 1.5
+    return mpmath.exp(x) / mpmath.sqrt(1 + e), mpmath.exp(x) / (1 + e) ** 1.5
+
+
+# asinh(e^x)'' = (1 - E^2/(E^2 + 1)) E/sqrt(E^2 + 1) as SymPy writes it is E/(E^2 + 1)^(3/2):
+# 0 past x = 18 before; its e^{-2 max(0, x)} warned of overflow at x = DBL_MAX.
+CASES["asinhexp"] = ("asinh(exp(x))", lambda x: mpmath.asinh(mpmath.exp(x)),
+                     lambda x: _asinh_exp_parts(x)[0], lambda x: _asinh_exp_parts(x)[1])
+
+
 #: Kinks, where the convention (not the formula) decides the derivative.
 KINKS = {"clip6": {0.0, 6.0}, "laplace": {2 / 15}}
 
 
-#: Largest |x| sampled where a scaled x overflows (none now: every case runs to DBL_MAX).
+#: Largest |x| sampled where a scaled x overflows.
 #: quickgelu's cofactor 1.702 x is read clamped where e^{-1.702|x|} is 0
 #: (stabilize.vanishing_cofactor; NaN past -DBL_MAX/1.702 before); laplace's arms' cofactors
 #: read x clamped on their own side and on the other (an overflow warning from the other arm's
 #: 15 x past DBL_MAX/15 before); TanhExp'' runs to DBL_MAX too.
-XMAX: dict[str, float] = {}
+#: asinh(e^x) itself forms e^x: inf past x = 709.78 (README: known gaps).
+XMAX: dict[str, float] = {"asinhexp": 709.0}
 #: Smallest x sampled (none now): x tanh(e^x) and x erf(log(1 + e^x)) below x = -708, where
 #: e^x is subnormal, rounded e^x first and lost up to |x|/2 of the result's units (serf: 486
 #: ULP at x = -730); gelusilu's x sigma(x) term lost 251 ULP at -730 and its f'' (x e^-x) 250
@@ -542,3 +570,14 @@ def test_tanh_exp_derivatives(tmp_path):
             warnings.simplefilter("error")
             y = getattr(module, "tanhexp" + suffix)(x)
         assert np.all(y == 0), (suffix, x[y != 0][:3])
+
+
+def test_asinh_exp_derivatives_to_dbl_max(tmp_path):
+    """asinh(e^x)' and '' at +-DBL_MAX: e^{-2 max(0, x)} reads max(0, x) clamped at 1e300
+    (stabilize.clamp_exponents), so no overflow warning from -2 x (it raised under errstate
+    before); the values 1 and 0 (and 0, 0 on the left) are the limits by hand."""
+    module = _derive("asinh(exp(x))", "asinhexp", tmp_path)
+    x = np.array([-1.7976931348623157e308, -1e300, 1e300, 1.7976931348623157e308])
+    with np.errstate(all="raise"):
+        assert module.asinhexp_prime(x).tolist() == [0.0, 0.0, 1.0, 1.0]
+        assert module.asinhexp_prime2(x).tolist() == [0.0, 0.0, 0.0, 0.0]
