@@ -103,17 +103,19 @@ def subnormal_tails(expr: sp.Expr, x: sp.Symbol, stable: sp.Expr,
     # e^{-x} is a base too where only e^x appears: x e^x/(1 + e^x)^2 = x E/(1 + E)^2, E = e^-x
     found = {t.args[0] for t in expr.atoms(sp.exp) if t.has(x)}
     exponents = sorted(found | {-q for q in found}, key=sp.default_sort_key)
-    for q_expr in exponents:
-        try:
-            q = sp.Poly(q_expr, x)
-        except sp.PolynomialError:
-            continue
-        if not all(cf.is_number and cf.is_real for cf in q.all_coeffs()):
-            continue
-        for side in _sides(q):
-            if side in done:
+    for side in (-1, 1):
+        # on one side |x| is side*x and sign(x) is side: x e^{-|x|}' = (1 - |x|) e^{-|x|}
+        sided = {sp.Abs(x): side * x, sp.sign(x): sp.Integer(side)}
+        expr_side = expr.xreplace(sided)
+        for q_expr in exponents:
+            try:
+                q = sp.Poly(q_expr.xreplace(sided), x)
+            except sp.PolynomialError:
                 continue
-            tail = _side_tail(expr, x, q, side, stable, stabilize)
+            if side in done or side not in _sides(q) or not all(
+                    cf.is_number and cf.is_real for cf in q.all_coeffs()):
+                continue
+            tail = _side_tail(expr_side, x, q, side, stable, stabilize)
             if tail is not None:
                 arms.append(tail)
                 done.add(side)
