@@ -137,6 +137,11 @@ def _side_tail(expr: sp.Expr, x: sp.Symbol, q: sp.Poly, side: int, stable: sp.Ex
     if not powers:
         return None
     g = expr.xreplace({t: e ** k for t, k in powers.items()})
+    # an exponential left in c must not grow on this side (e^x in c(x) e^{-2x}: inf * 0); one
+    # that decays (gelu's e^{-x^2/2} beside silu's e^-x) is negligible or kept exactly
+    for t in g.atoms(sp.exp):
+        if t.has(x) and not all(float(t.args[0].subs(x, p)) <= 0 for p in points):
+            return None
     try:
         if any(k < 0 for k in powers.values()):  # 1/E: only a rational function in E has c
             if sp.count_ops(g) > 4 * SIMPLIFY_MAX_OPS or not g.is_rational_function(e):
