@@ -6,9 +6,11 @@ which also compensates Q's own rounding.
 mish lost 353 ULP at x = -711 (e^x rounded to a subnormal, then times x), x erf(log(1 + e^x))
 486 at -730, log(1 + e^{-x^2})'' 1400 at x = 27.3 (three subnormal terms rounded apart, then
 summed). Q is a polynomial of degree 1 or 2 (x, 1.5x, -x, -x^2, -x^2/2) that tends to -inf on
-the tail's side; G(x, 0) may be nonzero as long as it is negligible there (x Phi(x) beside
-x sigma(x)). Each tail is checked at 60+ digits at Q = -708, -720, -745 and -1000 before it is
-used."""
+the tail's side, after |x| = side*x and sign(x) = side (e^{-|x|}); e^{-x} counts as a base
+where only e^x is written (G is then a rational function of E). G(x, 0) may be nonzero as
+long as it is negligible there (x Phi(x) beside x sigma(x)); an exponential left in c must
+not grow on that side. Each tail is checked at 60+ digits at Q = -708, -720, -745 and -1000
+before it is used."""
 
 from __future__ import annotations
 

@@ -1028,12 +1028,9 @@ def cancel_in_one_function(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         t = sp.Dummy("t", real=True)
         sub, back = {fns[0]: t}, {t: fns[0]}
     elif fns and all(isinstance(f, sp.exp) for f in fns):
-        unit = fns[0].args[0]
-        ratios = [f.args[0] / unit for f in fns]
-        if not all(r.is_Rational for r in ratios):
+        unit = _common_unit(expr, fns[0].args[0])
+        if not all((f.args[0] / unit).is_Integer for f in fns):
             return expr
-        unit = unit * sp.Rational(math.gcd(*[r.p for r in ratios]),
-                                  math.lcm(*[r.q for r in ratios]))
         t = sp.Dummy("t", positive=True)
         sub = {f: t ** int(f.args[0] / unit) for f in fns}
         back = {t: sp.exp(unit)}
